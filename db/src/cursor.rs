@@ -1,0 +1,119 @@
+//! Opaque keyset cursors.
+//!
+//! A cursor is the `(timestamp, id)` of the last row a page returned, plus which listing issued it
+//! (its kind and scope, such as the conversation for a message listing). It is sent to clients as
+//! URL-safe base64 and checked on the way back in: a cursor from another listing, or bytes that are
+//! not a cursor at all, are refused with [`DbError::BadCursor`] instead of silently paging wrongly.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use uuid::Uuid;
+
+use crate::error::DbError;
+
+const VERSION: u8 = 1;
+const LEN: usize = 1 + 1 + 16 + 8 + 16;
+
+/// Which listing a cursor belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CursorKind {
+    /// A user's conversations, not archived, newest-updated first.
+    Conversations = 1,
+    /// A user's archived conversations, newest-updated first.
+    ArchivedConversations = 2,
+    /// A conversation's messages before a point (paging towards older).
+    MessagesBefore = 3,
+    /// A conversation's messages after a point (paging towards newer).
+    MessagesAfter = 4,
+    /// Agent logs of one session, oldest first.
+    SessionLogs = 5,
+    /// Agent logs of one tier, oldest first.
+    TierLogs = 6,
+}
+
+/// A decoded position in a listing: rows strictly after `(at, id)` in the listing's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// Encodes this position for `kind`, bound to `scope` (the parent row, or nil when none).
+    pub fn encode(self, kind: CursorKind, scope: Uuid) -> String {
+        let mut buf = Vec::with_capacity(LEN);
+        buf.push(VERSION);
+        buf.push(kind as u8);
+        buf.extend_from_slice(scope.as_bytes());
+        buf.extend_from_slice(&self.at.to_be_bytes());
+        buf.extend_from_slice(self.id.as_bytes());
+        URL_SAFE_NO_PAD.encode(buf)
+    }
+
+    /// Decodes a client's cursor, refusing anything not issued for `kind` and `scope`.
+    pub fn decode(text: &str, kind: CursorKind, scope: Uuid) -> Result<Cursor, DbError> {
+        if text.len() > 128 {
+            return Err(DbError::BadCursor);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| DbError::BadCursor)?;
+        if bytes.len() != LEN
+            || bytes[0] != VERSION
+            || bytes[1] != kind as u8
+            || bytes[2..18] != scope.as_bytes()[..]
+        {
+            return Err(DbError::BadCursor);
+        }
+        let at = i64::from_be_bytes(bytes[18..26].try_into().map_err(|_| DbError::BadCursor)?);
+        let id = Uuid::from_slice(&bytes[26..42]).map_err(|_| DbError::BadCursor)?;
+        Ok(Cursor { at, id })
+    }
+
+    /// Decodes an optional cursor (absent means "from the start").
+    pub fn decode_opt(
+        text: Option<&str>,
+        kind: CursorKind,
+        scope: Uuid,
+    ) -> Result<Option<Cursor>, DbError> {
+        text.filter(|t| !t.is_empty())
+            .map(|t| Cursor::decode(t, kind, scope))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_other_listings() {
+        let scope = Uuid::now_v7();
+        let c = Cursor {
+            at: 1_700_000_000_000_000,
+            id: Uuid::now_v7(),
+        };
+        let text = c.encode(CursorKind::MessagesBefore, scope);
+        assert_eq!(
+            Cursor::decode(&text, CursorKind::MessagesBefore, scope).ok(),
+            Some(c)
+        );
+        assert!(matches!(
+            Cursor::decode(&text, CursorKind::MessagesAfter, scope),
+            Err(DbError::BadCursor)
+        ));
+        assert!(matches!(
+            Cursor::decode(&text, CursorKind::MessagesBefore, Uuid::now_v7()),
+            Err(DbError::BadCursor)
+        ));
+        assert!(matches!(
+            Cursor::decode("not a cursor!", CursorKind::Conversations, Uuid::nil()),
+            Err(DbError::BadCursor)
+        ));
+        assert!(matches!(
+            Cursor::decode("AAAA", CursorKind::Conversations, Uuid::nil()),
+            Err(DbError::BadCursor)
+        ));
+    }
+}

@@ -1,0 +1,169 @@
+//! Messages: append (bumping the conversation in the same transaction) and the keyset listing in
+//! both directions: the newest page first, then "earlier" pages, or "later" ones from a point.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DbError;
+use crate::model::Message;
+
+/// The largest message accepted, in bytes of UTF-8.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The largest metadata object accepted, in bytes of JSON.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// Which slice of a conversation to read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageQuery {
+    /// Read the page just before this cursor (older messages).
+    pub before: Option<String>,
+    /// Read the page just after this cursor (newer messages). Ignored when `before` is set.
+    pub after: Option<String>,
+    /// Page size, 1 to [`crate::conversations::MAX_PAGE_SIZE`].
+    pub limit: u32,
+}
+
+/// A page of messages, oldest first, with cursors to the neighbouring pages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    /// Cursor for the page of older messages, absent at the start of the conversation.
+    pub earlier: Option<String>,
+    /// Cursor for the page of newer messages, absent at the newest message.
+    pub later: Option<String>,
+}
+
+/// Checks a message body before it is stored.
+pub fn check_content(content: &str) -> Result<(), DbError> {
+    if content.trim().is_empty() {
+        return Err(DbError::Invalid("a message cannot be empty".into()));
+    }
+    if content.len() > MAX_MESSAGE_BYTES {
+        return Err(DbError::Invalid(format!(
+            "a message can be at most {} KiB",
+            MAX_MESSAGE_BYTES / 1024
+        )));
+    }
+    Ok(())
+}
+
+/// Checks message metadata: a JSON object of bounded size.
+pub fn check_metadata(metadata: &serde_json::Value) -> Result<(), DbError> {
+    if !metadata.is_object() {
+        return Err(DbError::Invalid(
+            "message metadata must be a JSON object".into(),
+        ));
+    }
+    if metadata.to_string().len() > MAX_METADATA_BYTES {
+        return Err(DbError::Invalid(format!(
+            "message metadata can be at most {} KiB",
+            MAX_METADATA_BYTES / 1024
+        )));
+    }
+    Ok(())
+}
+
+/// A message about to be appended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewMessage {
+    pub role: crate::model::MessageRole,
+    pub content: String,
+    pub metadata: serde_json::Value,
+    /// False for a reply cut short (abort, provider failure).
+    pub complete: bool,
+}
+
+/// Implements the message operations on a backend store type.
+macro_rules! message_ops {
+    ($store:ty) => {
+        impl $store {
+            pub(crate) async fn append_message(&self, user_id: Uuid, conversation_id: Uuid, new: NewMessage) -> DbResult<Message> {
+                messages::check_content(&new.content)?;
+                messages::check_metadata(&new.metadata)?;
+                let now = now_micros();
+                let message = Message {
+                    id: Uuid::now_v7(),
+                    conversation_id,
+                    role: new.role,
+                    content: new.content,
+                    metadata: new.metadata,
+                    status: if new.complete { "complete" } else { "incomplete" }.to_string(),
+                    created_at: now,
+                };
+                let mut tx = self.begin_write().await?;
+                // The ownership check and the bump are one statement: no row, no message.
+                let bumped = sqlx::query("UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2")
+                    .bind(conversation_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if bumped.rows_affected() == 0 {
+                    return Err(DbError::NotFound);
+                }
+                sqlx::query(
+                    "INSERT INTO messages (id, conversation_id, role, content, metadata, status, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(message.id)
+                .bind(conversation_id)
+                .bind(message.role.as_str())
+                .bind(&message.content)
+                .bind(sqlx::types::Json(&message.metadata))
+                .bind(&message.status)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(message)
+            }
+
+            pub(crate) async fn list_messages(&self, user_id: Uuid, conversation_id: Uuid, query: &MessageQuery) -> DbResult<MessagePage> {
+                let limit = conversations::check_limit(query.limit)?;
+                let before = Cursor::decode_opt(query.before.as_deref(), CursorKind::MessagesBefore, conversation_id)?;
+                let after = match before {
+                    Some(_) => None,
+                    None => Cursor::decode_opt(query.after.as_deref(), CursorKind::MessagesAfter, conversation_id)?,
+                };
+                // Ownership first, so another user's conversation is "not found" rather than empty.
+                self.get_conversation(user_id, conversation_id).await?;
+                let earlier_of = |m: &Message| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id);
+                let later_of = |m: &Message| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesAfter, conversation_id);
+                if let Some(after) = after {
+                    let mut items = sqlx::query_as::<_, Message>(
+                        "SELECT id, conversation_id, role, content, metadata, status, created_at FROM messages
+                         WHERE conversation_id = $1 AND (created_at, id) > ($2, $3)
+                         ORDER BY created_at ASC, id ASC
+                         LIMIT $4",
+                    )
+                    .bind(conversation_id)
+                    .bind(after.at)
+                    .bind(after.id)
+                    .bind(limit + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let later = conversations::page_end(&mut items, limit, later_of);
+                    let earlier = items.first().map(earlier_of);
+                    return Ok(MessagePage { items, earlier, later });
+                }
+                let from = before.unwrap_or(Cursor { at: i64::MAX, id: Uuid::max() });
+                let mut items = sqlx::query_as::<_, Message>(
+                    "SELECT id, conversation_id, role, content, metadata, status, created_at FROM messages
+                     WHERE conversation_id = $1 AND (created_at, id) < ($2, $3)
+                     ORDER BY created_at DESC, id DESC
+                     LIMIT $4",
+                )
+                .bind(conversation_id)
+                .bind(from.at)
+                .bind(from.id)
+                .bind(limit + 1)
+                .fetch_all(&self.pool)
+                .await?;
+                let earlier = conversations::page_end(&mut items, limit, earlier_of);
+                items.reverse();
+                let later = if before.is_some() { items.last().map(later_of) } else { None };
+                Ok(MessagePage { items, earlier, later })
+            }
+        }
+    };
+}
+pub(crate) use message_ops;

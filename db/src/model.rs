@@ -1,0 +1,198 @@
+//! Row types shared by the server and the UI.
+//!
+//! These compile for the browser too (without the `server` feature), so server functions can return
+//! them unchanged. Timestamps are microseconds since the Unix epoch, UTC.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What a user may do: admins manage the instance, members use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    /// The spelling stored in the `users.role` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            other => Err(format!("unknown role {other:?}")),
+        }
+    }
+}
+
+/// A person who can sign in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub role: Role,
+    pub banned: bool,
+    pub created_at: i64,
+}
+
+/// One signed-in browser or client, as the user sees it on the settings page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+/// A conversation in a user's sidebar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Conversation {
+    pub id: Uuid,
+    pub title: String,
+    pub archived: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRole {
+    User,
+    Assistant,
+    System,
+}
+
+impl MessageRole {
+    /// The spelling stored in the `messages.role` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageRole::User => "user",
+            MessageRole::Assistant => "assistant",
+            MessageRole::System => "system",
+        }
+    }
+}
+
+impl TryFrom<String> for MessageRole {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "user" => Ok(MessageRole::User),
+            "assistant" => Ok(MessageRole::Assistant),
+            "system" => Ok(MessageRole::System),
+            other => Err(format!("unknown message role {other:?}")),
+        }
+    }
+}
+
+/// One turn of a conversation. `complete` is false for a reply that was cut short.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub role: MessageRole,
+    pub content: String,
+    #[cfg_attr(feature = "server", sqlx(json))]
+    pub metadata: serde_json::Value,
+    pub status: String,
+    pub created_at: i64,
+}
+
+/// The storage tier of an agent log row: hot rows are recent, warm ones summarised, cold ones
+/// waiting to be purged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Hot,
+    Warm,
+    Cold,
+}
+
+impl Tier {
+    /// The spelling stored in the `agent_logs.tier` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Hot => "hot",
+            Tier::Warm => "warm",
+            Tier::Cold => "cold",
+        }
+    }
+
+    /// The tier rows move to when they age out of this one; cold rows are purged instead.
+    pub fn next(self) -> Option<Tier> {
+        match self {
+            Tier::Hot => Some(Tier::Warm),
+            Tier::Warm => Some(Tier::Cold),
+            Tier::Cold => None,
+        }
+    }
+}
+
+impl TryFrom<String> for Tier {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "hot" => Ok(Tier::Hot),
+            "warm" => Ok(Tier::Warm),
+            "cold" => Ok(Tier::Cold),
+            other => Err(format!("unknown tier {other:?}")),
+        }
+    }
+}
+
+/// One record of what an agent did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct AgentLog {
+    pub id: Uuid,
+    pub session_id: String,
+    pub level: String,
+    pub category: String,
+    pub content: String,
+    #[cfg_attr(feature = "server", sqlx(json))]
+    pub metadata: serde_json::Value,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub tier: Tier,
+    pub created_at: i64,
+}
+
+/// One effective preference: its value and whether the user may change it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preference {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub mutable: bool,
+    /// True when the value comes from the built-in defaults rather than the user's own row.
+    pub is_default: bool,
+}
+
+/// A page of a keyset-paginated listing. `next` is the opaque cursor of the following page, absent
+/// on the last one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}

@@ -1,0 +1,72 @@
+//! The PostgreSQL implementation of the store: the scale-out engine, for several app instances
+//! behind a load balancer. Chosen by a `postgres://` DATABASE_URL.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::ops_prelude::*;
+use crate::{DbError, DbResult, PoolSettings};
+
+/// The PostgreSQL store; cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects (failing within the connect timeout when the server is unreachable) and applies
+    /// migrations. Several instances starting at once are serialised by sqlx's migration lock.
+    pub async fn connect(settings: &PoolSettings) -> DbResult<PgStore> {
+        let options = PgConnectOptions::from_str(&settings.url)
+            .map_err(|e| {
+                DbError::Invalid(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
+            })?
+            .application_name("mosaic");
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .idle_timeout(settings.idle_timeout)
+            .acquire_timeout(settings.connect_timeout)
+            .connect_with(options);
+        let pool = tokio::time::timeout(settings.connect_timeout, pool)
+            .await
+            .map_err(|_| {
+                DbError::Unavailable(format!(
+                    "no answer from PostgreSQL within {:?}",
+                    settings.connect_timeout
+                ))
+            })?
+            .map_err(|e| DbError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The underlying pool, for tests and tools that need raw SQL (EXPLAIN, bulk seeding).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Begins a write transaction (PostgreSQL's row locks make IMMEDIATE unnecessary).
+    pub(crate) async fn begin_write(&self) -> DbResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Makes concurrent sign-ups take turns, so only the very first account can become admin.
+    pub(crate) async fn serialize_sign_ups(
+        tx: &mut Transaction<'static, Postgres>,
+    ) -> DbResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(7001)")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+crate::users::user_ops!(PgStore);
+crate::sessions::session_ops!(PgStore);
+crate::conversations::conversation_ops!(PgStore);
+crate::messages::message_ops!(PgStore);
+crate::preferences::preference_ops!(PgStore);
+crate::agent_logs::agent_log_ops!(PgStore);
+crate::jobs::job_ops!(PgStore);

@@ -1,0 +1,89 @@
+//! The SQLite implementation of the store: the embedded default, one file under the data directory.
+//!
+//! Every connection runs in WAL mode with `synchronous = NORMAL` (durable across application crashes;
+//! the last commits can be lost only on power failure), a busy timeout so writers queue instead of
+//! failing, and foreign keys on. Multi-statement writes begin `IMMEDIATE`, taking the write lock up
+//! front so a transaction that reads before it writes can never fail to upgrade.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::ops_prelude::*;
+use crate::{DbError, DbResult, PoolSettings};
+
+/// How long a writer waits for the write lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store; cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and its directory, then applies migrations.
+    pub async fn connect(settings: &PoolSettings) -> DbResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(&settings.url)
+            .map_err(|e| DbError::Invalid(format!("DATABASE_URL is not a valid SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        if let Some(dir) = Path::new(options.get_filename())
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbError::Unavailable(format!(
+                    "cannot create the data directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .idle_timeout(settings.idle_timeout)
+            .acquire_timeout(settings.connect_timeout)
+            .connect_with(options);
+        let pool = tokio::time::timeout(settings.connect_timeout, pool)
+            .await
+            .map_err(|_| {
+                DbError::Unavailable(format!(
+                    "could not open {} within {:?}",
+                    settings.url, settings.connect_timeout
+                ))
+            })??;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The underlying pool, for tests and tools that need raw SQL (EXPLAIN, bulk seeding).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Begins a write transaction that holds the write lock from its first statement.
+    pub(crate) async fn begin_write(&self) -> DbResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// SQLite serialises writers already (BEGIN IMMEDIATE), so sign-ups need no extra lock.
+    pub(crate) async fn serialize_sign_ups(_tx: &mut Transaction<'static, Sqlite>) -> DbResult<()> {
+        Ok(())
+    }
+}
+
+crate::users::user_ops!(SqliteStore);
+crate::sessions::session_ops!(SqliteStore);
+crate::conversations::conversation_ops!(SqliteStore);
+crate::messages::message_ops!(SqliteStore);
+crate::preferences::preference_ops!(SqliteStore);
+crate::agent_logs::agent_log_ops!(SqliteStore);
+crate::jobs::job_ops!(SqliteStore);

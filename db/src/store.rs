@@ -1,0 +1,325 @@
+//! The data-layer contract: [`Store`], one enum over the two engines, and how to open it.
+//!
+//! Each method here is the documented contract; it forwards to the same-named operation of the
+//! engine in use. Callers never see which engine that is.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::agent_logs::NewAgentLog;
+use crate::error::{DbError, DbResult};
+use crate::jobs::JobRun;
+use crate::messages::{MessagePage, MessageQuery, NewMessage};
+use crate::model::{AgentLog, Conversation, Message, Page, Preference, SessionInfo, Tier, User};
+use crate::sessions::{ActiveSession, SessionPolicy};
+use crate::{PgStore, SqliteStore};
+
+/// How to reach the database and how big its pool is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// `sqlite:…` or `postgres://…`.
+    pub url: String,
+    /// Most connections the pool opens (DB_POOL_MAX).
+    pub max_connections: u32,
+    /// An idle connection is closed after this (DB_IDLE_TIMEOUT).
+    pub idle_timeout: Duration,
+    /// Connecting, or waiting for a free connection, fails after this (DB_CONNECT_TIMEOUT).
+    pub connect_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// The seed's defaults (20 connections, 30 s idle, 5 s connect) for `url`.
+    pub fn new(url: impl Into<String>) -> PoolSettings {
+        PoolSettings {
+            url: url.into(),
+            max_connections: 20,
+            idle_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The data layer. Cheap to clone; every clone shares one pool.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => s.$method($($arg),*).await,
+            Store::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database named by `settings.url` (SQLite unless it starts with `postgres`), and
+    /// applies pending migrations before returning.
+    pub async fn connect(settings: &PoolSettings) -> DbResult<Store> {
+        if settings.url.starts_with("postgres://") || settings.url.starts_with("postgresql://") {
+            Ok(Store::Postgres(PgStore::connect(settings).await?))
+        } else if settings.url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(SqliteStore::connect(settings).await?))
+        } else {
+            Err(DbError::Invalid(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+
+    /// The engine's name, for logs and benchmark tables.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.pool.close().await,
+            Store::Postgres(s) => s.pool.close().await,
+        }
+    }
+
+    // ---- users and accounts ----
+
+    /// Creates a user with an email + password account. The first user becomes admin.
+    /// A taken email is [`DbError::Conflict`].
+    pub async fn create_user_with_password(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> DbResult<User> {
+        dispatch!(self.create_user_with_password(email, name, password_hash))
+    }
+
+    /// The user with this email and their password hash, if they have an email account.
+    pub async fn find_credentials(&self, email: &str) -> DbResult<Option<(User, String)>> {
+        dispatch!(self.find_credentials(email))
+    }
+
+    /// One user by id.
+    pub async fn get_user(&self, id: Uuid) -> DbResult<User> {
+        dispatch!(self.get_user(id))
+    }
+
+    /// Bans (revoking every session) or unbans a user.
+    pub async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<()> {
+        dispatch!(self.set_banned(id, banned, reason))
+    }
+
+    // ---- sessions ----
+
+    /// Records a new session for the hash of its token.
+    pub async fn create_session(
+        &self,
+        user_id: Uuid,
+        token_hash: &[u8],
+        ip_address: Option<&str>,
+        user_agent: Option<&str>,
+        policy: SessionPolicy,
+    ) -> DbResult<SessionInfo> {
+        dispatch!(self.create_session(user_id, token_hash, ip_address, user_agent, policy))
+    }
+
+    /// The live session (not expired, user not banned) with this token hash, extending its idle expiry.
+    pub async fn resolve_session(
+        &self,
+        token_hash: &[u8],
+        policy: SessionPolicy,
+    ) -> DbResult<Option<ActiveSession>> {
+        dispatch!(self.resolve_session(token_hash, policy))
+    }
+
+    /// A user's live sessions, newest first.
+    pub async fn list_sessions(&self, user_id: Uuid) -> DbResult<Vec<SessionInfo>> {
+        dispatch!(self.list_sessions(user_id))
+    }
+
+    /// Revokes one of the user's sessions.
+    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> DbResult<()> {
+        dispatch!(self.revoke_session(user_id, session_id))
+    }
+
+    /// Revokes the session with this token hash (sign-out); absent is fine.
+    pub async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<()> {
+        dispatch!(self.revoke_session_by_token(token_hash))
+    }
+
+    /// Deletes sessions expired at `now`; returns how many.
+    pub async fn delete_expired_sessions(&self, now: i64) -> DbResult<u64> {
+        dispatch!(self.delete_expired_sessions(now))
+    }
+
+    // ---- conversations ----
+
+    /// Creates a conversation (an empty title becomes "New conversation").
+    pub async fn create_conversation(&self, user_id: Uuid, title: &str) -> DbResult<Conversation> {
+        dispatch!(self.create_conversation(user_id, title))
+    }
+
+    /// One of the user's conversations.
+    pub async fn get_conversation(&self, user_id: Uuid, id: Uuid) -> DbResult<Conversation> {
+        dispatch!(self.get_conversation(user_id, id))
+    }
+
+    /// Renames one of the user's conversations.
+    pub async fn rename_conversation(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        title: &str,
+    ) -> DbResult<Conversation> {
+        dispatch!(self.rename_conversation(user_id, id, title))
+    }
+
+    /// Archives or unarchives one of the user's conversations.
+    pub async fn set_archived(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        archived: bool,
+    ) -> DbResult<Conversation> {
+        dispatch!(self.set_archived(user_id, id, archived))
+    }
+
+    /// Deletes one of the user's conversations and its messages.
+    pub async fn delete_conversation(&self, user_id: Uuid, id: Uuid) -> DbResult<()> {
+        dispatch!(self.delete_conversation(user_id, id))
+    }
+
+    /// A page of the user's conversations, newest-updated first, archived or not.
+    pub async fn list_conversations(
+        &self,
+        user_id: Uuid,
+        archived: bool,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Page<Conversation>> {
+        dispatch!(self.list_conversations(user_id, archived, cursor, limit))
+    }
+
+    /// How many conversations the user has (archived or not). Not for hot paths.
+    pub async fn count_conversations(&self, user_id: Uuid, archived: bool) -> DbResult<i64> {
+        dispatch!(self.count_conversations(user_id, archived))
+    }
+
+    // ---- messages ----
+
+    /// Appends a message and bumps the conversation's `updated_at`, in one transaction.
+    pub async fn append_message(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        new: NewMessage,
+    ) -> DbResult<Message> {
+        dispatch!(self.append_message(user_id, conversation_id, new))
+    }
+
+    /// A page of a conversation's messages, oldest first (the newest page when no cursor is given).
+    pub async fn list_messages(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        query: &MessageQuery,
+    ) -> DbResult<MessagePage> {
+        dispatch!(self.list_messages(user_id, conversation_id, query))
+    }
+
+    // ---- preferences ----
+
+    /// Sets one preference with a single upsert; a locked row is [`DbError::Immutable`].
+    pub async fn set_preference(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> DbResult<()> {
+        dispatch!(self.set_preference(user_id, key, value))
+    }
+
+    /// Sets a preference the user cannot change (platform or admin enforcement).
+    pub async fn enforce_preference(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> DbResult<()> {
+        dispatch!(self.enforce_preference(user_id, key, value))
+    }
+
+    /// The defaults overlaid by the user's rows, read in one query.
+    pub async fn effective_preferences(&self, user_id: Uuid) -> DbResult<Vec<Preference>> {
+        dispatch!(self.effective_preferences(user_id))
+    }
+
+    /// Deletes the user's value so the key falls back to its default.
+    pub async fn delete_preference(&self, user_id: Uuid, key: &str) -> DbResult<()> {
+        dispatch!(self.delete_preference(user_id, key))
+    }
+
+    // ---- agent logs ----
+
+    /// Appends a batch of agent logs in one transaction (a batch of one for a single log).
+    pub async fn append_agent_logs(&self, logs: &[NewAgentLog]) -> DbResult<Vec<Uuid>> {
+        dispatch!(self.append_agent_logs(logs))
+    }
+
+    /// A page of one agent session's logs (the user's own), oldest first.
+    pub async fn list_session_logs(
+        &self,
+        user_id: Uuid,
+        session_id: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Page<AgentLog>> {
+        dispatch!(self.list_session_logs(user_id, session_id, cursor, limit))
+    }
+
+    /// A page of one tier's logs created in `[from, to)`, oldest first (for jobs and admins).
+    pub async fn list_tier_logs(
+        &self,
+        tier: Tier,
+        from: i64,
+        to: i64,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Page<AgentLog>> {
+        dispatch!(self.list_tier_logs(tier, from, to, cursor, limit))
+    }
+
+    /// Moves rows of `tier` created before `older_than` to the next tier (cold rows are purged);
+    /// returns how many rows moved.
+    pub async fn age_agent_logs(&self, tier: Tier, older_than: i64) -> DbResult<u64> {
+        dispatch!(self.age_agent_logs(tier, older_than))
+    }
+
+    // ---- job runs ----
+
+    /// Records that a run of `job` started; returns its id.
+    pub async fn start_job_run(&self, job: &str) -> DbResult<Uuid> {
+        dispatch!(self.start_job_run(job))
+    }
+
+    /// Records how a run ended.
+    pub async fn finish_job_run(
+        &self,
+        id: Uuid,
+        ok: bool,
+        detail: &serde_json::Value,
+    ) -> DbResult<()> {
+        dispatch!(self.finish_job_run(id, ok, detail))
+    }
+
+    /// The latest runs of `job`, newest first.
+    pub async fn recent_job_runs(&self, job: &str, limit: u32) -> DbResult<Vec<JobRun>> {
+        dispatch!(self.recent_job_runs(job, limit))
+    }
+}

@@ -1,0 +1,141 @@
+//! Users and their email + password accounts.
+//!
+//! As in the original system, a user's password hash lives in `accounts` under the provider id
+//! `credential`, next to any OAuth/OIDC accounts the same user may link later.
+
+use crate::error::DbError;
+
+/// The provider id of email + password accounts.
+pub const CREDENTIAL_PROVIDER: &str = "credential";
+/// The longest email accepted.
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// The longest display name accepted.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Normalises and checks an email address (lower-cased, trimmed, one `@` with text on both sides).
+pub fn clean_email(email: &str) -> Result<String, DbError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= MAX_EMAIL_CHARS
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'));
+    if !valid {
+        return Err(DbError::Invalid(
+            "enter a valid email address, like name@example.com".into(),
+        ));
+    }
+    Ok(email)
+}
+
+/// Trims and checks a display name.
+pub fn clean_name(name: &str) -> Result<String, DbError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(DbError::Invalid(format!(
+            "a name is 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Implements the user and account operations on a backend store type.
+macro_rules! user_ops {
+    ($store:ty) => {
+        impl $store {
+            pub(crate) async fn create_user_with_password(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
+                let email = users::clean_email(email)?;
+                let name = users::clean_name(name)?;
+                let now = now_micros();
+                let id = Uuid::now_v7();
+                let mut tx = self.begin_write().await?;
+                Self::serialize_sign_ups(&mut tx).await?;
+                // The first account of the instance becomes its admin.
+                let role: String = sqlx::query_scalar(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let user = sqlx::query_as::<_, User>(
+                    "INSERT INTO users (id, email, name, role, banned, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, FALSE, $5, $5)
+                     RETURNING id, email, name, role, banned, created_at",
+                )
+                .bind(id)
+                .bind(&email)
+                .bind(&name)
+                .bind(&role)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        DbError::Conflict("an account with this email already exists".into())
+                    } else {
+                        e.into()
+                    }
+                })?;
+                sqlx::query(
+                    "INSERT INTO accounts (id, user_id, provider_id, account_id, password, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(users::CREDENTIAL_PROVIDER)
+                .bind(id.to_string())
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            pub(crate) async fn find_credentials(&self, email: &str) -> DbResult<Option<(User, String)>> {
+                let Ok(email) = users::clean_email(email) else { return Ok(None) };
+                let row: Option<(Uuid, String, String, String, bool, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT u.id, u.email, u.name, u.role, u.banned, u.created_at, a.password
+                     FROM users u JOIN accounts a ON a.user_id = u.id AND a.provider_id = $2
+                     WHERE u.email = $1",
+                )
+                .bind(email)
+                .bind(users::CREDENTIAL_PROVIDER)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.and_then(|(id, email, name, role, banned, created_at, password)| {
+                    let role = Role::try_from(role).ok()?;
+                    Some((User { id, email, name, role, banned, created_at }, password?))
+                }))
+            }
+
+            pub(crate) async fn get_user(&self, id: Uuid) -> DbResult<User> {
+                sqlx::query_as::<_, User>("SELECT id, email, name, role, banned, created_at FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(DbError::NotFound)
+            }
+
+            pub(crate) async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE users SET banned = $2, ban_reason = $3, updated_at = $4 WHERE id = $1")
+                    .bind(id)
+                    .bind(banned)
+                    .bind(reason)
+                    .bind(now_micros())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(DbError::NotFound);
+                }
+                if banned {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use user_ops;
