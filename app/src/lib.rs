@@ -1,1 +1,60 @@
-//! placeholder
+//! Mosaic's UI: the routes, pages and components, rendered on the server and hydrated in the
+//! browser, and the server functions they call.
+//!
+//! Every page works with JavaScript off: forms are real `<form method="post">` elements that post to
+//! the server functions, which redirect back. With JavaScript on, the same forms submit in place.
+
+pub mod api;
+pub mod components;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: its routes. Pages wait for their data on the server (`SsrMode::Async`), so the
+/// HTML is complete without JavaScript.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mosaic.css"/>
+        <Title text="Mosaic"/>
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=pages::SignUp ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
+                <Route path=path!("/c/:id") view=pages::Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,36 +1,13 @@
 //! Messages: append (bumping the conversation in the same transaction) and the keyset listing in
 //! both directions: the newest page first, then "earlier" pages, or "later" ones from a point.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::DbError;
-use crate::model::Message;
+pub use crate::model::{MessagePage, MessageQuery};
 
 /// The largest message accepted, in bytes of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// The largest metadata object accepted, in bytes of JSON.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
-
-/// Which slice of a conversation to read.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MessageQuery {
-    /// Read the page just before this cursor (older messages).
-    pub before: Option<String>,
-    /// Read the page just after this cursor (newer messages). Ignored when `before` is set.
-    pub after: Option<String>,
-    /// Page size, 1 to [`crate::conversations::MAX_PAGE_SIZE`].
-    pub limit: u32,
-}
-
-/// A page of messages, oldest first, with cursors to the neighbouring pages.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MessagePage {
-    pub items: Vec<Message>,
-    /// Cursor for the page of older messages, absent at the start of the conversation.
-    pub earlier: Option<String>,
-    /// Cursor for the page of newer messages, absent at the newest message.
-    pub later: Option<String>,
-}
 
 /// Checks a message body before it is stored.
 pub fn check_content(content: &str) -> Result<(), DbError> {

@@ -196,3 +196,25 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
 }
+
+/// Which slice of a conversation to read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageQuery {
+    /// Read the page just before this cursor (older messages).
+    pub before: Option<String>,
+    /// Read the page just after this cursor (newer messages). Ignored when `before` is set.
+    pub after: Option<String>,
+    /// Page size, 1 to 200 (`conversations::MAX_PAGE_SIZE`).
+    pub limit: u32,
+}
+
+/// A page of messages, oldest first, with cursors to the neighbouring pages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    /// Cursor for the page of older messages, absent at the start of the conversation.
+    pub earlier: Option<String>,
+    /// Cursor for the page of newer messages, absent at the newest message.
+    pub later: Option<String>,
+}
+

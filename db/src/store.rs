@@ -79,6 +79,15 @@ impl Store {
         }
     }
 
+    /// Checks the database answers (one trivial query), for health checks.
+    pub async fn ping(&self) -> DbResult<()> {
+        match self {
+            Store::Sqlite(s) => sqlx::query("SELECT 1").execute(&s.pool).await.map(|_| ()),
+            Store::Postgres(s) => sqlx::query("SELECT 1").execute(&s.pool).await.map(|_| ()),
+        }
+        .map_err(Into::into)
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match self {
@@ -103,6 +112,11 @@ impl Store {
     /// The user with this email and their password hash, if they have an email account.
     pub async fn find_credentials(&self, email: &str) -> DbResult<Option<(User, String)>> {
         dispatch!(self.find_credentials(email))
+    }
+
+    /// How many users exist (to know whether the instance is still unclaimed).
+    pub async fn count_users(&self) -> DbResult<i64> {
+        dispatch!(self.count_users())
     }
 
     /// One user by id.

@@ -109,6 +109,10 @@ macro_rules! user_ops {
                 }))
             }
 
+            pub(crate) async fn count_users(&self) -> DbResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+            }
+
             pub(crate) async fn get_user(&self, id: Uuid) -> DbResult<User> {
                 sqlx::query_as::<_, User>("SELECT id, email, name, role, banned, created_at FROM users WHERE id = $1")
                     .bind(id)

@@ -1,0 +1,176 @@
+//! Signing up, in and out, and the user's list of sessions.
+
+use leptos::prelude::*;
+use mosaic_db::model::SessionInfo;
+use serde::{Deserialize, Serialize};
+
+/// The settings page's data: who is signed in and their live sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub current_session: uuid::Uuid,
+    pub sessions: Vec<SessionInfo>,
+}
+
+#[cfg(feature = "ssr")]
+mod imp {
+    use http::StatusCode;
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
+    use mosaic_db::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+    use mosaic_db::{token, DbError};
+
+    use crate::api::respond::{db, fail};
+    use crate::auth;
+    use crate::state::{app_state, request_parts, AppState};
+
+    /// The one message for a wrong email or a wrong password, so neither is revealed.
+    pub const BAD_CREDENTIALS: &str = "That email and password do not match an account.";
+
+    /// Starts a session for `user_id` and sets its cookie on the response.
+    pub async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Result<(), ServerFnError> {
+        let parts = request_parts();
+        let user_agent = parts.as_ref().and_then(|p| p.headers.get(http::header::USER_AGENT)).and_then(|v| v.to_str().ok());
+        let ip = client_ip();
+        let token = token::generate().map_err(db)?;
+        state
+            .store
+            .create_session(user_id, &token::hash(&token), ip.as_deref(), user_agent, state.auth.policy)
+            .await
+            .map_err(db)?;
+        if let Some(res) = use_context::<ResponseOptions>() {
+            let max_age = state.auth.policy.absolute / mosaic_db::clock::SECOND;
+            let cookie = auth::session_cookie(&token, state.auth.secure_cookies, max_age);
+            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                res.append_header(http::header::SET_COOKIE, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// The client's address, as the server saw the connection.
+    pub fn client_ip() -> Option<String> {
+        request_parts()
+            .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()))
+    }
+
+    pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+        let state = app_state()?;
+        let email_key = format!("email:{}", email.trim().to_lowercase());
+        let keys = vec![email_key.clone(), format!("ip:{}", client_ip().unwrap_or_default())];
+        if let Some(wait) = state.limiter.locked_for(&keys) {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            return Err(fail(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many failed sign-ins. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" }),
+            ));
+        }
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(fail(StatusCode::BAD_REQUEST, BAD_CREDENTIALS));
+        }
+        let found = state.store.find_credentials(&email).await.map_err(db)?;
+        // Verify against a decoy when the email is unknown, so both cases take the same time.
+        let (user, phc) = match found {
+            Some((user, phc)) => (Some(user), phc),
+            None => (None, password::decoy_hash().await),
+        };
+        let matches = password::verify(password, phc).await;
+        let Some(user) = user.filter(|_| matches) else {
+            state.limiter.fail(&keys);
+            return Err(fail(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS));
+        };
+        if user.banned {
+            return Err(fail(StatusCode::FORBIDDEN, "This account is suspended. Contact your administrator."));
+        }
+        state.limiter.succeed(&email_key);
+        start_session(&state, user.id).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    }
+
+    pub async fn sign_up(name: String, email: String, password: String) -> Result<(), ServerFnError> {
+        let state = app_state()?;
+        if !state.auth.allow_signup && state.store.count_users().await.map_err(db)? > 0 {
+            return Err(fail(StatusCode::FORBIDDEN, "Sign-up is closed on this instance. Ask an administrator for an account."));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                format!("A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."),
+            ));
+        }
+        // Check the fields before spending time on the hash.
+        mosaic_db::users::clean_email(&email).map_err(db)?;
+        mosaic_db::users::clean_name(&name).map_err(db)?;
+        let phc = password::hash(password).await.map_err(db)?;
+        let user = match state.store.create_user_with_password(&email, &name, &phc).await {
+            Ok(user) => user,
+            Err(DbError::Conflict(_)) => {
+                return Err(fail(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead."))
+            }
+            Err(e) => return Err(db(e)),
+        };
+        start_session(&state, user.id).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    }
+}
+
+/// Signs in with email and password; sets the session cookie and goes to the dashboard.
+#[server(prefix = "/_fn", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+    imp::sign_in(email, password).await
+}
+
+/// Creates an account (the first one becomes admin) and signs it in.
+#[server(prefix = "/_fn", endpoint = "sign_up")]
+pub async fn sign_up(name: String, email: String, password: String) -> Result<(), ServerFnError> {
+    imp::sign_up(name, email, password).await
+}
+
+/// Ends the current session on the server and clears the cookie.
+#[server(prefix = "/_fn", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    use crate::state::{app_state, request_parts};
+    let state = app_state()?;
+    let secure = state.auth.secure_cookies;
+    if let Some(token) = request_parts().and_then(|p| crate::auth::token_from_headers(&p.headers, secure)) {
+        state.store.revoke_session_by_token(&mosaic_db::token::hash(&token)).await.map_err(crate::api::respond::db)?;
+    }
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(value) = http::HeaderValue::from_str(&crate::auth::clear_cookie(secure)) {
+            res.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user's account and live sessions.
+#[server(prefix = "/_fn", endpoint = "account")]
+pub async fn account() -> Result<AccountView, ServerFnError> {
+    use crate::api::respond::{db, require_user};
+    let me = require_user()?;
+    let state = crate::state::app_state()?;
+    let sessions = state.store.list_sessions(me.user.id).await.map_err(db)?;
+    Ok(AccountView {
+        name: me.user.name,
+        email: me.user.email,
+        role: me.user.role.as_str().to_string(),
+        current_session: me.session_id,
+        sessions,
+    })
+}
+
+/// Revokes one of the user's sessions (revoking the current one signs this browser out).
+#[server(prefix = "/_fn", endpoint = "revoke_session")]
+pub async fn revoke_session(id: uuid::Uuid) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, redirect_plain_form, require_user};
+    let me = require_user()?;
+    let state = crate::state::app_state()?;
+    state.store.revoke_session(me.user.id, id).await.map_err(db)?;
+    redirect_plain_form(if id == me.session_id { "/login" } else { "/settings" });
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The dashboard's data and its conversation actions.
+
+use leptos::prelude::*;
+use mosaic_db::model::{Conversation, MessagePage, Page};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How many conversations the sidebar shows per page.
+pub const SIDEBAR_PAGE: u32 = 50;
+/// How many messages a conversation shows per page.
+pub const MESSAGES_PAGE: u32 = 50;
+
+/// Everything the dashboard renders, loaded in one round trip with a fixed number of queries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub user_name: String,
+    pub conversations: Page<Conversation>,
+    pub archived: Page<Conversation>,
+    /// Whether the sidebar starts from a cursor (so it can offer a way back to the newest).
+    pub paged: bool,
+    pub open: Option<OpenConversation>,
+}
+
+/// The conversation on screen and a page of its messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenConversation {
+    pub conversation: Conversation,
+    pub messages: MessagePage,
+}
+
+/// Loads the dashboard: the sidebar (from `more`, or the newest), the archived section (from
+/// `archived_more`), and the open conversation's messages (the latest, or those before `earlier`).
+#[server(prefix = "/_fn", endpoint = "dashboard")]
+pub async fn load_dashboard(
+    conversation: Option<Uuid>,
+    more: Option<String>,
+    archived_more: Option<String>,
+    earlier: Option<String>,
+) -> Result<Dashboard, ServerFnError> {
+    use crate::api::respond::{db, require_user};
+    use mosaic_db::model::MessageQuery;
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    let conversations = store.list_conversations(me.user.id, false, more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
+    let archived = store.list_conversations(me.user.id, true, archived_more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
+    let open = match conversation {
+        Some(id) => {
+            let messages = store
+                .list_messages(me.user.id, id, &MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })
+                .await
+                .map_err(db)?;
+            let conversation = store.get_conversation(me.user.id, id).await.map_err(db)?;
+            Some(OpenConversation { conversation, messages })
+        }
+        None => None,
+    };
+    Ok(Dashboard { user_name: me.user.name, conversations, archived, paged: more.is_some(), open })
+}
+
+/// The next page of the sidebar, for "load more" in place.
+#[server(prefix = "/_fn", endpoint = "more_conversations")]
+pub async fn more_conversations(archived: bool, cursor: String) -> Result<Page<Conversation>, ServerFnError> {
+    use crate::api::respond::{db, require_user};
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    store.list_conversations(me.user.id, archived, Some(&cursor), SIDEBAR_PAGE).await.map_err(db)
+}
+
+/// An earlier page of a conversation's messages, for "load earlier" in place.
+#[server(prefix = "/_fn", endpoint = "earlier_messages")]
+pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<MessagePage, ServerFnError> {
+    use crate::api::respond::{db, require_user};
+    use mosaic_db::model::MessageQuery;
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    store
+        .list_messages(me.user.id, conversation, &MessageQuery { before: Some(cursor), after: None, limit: MESSAGES_PAGE })
+        .await
+        .map_err(db)
+}
+
+/// Starts a conversation, optionally with a first message (which then also names it).
+#[server(prefix = "/_fn", endpoint = "new_conversation")]
+pub async fn new_conversation(title: Option<String>, message: Option<String>) -> Result<Uuid, ServerFnError> {
+    use crate::api::respond::{db, redirect_plain_form, require_user};
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    let message = message.filter(|m| !m.trim().is_empty());
+    if let Some(m) = &message {
+        mosaic_db::messages::check_content(m).map_err(db)?;
+    }
+    let title = match (&title, &message) {
+        (Some(t), _) if !t.trim().is_empty() => t.clone(),
+        (_, Some(m)) => title_from_message(m),
+        _ => String::new(),
+    };
+    let conversation = store.create_conversation(me.user.id, &title).await.map_err(db)?;
+    if let Some(content) = message {
+        store.append_message(me.user.id, conversation.id, user_message(content)).await.map_err(db)?;
+    }
+    redirect_plain_form(&format!("/c/{}", conversation.id));
+    Ok(conversation.id)
+}
+
+/// Appends the user's message to a conversation.
+#[server(prefix = "/_fn", endpoint = "post_message")]
+pub async fn post_message(conversation: Uuid, content: String) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, redirect_plain_form, require_user};
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    store.append_message(me.user.id, conversation, user_message(content)).await.map_err(db)?;
+    redirect_plain_form(&format!("/c/{conversation}"));
+    Ok(())
+}
+
+/// Renames a conversation.
+#[server(prefix = "/_fn", endpoint = "rename_conversation")]
+pub async fn rename_conversation(conversation: Uuid, title: String) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, redirect_plain_form, require_user};
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    store.rename_conversation(me.user.id, conversation, &title).await.map_err(db)?;
+    redirect_plain_form(&format!("/c/{conversation}"));
+    Ok(())
+}
+
+/// Archives or unarchives a conversation.
+#[server(prefix = "/_fn", endpoint = "archive_conversation")]
+pub async fn archive_conversation(conversation: Uuid, archived: bool) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, redirect_plain_form, require_user};
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    store.set_archived(me.user.id, conversation, archived).await.map_err(db)?;
+    redirect_plain_form(&format!("/c/{conversation}"));
+    Ok(())
+}
+
+/// Deletes a conversation and its messages. `confirm` must be "delete": the form asks first.
+#[server(prefix = "/_fn", endpoint = "delete_conversation")]
+pub async fn delete_conversation(conversation: Uuid, confirm: String) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, fail, redirect_plain_form, require_user};
+    let me = require_user()?;
+    if confirm != "delete" {
+        return Err(fail(http::StatusCode::BAD_REQUEST, "Confirm the deletion first."));
+    }
+    let store = crate::state::app_state()?.store;
+    store.delete_conversation(me.user.id, conversation).await.map_err(db)?;
+    redirect_plain_form("/");
+    Ok(())
+}
+
+/// A conversation title made from its first message: the first line, cut at a word near 60 characters.
+pub fn title_from_message(message: &str) -> String {
+    let line = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    if line.chars().count() <= 60 {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(60).collect();
+    let at_word = cut.rfind(' ').filter(|&i| i > 30).map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{}…", at_word.trim_end())
+}
+
+#[cfg(feature = "ssr")]
+fn user_message(content: String) -> mosaic_db::messages::NewMessage {
+    mosaic_db::messages::NewMessage {
+        role: mosaic_db::model::MessageRole::User,
+        content,
+        metadata: serde_json::json!({}),
+        complete: true,
+    }
+}

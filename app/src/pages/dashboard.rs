@@ -1,0 +1,318 @@
+//! The conversation dashboard: the sidebar of conversations and the open conversation.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use mosaic_db::model::{Conversation, Message, MessageRole};
+use uuid::Uuid;
+
+use super::flash_error;
+use crate::api::conversations::*;
+use crate::api::error_text;
+use crate::components::{format_time, ErrorBanner};
+
+/// The actions the dashboard's forms dispatch; any of them finishing reloads the page's data.
+#[derive(Clone, Copy)]
+struct Actions {
+    post: ServerAction<PostMessage>,
+    create: ServerAction<NewConversation>,
+    rename: ServerAction<RenameConversation>,
+    archive: ServerAction<ArchiveConversation>,
+    delete: ServerAction<DeleteConversation>,
+}
+
+impl Actions {
+    fn version(&self) -> usize {
+        self.post.version().get()
+            + self.create.version().get()
+            + self.rename.version().get()
+            + self.archive.version().get()
+            + self.delete.version().get()
+    }
+
+    /// The latest failure of any action, as a message.
+    fn error(&self) -> Option<String> {
+        let err = |v: Option<Result<_, ServerFnError>>| v.and_then(|r: Result<(), _>| r.err());
+        err(self.post.value().get())
+            .or_else(|| self.create.value().get().and_then(|r| r.err()))
+            .or_else(|| err(self.rename.value().get()))
+            .or_else(|| err(self.archive.value().get()))
+            .or_else(|| err(self.delete.value().get()))
+            .map(|e| error_text(&e))
+    }
+}
+
+/// The dashboard page, at `/` (no conversation open) and `/c/:id`.
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let actions = Actions {
+        post: ServerAction::new(),
+        create: ServerAction::new(),
+        rename: ServerAction::new(),
+        archive: ServerAction::new(),
+        delete: ServerAction::new(),
+    };
+    let raw_id = move || params.read().get("id");
+    let data = Resource::new(
+        move || {
+            let q = query.read();
+            (raw_id(), q.get("more"), q.get("archived_more"), q.get("earlier"), actions.version())
+        },
+        |(raw, more, archived_more, earlier, _)| async move {
+            let conversation = match raw {
+                Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| ServerFnError::new("That conversation does not exist."))?),
+                None => None,
+            };
+            load_dashboard(conversation, more, archived_more, earlier).await
+        },
+    );
+
+    // With JavaScript, follow a new conversation or a deletion in place.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = actions.create.value().get() {
+            navigate(&format!("/c/{id}"), Default::default());
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.delete.value().get() {
+            navigate("/", Default::default());
+        }
+    });
+
+    let flash = flash_error();
+    let error = Signal::derive(move || actions.error().or_else(flash));
+    view! {
+        <Title text="Mosaic"/>
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading your conversations…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <DashboardView data=d actions error/> }.into_any(),
+                    Err(e) => view! {
+                        <main class="centered">
+                            <h1>"Something is not right"</h1>
+                            <p class="error" role="alert">{error_text(&e)}</p>
+                            <p><a href="/">"Back to your conversations"</a></p>
+                        </main>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardView(data: Dashboard, actions: Actions, error: Signal<Option<String>>) -> impl IntoView {
+    let open_id = data.open.as_ref().map(|o| o.conversation.id);
+    let title = data.open.as_ref().map_or_else(|| "Mosaic".to_string(), |o| format!("{} · Mosaic", o.conversation.title));
+    view! {
+        <Title text=title/>
+        <div class="app">
+            <Sidebar data=data.clone() open_id/>
+            <main class="conversation" id="main">
+                <ErrorBanner message=error/>
+                {match data.open {
+                    Some(open) => view! { <OpenView open actions/> }.into_any(),
+                    None => view! { <Welcome actions/> }.into_any(),
+                }}
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Sidebar(data: Dashboard, open_id: Option<Uuid>) -> impl IntoView {
+    let archived_open = data.archived.items.iter().any(|c| Some(c.id) == open_id);
+    view! {
+        <aside class="sidebar">
+            <header class="sidebar-head">
+                <a class="brand" href="/">"Mosaic"</a>
+                <a class="button" href="/" aria-keyshortcuts="Alt+N">"+ New"</a>
+            </header>
+            <nav aria-label="Conversations">
+                <ConversationList page=data.conversations archived=false open_id/>
+                {data.paged.then(|| view! { <a class="more" href="?">"Back to the newest"</a> })}
+                <details class="archived" open=archived_open>
+                    <summary>"Archived"</summary>
+                    <ConversationList page=data.archived archived=true open_id/>
+                </details>
+            </nav>
+            <footer class="sidebar-foot">
+                <span class="who">{data.user_name}</span>
+                <a href="/settings">"Settings"</a>
+            </footer>
+        </aside>
+    }
+}
+
+/// One list of conversations with "load more": in place with JavaScript, as a link without.
+#[component]
+fn ConversationList(page: mosaic_db::model::Page<Conversation>, archived: bool, open_id: Option<Uuid>) -> impl IntoView {
+    let items = RwSignal::new(page.items);
+    let next = RwSignal::new(page.next);
+    let loading = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let param = if archived { "archived_more" } else { "more" };
+    let load_more = move |ev: leptos::ev::MouseEvent| {
+        let Some(cursor) = next.get_untracked() else { return };
+        ev.prevent_default();
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            match more_conversations(archived, cursor).await {
+                Ok(more) => {
+                    items.update(|list| list.extend(more.items));
+                    next.set(more.next);
+                    failed.set(None);
+                }
+                Err(e) => failed.set(Some(error_text(&e))),
+            }
+            loading.set(false);
+        });
+    };
+    view! {
+        <ul class="conversations">
+            {move || {
+                let list = items.get();
+                if list.is_empty() {
+                    let empty = if archived { "Nothing archived." } else { "No conversations yet." };
+                    return view! { <li class="muted empty">{empty}</li> }.into_any();
+                }
+                list.into_iter()
+                    .map(|c| {
+                        let current = Some(c.id) == open_id;
+                        view! {
+                            <li>
+                                <a href=format!("/c/{}", c.id) class:active=current aria-current=current.then_some("page")>
+                                    {c.title}
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            }}
+        </ul>
+        <ErrorBanner message=failed/>
+        {move || next.get().map(|cursor| view! {
+            <a class="more" href=format!("?{param}={cursor}") on:click=load_more>
+                {move || if loading.get() { "Loading…" } else { "Load more" }}
+            </a>
+        })}
+    }
+}
+
+#[component]
+fn Welcome(actions: Actions) -> impl IntoView {
+    view! {
+        <section class="welcome">
+            <h1>"Start a conversation"</h1>
+            <p class="muted">"Your first message names the conversation; you can rename it later."</p>
+        </section>
+        <ActionForm action=actions.create attr:class="composer" attr:aria-label="New conversation">
+            <label class="visually-hidden" for="composer-input">"Message"</label>
+            <textarea id="composer-input" name="message" rows="3" placeholder="Write a message…" required></textarea>
+            <button type="submit" disabled=move || actions.create.pending().get()>"Send"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn OpenView(open: OpenConversation, actions: Actions) -> impl IntoView {
+    let id = open.conversation.id;
+    let archived = open.conversation.archived;
+    let messages = RwSignal::new(open.messages.items);
+    let earlier = RwSignal::new(open.messages.earlier);
+    let loading = RwSignal::new(false);
+    let load_earlier = move |ev: leptos::ev::MouseEvent| {
+        let Some(cursor) = earlier.get_untracked() else { return };
+        ev.prevent_default();
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = earlier_messages(id, cursor).await {
+                messages.update(|list| {
+                    let mut older = page.items;
+                    older.append(list);
+                    *list = older;
+                });
+                earlier.set(page.earlier);
+            }
+            loading.set(false);
+        });
+    };
+    let composer = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.post.value().get() {
+            if let Some(el) = composer.get() {
+                el.set_value("");
+            }
+        }
+    });
+    view! {
+        <header class="conversation-head">
+            <h1>{open.conversation.title.clone()}</h1>
+            <div class="conversation-actions">
+                <details class="menu">
+                    <summary>"Rename"</summary>
+                    <ActionForm action=actions.rename attr:class="inline">
+                        <input type="hidden" name="conversation" value=id.to_string()/>
+                        <label class="visually-hidden" for="rename-input">"New title"</label>
+                        <input id="rename-input" type="text" name="title" maxlength="200" value=open.conversation.title required/>
+                        <button type="submit">"Save"</button>
+                    </ActionForm>
+                </details>
+                <ActionForm action=actions.archive attr:class="inline">
+                    <input type="hidden" name="conversation" value=id.to_string()/>
+                    <input type="hidden" name="archived" value=(!archived).to_string()/>
+                    <button type="submit">{if archived { "Unarchive" } else { "Archive" }}</button>
+                </ActionForm>
+                <details class="menu danger">
+                    <summary>"Delete"</summary>
+                    <ActionForm action=actions.delete attr:class="inline">
+                        <input type="hidden" name="conversation" value=id.to_string()/>
+                        <input type="hidden" name="confirm" value="delete"/>
+                        <span>"Delete this conversation and all its messages?"</span>
+                        <button type="submit" class="danger">"Delete for good"</button>
+                    </ActionForm>
+                </details>
+            </div>
+        </header>
+        {move || earlier.get().map(|cursor| view! {
+            <a class="more earlier" href=format!("?earlier={cursor}") on:click=load_earlier>
+                {move || if loading.get() { "Loading…" } else { "Load earlier messages" }}
+            </a>
+        })}
+        <ol class="messages" aria-live="polite">
+            {move || messages.get().into_iter().map(|m| view! { <MessageItem m/> }).collect_view()}
+        </ol>
+        <ActionForm action=actions.post attr:class="composer" attr:aria-label="Send a message">
+            <input type="hidden" name="conversation" value=id.to_string()/>
+            <label class="visually-hidden" for="composer-input">"Message"</label>
+            <textarea id="composer-input" node_ref=composer name="content" rows="3" placeholder="Write a message…" required></textarea>
+            <button type="submit" disabled=move || actions.post.pending().get()>
+                {move || if actions.post.pending().get() { "Sending…" } else { "Send" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn MessageItem(m: Message) -> impl IntoView {
+    let (class, who) = match m.role {
+        MessageRole::User => ("message user", "You"),
+        MessageRole::Assistant => ("message assistant", "Assistant"),
+        MessageRole::System => ("message system", "System"),
+    };
+    view! {
+        <li class=class>
+            <div class="meta">
+                <strong>{who}</strong>
+                <time>{format_time(m.created_at)}</time>
+                {(m.status != "complete").then(|| view! { <span class="badge">"incomplete"</span> })}
+            </div>
+            <div class="content">{m.content}</div>
+        </li>
+    }
+}

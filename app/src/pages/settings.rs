@@ -1,0 +1,71 @@
+//! The settings page: the signed-in account and its sessions, each revocable.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::flash_error;
+use crate::api::account::{account, RevokeSession, SignOut};
+use crate::api::error_text;
+use crate::components::{format_time, ErrorBanner};
+
+/// Account details and active sessions.
+#[component]
+pub fn Settings() -> impl IntoView {
+    let revoke = ServerAction::<RevokeSession>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    let data = Resource::new(move || revoke.version().get(), |_| account());
+    let flash = flash_error();
+    let error = Signal::derive(move || revoke.value().get().and_then(|r| r.err()).map(|e| error_text(&e)).or_else(flash));
+    view! {
+        <Title text="Settings · Mosaic"/>
+        <main class="settings">
+            <p><a href="/">"← Back to conversations"</a></p>
+            <h1>"Settings"</h1>
+            <ErrorBanner message=error/>
+            <Suspense fallback=|| view! { <p role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(acc) => {
+                            let current = acc.current_session;
+                            view! {
+                                <section class="card">
+                                    <h2>"Account"</h2>
+                                    <p>{acc.name}" · "{acc.email}" · "{acc.role}</p>
+                                    <ActionForm action=sign_out attr:class="inline">
+                                        <button type="submit">"Sign out"</button>
+                                    </ActionForm>
+                                </section>
+                                <section class="card">
+                                    <h2>"Active sessions"</h2>
+                                    <table class="sessions">
+                                        <thead><tr><th>"Device"</th><th>"Address"</th><th>"Signed in"</th><th>"Last active"</th><th></th></tr></thead>
+                                        <tbody>
+                                            {acc.sessions.into_iter().map(|s| {
+                                                let this = s.id == current;
+                                                view! {
+                                                    <tr>
+                                                        <td>{s.user_agent.unwrap_or_else(|| "Unknown".into())}{this.then_some(" (this browser)")}</td>
+                                                        <td>{s.ip_address.unwrap_or_default()}</td>
+                                                        <td>{format_time(s.created_at)}</td>
+                                                        <td>{format_time(s.last_seen_at)}</td>
+                                                        <td>
+                                                            <ActionForm action=revoke attr:class="inline">
+                                                                <input type="hidden" name="id" value=s.id.to_string()/>
+                                                                <button type="submit">{if this { "Sign out here" } else { "Revoke" }}</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </section>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

@@ -1,0 +1,204 @@
+//! The JSON API: the dashboard's data for other clients and for benchmarks, authenticated by the
+//! session cookie. Errors are `{"error": "…"}` with a 4xx/5xx status.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use mosaic_db::model::{Conversation, Message, MessagePage, MessageQuery, Page, Preference, SessionInfo};
+use mosaic_db::messages::NewMessage;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use app::state::CurrentUser;
+
+use crate::error::ApiError;
+use crate::ServerState;
+
+/// The default page size of the list endpoints.
+const DEFAULT_LIMIT: u32 = 50;
+
+/// The JSON API's routes.
+pub fn routes() -> Router<ServerState> {
+    Router::new()
+        .route("/api/conversations", get(list_conversations).post(create_conversation))
+        .route("/api/conversations/{id}", get(get_conversation).patch(update_conversation).delete(delete_conversation))
+        .route("/api/conversations/{id}/messages", get(list_messages).post(post_message))
+        .route("/api/preferences", get(preferences))
+        .route("/api/preferences/{key}", axum::routing::put(set_preference).delete(delete_preference))
+        .route("/api/sessions", get(sessions))
+        .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
+        .route("/healthz", get(health))
+}
+
+/// The signed-in user, or a 401.
+pub struct Authed(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<CurrentUser>().cloned().map(Authed).ok_or(ApiError::Unauthorized)
+    }
+}
+
+fn id(raw: &str) -> Result<Uuid, ApiError> {
+    // A malformed id cannot name anything the caller owns.
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    json.map(|Json(v)| v).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v).map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    archived: bool,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_conversations(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Page<Conversation>>, ApiError> {
+    let q = query(q)?;
+    let page = s.app.store.list_conversations(me.user.id, q.archived, q.cursor.as_deref(), q.limit.unwrap_or(DEFAULT_LIMIT)).await?;
+    Ok(Json(page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewConversationBody {
+    #[serde(default)]
+    title: String,
+}
+
+async fn create_conversation(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    json: Result<Json<NewConversationBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+    let b = body(json)?;
+    Ok((StatusCode::CREATED, Json(s.app.store.create_conversation(me.user.id, &b.title).await?)))
+}
+
+async fn get_conversation(State(s): State<ServerState>, Authed(me): Authed, Path(raw): Path<String>) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(s.app.store.get_conversation(me.user.id, id(&raw)?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateConversationBody {
+    title: Option<String>,
+    archived: Option<bool>,
+}
+
+async fn update_conversation(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    json: Result<Json<UpdateConversationBody>, JsonRejection>,
+) -> Result<Json<Conversation>, ApiError> {
+    let id = id(&raw)?;
+    let b = body(json)?;
+    let store = &s.app.store;
+    if let Some(title) = &b.title {
+        mosaic_db::conversations::clean_title(title)?;
+    }
+    let mut conversation = store.get_conversation(me.user.id, id).await?;
+    if let Some(title) = b.title {
+        conversation = store.rename_conversation(me.user.id, id, &title).await?;
+    }
+    if let Some(archived) = b.archived {
+        conversation = store.set_archived(me.user.id, id, archived).await?;
+    }
+    Ok(Json(conversation))
+}
+
+async fn delete_conversation(State(s): State<ServerState>, Authed(me): Authed, Path(raw): Path<String>) -> Result<StatusCode, ApiError> {
+    s.app.store.delete_conversation(me.user.id, id(&raw)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    before: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_messages(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    q: Result<Query<MessagesQuery>, QueryRejection>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let q = query(q)?;
+    let mq = MessageQuery { before: q.before, after: q.after, limit: q.limit.unwrap_or(DEFAULT_LIMIT) };
+    Ok(Json(s.app.store.list_messages(me.user.id, id(&raw)?, &mq).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMessageBody {
+    content: String,
+}
+
+async fn post_message(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    json: Result<Json<NewMessageBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let id = id(&raw)?;
+    let b = body(json)?;
+    let new = NewMessage {
+        role: mosaic_db::model::MessageRole::User,
+        content: b.content,
+        metadata: serde_json::json!({}),
+        complete: true,
+    };
+    Ok((StatusCode::CREATED, Json(s.app.store.append_message(me.user.id, id, new).await?)))
+}
+
+async fn preferences(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<Preference>>, ApiError> {
+    Ok(Json(s.app.store.effective_preferences(me.user.id).await?))
+}
+
+async fn set_preference(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    Path(key): Path<String>,
+    json: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let value = body(json)?;
+    s.app.store.set_preference(me.user.id, &key, &value).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_preference(State(s): State<ServerState>, Authed(me): Authed, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
+    s.app.store.delete_preference(me.user.id, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sessions(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    Ok(Json(s.app.store.list_sessions(me.user.id).await?))
+}
+
+async fn revoke_session(State(s): State<ServerState>, Authed(me): Authed, Path(raw): Path<String>) -> Result<StatusCode, ApiError> {
+    s.app.store.revoke_session(me.user.id, id(&raw)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn health(State(s): State<ServerState>) -> Result<&'static str, ApiError> {
+    s.app.store.ping().await?;
+    Ok("ok")
+}

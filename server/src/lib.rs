@@ -1,0 +1,93 @@
+//! The Mosaic server: configuration, startup, the middleware stack, the JSON API and the Leptos
+//! pages, assembled into one axum router.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod middleware;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+
+use app::state::{AppState, AuthSettings};
+use config::Config;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub app: AppState,
+    /// The configured public origin (MOSAIC_PUBLIC_URL), accepted by the cross-origin check.
+    pub public_origin: Option<String>,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(state: &ServerState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("database: {0}")]
+    Db(#[from] mosaic_db::DbError),
+    #[error("leptos configuration: {0}")]
+    Leptos(String),
+}
+
+/// Opens the database (applying migrations) and builds the shared state.
+pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState, StartError> {
+    let store = mosaic_db::Store::connect(&config.pool).await?;
+    let auth = AuthSettings {
+        allow_signup: config.allow_signup,
+        secure_cookies: config.secure_cookies,
+        policy: config.session_policy,
+    };
+    Ok(ServerState {
+        leptos,
+        app: AppState { store, auth: Arc::new(auth), limiter: Arc::default() },
+        public_origin: config.public_origin.clone(),
+    })
+}
+
+/// The Leptos options for `config`: the environment's LEPTOS_* values, with our output name and
+/// listen address.
+pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
+    let mut options = get_configuration(None).map_err(|e| StartError::Leptos(e.to_string()))?.leptos_options;
+    if std::env::var("LEPTOS_OUTPUT_NAME").is_err() {
+        options.output_name = Arc::from("mosaic");
+    }
+    options.site_addr = config.site_addr;
+    Ok(options)
+}
+
+/// The whole application as one router.
+pub fn router(state: ServerState) -> Router {
+    let routes = generate_route_list(app::App);
+    let context = {
+        let app_state = state.app.clone();
+        move || provide_context(app_state.clone())
+    };
+    let shell = {
+        let options = state.leptos.clone();
+        move || app::shell(options.clone())
+    };
+    Router::new()
+        .merge(api::routes())
+        .leptos_routes_with_context(&state, routes, context, shell)
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_origin_check))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(CompressionLayer::new().br(true).gzip(true).zstd(true))
+        .with_state(state)
+}
