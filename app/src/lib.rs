@@ -4,6 +4,8 @@
 //! Every page works with JavaScript off: forms are real `<form method="post">` elements that post to
 //! the server functions, which redirect back. With JavaScript on, the same forms submit in place.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod components;
 pub mod pages;

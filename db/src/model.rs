@@ -217,4 +217,3 @@ pub struct MessagePage {
     /// Cursor for the page of newer messages, absent at the newest message.
     pub later: Option<String>,
 }
-

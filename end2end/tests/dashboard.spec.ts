@@ -30,18 +30,18 @@ test("signed-out visitors are sent to sign in", async ({ page }) => {
 test("sign up, start a conversation, post, reload: the message is there (hydrated, in place)", async ({ page }) => {
   const errors = watchErrors(page);
   await signUp(page, "js");
-  await page.getByLabel("Message").fill("Hello from the browser");
+  await page.getByRole("textbox", { name: "Message" }).fill("Hello from the browser");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Hello from the browser");
 
   // Hydration: a second message is posted in place, without a page load (the marker survives).
   await page.evaluate(() => ((window as any).__noReload = true));
-  await page.getByLabel("Message").fill("Second message, in place");
+  await page.getByRole("textbox", { name: "Message" }).fill("Second message, in place");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.locator(".messages .content").last()).toHaveText("Second message, in place");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
-  await expect(page.getByLabel("Message")).toHaveValue("");
+  await expect(page.getByRole("textbox", { name: "Message" })).toHaveValue("");
 
   await page.reload();
   await expect(page.locator(".messages .content")).toHaveText(["Hello from the browser", "Second message, in place"]);
@@ -53,7 +53,7 @@ test("sign up, start a conversation, post, reload: the message is there (hydrate
 test("rename, archive and delete a conversation", async ({ page }) => {
   const errors = watchErrors(page);
   await signUp(page, "manage");
-  await page.getByLabel("Message").fill("Plan the trip");
+  await page.getByRole("textbox", { name: "Message" }).fill("Plan the trip");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Plan the trip");
 
@@ -78,10 +78,10 @@ test.describe("with JavaScript disabled", () => {
 
   test("sign up, post a message, reload: the message is there", async ({ page }) => {
     await signUp(page, "nojs");
-    await page.getByLabel("Message").fill("Plain HTML works");
+    await page.getByRole("textbox", { name: "Message" }).fill("Plain HTML works");
     await page.getByRole("button", { name: "Send" }).click();
     await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
-    await page.getByLabel("Message").fill("And a second one");
+    await page.getByRole("textbox", { name: "Message" }).fill("And a second one");
     await page.getByRole("button", { name: "Send" }).click();
     await page.reload();
     await expect(page.locator(".messages .content")).toHaveText(["Plain HTML works", "And a second one"]);

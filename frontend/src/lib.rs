@@ -1,4 +1,5 @@
 //! The browser entry point: hydrates the server-rendered page so its controls work in place.
+#![recursion_limit = "512"]
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

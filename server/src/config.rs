@@ -46,14 +46,25 @@ impl Config {
 
     /// Reads settings through `get`, so tests can supply their own environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let data_dir = PathBuf::from(get("MOSAIC_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let url = match get("DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                url
+            }
             Some(_) => {
                 return Err(ConfigError {
                     var: "DATABASE_URL",
-                    problem: "must be a sqlite: URL (sqlite:./data/mosaic.db) or a postgres:// URL".into(),
+                    problem: "must be a sqlite: URL (sqlite:./data/mosaic.db) or a postgres:// URL"
+                        .into(),
                 })
             }
             None => format!("sqlite:{}", data_dir.join("mosaic.db").display()),
@@ -61,8 +72,12 @@ impl Config {
         let pool = PoolSettings {
             url,
             max_connections: number(&get, "DB_POOL_MAX", 20, 1, 1000)?,
-            idle_timeout: Duration::from_secs(number(&get, "DB_IDLE_TIMEOUT", 30, 1, 86_400)?.into()),
-            connect_timeout: Duration::from_secs(number(&get, "DB_CONNECT_TIMEOUT", 5, 1, 600)?.into()),
+            idle_timeout: Duration::from_secs(
+                number(&get, "DB_IDLE_TIMEOUT", 30, 1, 86_400)?.into(),
+            ),
+            connect_timeout: Duration::from_secs(
+                number(&get, "DB_CONNECT_TIMEOUT", 5, 1, 600)?.into(),
+            ),
         };
         let site_addr = match get("LEPTOS_SITE_ADDR") {
             Some(v) => v.parse().map_err(|_| ConfigError {
@@ -72,7 +87,9 @@ impl Config {
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
         let public_origin = match get("MOSAIC_PUBLIC_URL") {
-            Some(v) if v.starts_with("http://") || v.starts_with("https://") => Some(v.trim_end_matches('/').to_string()),
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                Some(v.trim_end_matches('/').to_string())
+            }
             Some(_) => {
                 return Err(ConfigError {
                     var: "MOSAIC_PUBLIC_URL",
@@ -81,7 +98,9 @@ impl Config {
             }
             None => None,
         };
-        let https = public_origin.as_deref().is_some_and(|o| o.starts_with("https://"));
+        let https = public_origin
+            .as_deref()
+            .is_some_and(|o| o.starts_with("https://"));
         let idle_hours = number(&get, "MOSAIC_SESSION_IDLE_HOURS", 7 * 24, 1, 24 * 365)?;
         let max_days = number(&get, "MOSAIC_SESSION_MAX_DAYS", 30, 1, 365)?;
         Ok(Config {
@@ -99,22 +118,39 @@ impl Config {
     }
 }
 
-fn number(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u32, min: u32, max: u32) -> Result<u32, ConfigError> {
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
     match get(var) {
         None => Ok(default),
-        Some(v) => v.parse::<u32>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| ConfigError {
-            var,
-            problem: format!("{v:?} is not a whole number from {min} to {max}"),
-        }),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| ConfigError {
+                var,
+                problem: format!("{v:?} is not a whole number from {min} to {max}"),
+            }),
     }
 }
 
-fn boolean(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match get(var).map(|v| v.to_lowercase()).as_deref() {
         None => Ok(default),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
-        Some(v) => Err(ConfigError { var, problem: format!("{v:?} is not true or false") }),
+        Some(v) => Err(ConfigError {
+            var,
+            problem: format!("{v:?} is not true or false"),
+        }),
     }
 }
 
@@ -123,34 +159,73 @@ mod tests {
     use super::*;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
     }
 
     #[test]
     fn defaults_run_on_a_fresh_machine() {
         let c = with(&[]).expect("defaults");
         assert_eq!(c.pool.url, "sqlite:./data/mosaic.db");
-        assert_eq!((c.pool.max_connections, c.pool.idle_timeout.as_secs(), c.pool.connect_timeout.as_secs()), (20, 30, 5));
+        assert_eq!(
+            (
+                c.pool.max_connections,
+                c.pool.idle_timeout.as_secs(),
+                c.pool.connect_timeout.as_secs()
+            ),
+            (20, 30, 5)
+        );
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(c.allow_signup && !c.secure_cookies);
     }
 
     #[test]
     fn invalid_values_name_the_variable() {
-        assert_eq!(with(&[("DB_POOL_MAX", "lots")]).unwrap_err().var, "DB_POOL_MAX");
-        assert_eq!(with(&[("DB_POOL_MAX", "0")]).unwrap_err().var, "DB_POOL_MAX");
-        assert_eq!(with(&[("DB_CONNECT_TIMEOUT", "-1")]).unwrap_err().var, "DB_CONNECT_TIMEOUT");
-        assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
-        assert_eq!(with(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err().var, "LEPTOS_SITE_ADDR");
-        assert_eq!(with(&[("MOSAIC_ALLOW_SIGNUP", "maybe")]).unwrap_err().var, "MOSAIC_ALLOW_SIGNUP");
-        let msg = with(&[("DB_IDLE_TIMEOUT", "soon")]).unwrap_err().to_string();
-        assert!(msg.starts_with("DB_IDLE_TIMEOUT:") && msg.contains("whole number"), "{msg}");
+        assert_eq!(
+            with(&[("DB_POOL_MAX", "lots")]).unwrap_err().var,
+            "DB_POOL_MAX"
+        );
+        assert_eq!(
+            with(&[("DB_POOL_MAX", "0")]).unwrap_err().var,
+            "DB_POOL_MAX"
+        );
+        assert_eq!(
+            with(&[("DB_CONNECT_TIMEOUT", "-1")]).unwrap_err().var,
+            "DB_CONNECT_TIMEOUT"
+        );
+        assert_eq!(
+            with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            with(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err().var,
+            "LEPTOS_SITE_ADDR"
+        );
+        assert_eq!(
+            with(&[("MOSAIC_ALLOW_SIGNUP", "maybe")]).unwrap_err().var,
+            "MOSAIC_ALLOW_SIGNUP"
+        );
+        let msg = with(&[("DB_IDLE_TIMEOUT", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("DB_IDLE_TIMEOUT:") && msg.contains("whole number"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn https_public_url_makes_cookies_secure() {
-        let c = with(&[("MOSAIC_PUBLIC_URL", "https://chat.example.com/"), ("MOSAIC_DATA_DIR", "/var/lib/mosaic")]).expect("config");
+        let c = with(&[
+            ("MOSAIC_PUBLIC_URL", "https://chat.example.com/"),
+            ("MOSAIC_DATA_DIR", "/var/lib/mosaic"),
+        ])
+        .expect("config");
         assert!(c.secure_cookies);
         assert_eq!(c.public_origin.as_deref(), Some("https://chat.example.com"));
         assert_eq!(c.pool.url, "sqlite:/var/lib/mosaic/mosaic.db");

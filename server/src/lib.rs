@@ -53,7 +53,11 @@ pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState
     };
     Ok(ServerState {
         leptos,
-        app: AppState { store, auth: Arc::new(auth), limiter: Arc::default() },
+        app: AppState {
+            store,
+            auth: Arc::new(auth),
+            limiter: Arc::default(),
+        },
         public_origin: config.public_origin.clone(),
     })
 }
@@ -61,7 +65,9 @@ pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState
 /// The Leptos options for `config`: the environment's LEPTOS_* values, with our output name and
 /// listen address.
 pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
-    let mut options = get_configuration(None).map_err(|e| StartError::Leptos(e.to_string()))?.leptos_options;
+    let mut options = get_configuration(None)
+        .map_err(|e| StartError::Leptos(e.to_string()))?
+        .leptos_options;
     if std::env::var("LEPTOS_OUTPUT_NAME").is_err() {
         options.output_name = Arc::from("mosaic");
     }
@@ -83,10 +89,18 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .merge(api::routes())
         .leptos_routes_with_context(&state, routes, context, shell)
-        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(
+            app::shell,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_origin_check))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::session,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::cross_origin_check,
+        ))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(CompressionLayer::new().br(true).gzip(true).zstd(true))
         .with_state(state)

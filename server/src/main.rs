@@ -8,7 +8,8 @@ use server::config::Config;
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,leptos=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,leptos=warn".into()),
         )
         .init();
     match run().await {
@@ -28,12 +29,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
-        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.site_addr))?;
+        .map_err(|e| {
+            format!(
+                "LEPTOS_SITE_ADDR: cannot listen on {}: {e}",
+                config.site_addr
+            )
+        })?;
     tracing::info!(addr = %config.site_addr, engine, "mosaic listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -10,7 +10,9 @@ use leptos::prelude::*;
 pub fn error_text(err: &ServerFnError) -> String {
     match err {
         ServerFnError::ServerError(msg) => msg.clone(),
-        ServerFnError::Request(_) => "Mosaic could not be reached. Check your connection and try again.".into(),
+        ServerFnError::Request(_) => {
+            "Mosaic could not be reached. Check your connection and try again.".into()
+        }
         other => other.to_string(),
     }
 }
@@ -55,18 +57,29 @@ pub(crate) mod respond {
             DbError::Conflict(_) | DbError::Immutable(_) => fail(S::CONFLICT, err.to_string()),
             DbError::Unavailable(_) => {
                 tracing::error!(error = %err, "database unavailable");
-                fail(S::SERVICE_UNAVAILABLE, "The database is unavailable right now. Try again in a moment.")
+                fail(
+                    S::SERVICE_UNAVAILABLE,
+                    "The database is unavailable right now. Try again in a moment.",
+                )
             }
             DbError::Sqlx(_) | DbError::Migrate(_) => {
                 tracing::error!(error = %err, "database error");
-                fail(S::INTERNAL_SERVER_ERROR, "Something went wrong on the server. Try again.")
+                fail(
+                    S::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on the server. Try again.",
+                )
             }
         }
     }
 
     /// The signed-in user, or a 401.
     pub fn require_user() -> Result<CurrentUser, ServerFnError> {
-        current_user().ok_or_else(|| fail(http::StatusCode::UNAUTHORIZED, "You are signed out. Sign in again."))
+        current_user().ok_or_else(|| {
+            fail(
+                http::StatusCode::UNAUTHORIZED,
+                "You are signed out. Sign in again.",
+            )
+        })
     }
 
     /// After a successful plain form post, go to `path` (with JavaScript, the client navigates).
@@ -95,8 +108,11 @@ pub(crate) mod respond {
     /// `path` with `key=value` set in its query, replacing an earlier value of `key`.
     pub fn with_query(path: &str, key: &str, value: &str) -> String {
         let (base, query) = path.split_once('?').unwrap_or((path, ""));
-        let mut pairs: Vec<String> =
-            query.split('&').filter(|p| !p.is_empty() && !p.starts_with(&format!("{key}="))).map(str::to_string).collect();
+        let mut pairs: Vec<String> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with(&format!("{key}=")))
+            .map(str::to_string)
+            .collect();
         pairs.push(format!("{key}={}", encode(value)));
         format!("{base}?{}", pairs.join("&"))
     }
@@ -105,7 +121,9 @@ pub(crate) mod respond {
         value
             .bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect()

@@ -22,12 +22,13 @@ struct Actions {
 }
 
 impl Actions {
+    /// Changes whenever an action that alters the open page finishes. A deletion is not counted:
+    /// it navigates away instead of reloading a conversation that no longer exists.
     fn version(&self) -> usize {
         self.post.version().get()
             + self.create.version().get()
             + self.rename.version().get()
             + self.archive.version().get()
-            + self.delete.version().get()
     }
 
     /// The latest failure of any action, as a message.
@@ -58,11 +59,20 @@ pub fn Dashboard() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (raw_id(), q.get("more"), q.get("archived_more"), q.get("earlier"), actions.version())
+            (
+                raw_id(),
+                q.get("more"),
+                q.get("archived_more"),
+                q.get("earlier"),
+                actions.version(),
+            )
         },
         |(raw, more, archived_more, earlier, _)| async move {
             let conversation = match raw {
-                Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| ServerFnError::new("That conversation does not exist."))?),
+                Some(raw) => Some(
+                    raw.parse::<Uuid>()
+                        .map_err(|_| ServerFnError::new("That conversation does not exist."))?,
+                ),
                 None => None,
             };
             load_dashboard(conversation, more, archived_more, earlier).await
@@ -105,9 +115,16 @@ pub fn Dashboard() -> impl IntoView {
 }
 
 #[component]
-fn DashboardView(data: Dashboard, actions: Actions, error: Signal<Option<String>>) -> impl IntoView {
+fn DashboardView(
+    data: Dashboard,
+    actions: Actions,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     let open_id = data.open.as_ref().map(|o| o.conversation.id);
-    let title = data.open.as_ref().map_or_else(|| "Mosaic".to_string(), |o| format!("{} · Mosaic", o.conversation.title));
+    let title = data.open.as_ref().map_or_else(
+        || "Mosaic".to_string(),
+        |o| format!("{} · Mosaic", o.conversation.title),
+    );
     view! {
         <Title text=title/>
         <div class="app">
@@ -130,7 +147,7 @@ fn Sidebar(data: Dashboard, open_id: Option<Uuid>) -> impl IntoView {
         <aside class="sidebar">
             <header class="sidebar-head">
                 <a class="brand" href="/">"Mosaic"</a>
-                <a class="button" href="/" aria-keyshortcuts="Alt+N">"+ New"</a>
+                <a class="button" href="/">"+ New"</a>
             </header>
             <nav aria-label="Conversations">
                 <ConversationList page=data.conversations archived=false open_id/>
@@ -150,14 +167,20 @@ fn Sidebar(data: Dashboard, open_id: Option<Uuid>) -> impl IntoView {
 
 /// One list of conversations with "load more": in place with JavaScript, as a link without.
 #[component]
-fn ConversationList(page: mosaic_db::model::Page<Conversation>, archived: bool, open_id: Option<Uuid>) -> impl IntoView {
+fn ConversationList(
+    page: mosaic_db::model::Page<Conversation>,
+    archived: bool,
+    open_id: Option<Uuid>,
+) -> impl IntoView {
     let items = RwSignal::new(page.items);
     let next = RwSignal::new(page.next);
     let loading = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
     let param = if archived { "archived_more" } else { "more" };
     let load_more = move |ev: leptos::ev::MouseEvent| {
-        let Some(cursor) = next.get_untracked() else { return };
+        let Some(cursor) = next.get_untracked() else {
+            return;
+        };
         ev.prevent_default();
         loading.set(true);
         leptos::task::spawn_local(async move {
@@ -227,7 +250,9 @@ fn OpenView(open: OpenConversation, actions: Actions) -> impl IntoView {
     let earlier = RwSignal::new(open.messages.earlier);
     let loading = RwSignal::new(false);
     let load_earlier = move |ev: leptos::ev::MouseEvent| {
-        let Some(cursor) = earlier.get_untracked() else { return };
+        let Some(cursor) = earlier.get_untracked() else {
+            return;
+        };
         ev.prevent_default();
         loading.set(true);
         leptos::task::spawn_local(async move {
