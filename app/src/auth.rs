@@ -16,19 +16,13 @@ pub fn cookie_name(secure: bool) -> &'static str {
 /// The `Set-Cookie` value that stores `token` for `max_age_secs`.
 pub fn session_cookie(token: &str, secure: bool, max_age_secs: i64) -> String {
     let secure_attr = if secure { "; Secure" } else { "" };
-    format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure_attr}",
-        cookie_name(secure)
-    )
+    format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure_attr}", cookie_name(secure))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
     let secure_attr = if secure { "; Secure" } else { "" };
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}",
-        cookie_name(secure)
-    )
+    format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}", cookie_name(secure))
 }
 
 /// The session token in a request's `Cookie` headers, if any.
@@ -113,10 +107,7 @@ mod tests {
         assert!(limiter.locked_for(&["email:a@b.c".to_string()]).is_none());
 
         let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::COOKIE,
-            "a=1; mosaic_session=tok; b=2".parse().expect("header"),
-        );
+        headers.insert(http::header::COOKIE, "a=1; mosaic_session=tok; b=2".parse().expect("header"));
         assert_eq!(token_from_headers(&headers, false).as_deref(), Some("tok"));
         assert_eq!(token_from_headers(&headers, true), None);
         assert!(session_cookie("t", true, 60).contains("; Secure"));

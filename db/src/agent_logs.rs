@@ -26,9 +26,7 @@ pub struct NewAgentLog {
 /// Checks one log row's fields.
 pub fn check(log: &NewAgentLog) -> Result<(), DbError> {
     if !matches!(log.level.as_str(), "debug" | "info" | "warn" | "error") {
-        return Err(DbError::Invalid(
-            "level must be one of debug, info, warn, error".into(),
-        ));
+        return Err(DbError::Invalid("level must be one of debug, info, warn, error".into()));
     }
     if log.session_id.is_empty() || log.session_id.len() > 128 {
         return Err(DbError::Invalid("session_id must be 1 to 128 bytes".into()));

@@ -13,28 +13,18 @@ pub const MAX_PAGE_SIZE: u32 = 200;
 pub fn clean_title(title: &str) -> Result<String, DbError> {
     let title = title.trim();
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(DbError::Invalid(format!(
-            "a title can be at most {MAX_TITLE_CHARS} characters"
-        )));
+        return Err(DbError::Invalid(format!("a title can be at most {MAX_TITLE_CHARS} characters")));
     }
     if title.chars().any(char::is_control) {
-        return Err(DbError::Invalid(
-            "a title cannot contain control characters".into(),
-        ));
+        return Err(DbError::Invalid("a title cannot contain control characters".into()));
     }
-    Ok(if title.is_empty() {
-        DEFAULT_TITLE.to_string()
-    } else {
-        title.to_string()
-    })
+    Ok(if title.is_empty() { DEFAULT_TITLE.to_string() } else { title.to_string() })
 }
 
 /// Checks a requested page size against [`MAX_PAGE_SIZE`].
 pub fn check_limit(limit: u32) -> Result<i64, DbError> {
     if limit == 0 || limit > MAX_PAGE_SIZE {
-        return Err(DbError::Invalid(format!(
-            "limit must be between 1 and {MAX_PAGE_SIZE}"
-        )));
+        return Err(DbError::Invalid(format!("limit must be between 1 and {MAX_PAGE_SIZE}")));
     }
     Ok(i64::from(limit))
 }
@@ -62,7 +52,13 @@ macro_rules! conversation_ops {
                 .bind(now)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) { DbError::NotFound } else { e.into() })?;
+                .map_err(|e| {
+                    if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
+                        DbError::NotFound
+                    } else {
+                        e.into()
+                    }
+                })?;
                 Ok(conversation)
             }
 
@@ -78,7 +74,12 @@ macro_rules! conversation_ops {
                 .ok_or(DbError::NotFound)
             }
 
-            pub(crate) async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> DbResult<Conversation> {
+            pub(crate) async fn rename_conversation(
+                &self,
+                user_id: Uuid,
+                id: Uuid,
+                title: &str,
+            ) -> DbResult<Conversation> {
                 let title = conversations::clean_title(title)?;
                 sqlx::query_as::<_, Conversation>(
                     "UPDATE conversations SET title = $3 WHERE id = $1 AND user_id = $2
@@ -127,7 +128,8 @@ macro_rules! conversation_ops {
             ) -> DbResult<Page<Conversation>> {
                 let kind = if archived { CursorKind::ArchivedConversations } else { CursorKind::Conversations };
                 let limit = conversations::check_limit(limit)?;
-                let after = Cursor::decode_opt(cursor, kind, Uuid::nil())?.unwrap_or(Cursor { at: i64::MAX, id: Uuid::max() });
+                let after =
+                    Cursor::decode_opt(cursor, kind, Uuid::nil())?.unwrap_or(Cursor { at: i64::MAX, id: Uuid::max() });
                 let mut items = sqlx::query_as::<_, Conversation>(
                     "SELECT id, title, archived, created_at, updated_at FROM conversations
                      WHERE user_id = $1 AND archived = $2 AND (updated_at, id) < ($3, $4)
@@ -141,7 +143,9 @@ macro_rules! conversation_ops {
                 .bind(limit + 1)
                 .fetch_all(&self.pool)
                 .await?;
-                let next = conversations::page_end(&mut items, limit, |c| Cursor { at: c.updated_at, id: c.id }.encode(kind, Uuid::nil()));
+                let next = conversations::page_end(&mut items, limit, |c| {
+                    Cursor { at: c.updated_at, id: c.id }.encode(kind, Uuid::nil())
+                });
                 Ok(Page { items, next })
             }
 
@@ -158,11 +162,7 @@ macro_rules! conversation_ops {
 pub(crate) use conversation_ops;
 
 /// Cuts a `limit + 1` fetch down to `limit` rows and returns the cursor of the next page, if any.
-pub(crate) fn page_end<T>(
-    items: &mut Vec<T>,
-    limit: i64,
-    cursor_of: impl Fn(&T) -> String,
-) -> Option<String> {
+pub(crate) fn page_end<T>(items: &mut Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Option<String> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if items.len() > limit {
         items.truncate(limit);

@@ -56,14 +56,8 @@ impl Cursor {
         if text.len() > 128 {
             return Err(DbError::BadCursor);
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| DbError::BadCursor)?;
-        if bytes.len() != LEN
-            || bytes[0] != VERSION
-            || bytes[1] != kind as u8
-            || bytes[2..18] != scope.as_bytes()[..]
-        {
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| DbError::BadCursor)?;
+        if bytes.len() != LEN || bytes[0] != VERSION || bytes[1] != kind as u8 || bytes[2..18] != scope.as_bytes()[..] {
             return Err(DbError::BadCursor);
         }
         let at = i64::from_be_bytes(bytes[18..26].try_into().map_err(|_| DbError::BadCursor)?);
@@ -72,14 +66,8 @@ impl Cursor {
     }
 
     /// Decodes an optional cursor (absent means "from the start").
-    pub fn decode_opt(
-        text: Option<&str>,
-        kind: CursorKind,
-        scope: Uuid,
-    ) -> Result<Option<Cursor>, DbError> {
-        text.filter(|t| !t.is_empty())
-            .map(|t| Cursor::decode(t, kind, scope))
-            .transpose()
+    pub fn decode_opt(text: Option<&str>, kind: CursorKind, scope: Uuid) -> Result<Option<Cursor>, DbError> {
+        text.filter(|t| !t.is_empty()).map(|t| Cursor::decode(t, kind, scope)).transpose()
     }
 }
 
@@ -90,30 +78,15 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_other_listings() {
         let scope = Uuid::now_v7();
-        let c = Cursor {
-            at: 1_700_000_000_000_000,
-            id: Uuid::now_v7(),
-        };
+        let c = Cursor { at: 1_700_000_000_000_000, id: Uuid::now_v7() };
         let text = c.encode(CursorKind::MessagesBefore, scope);
-        assert_eq!(
-            Cursor::decode(&text, CursorKind::MessagesBefore, scope).ok(),
-            Some(c)
-        );
-        assert!(matches!(
-            Cursor::decode(&text, CursorKind::MessagesAfter, scope),
-            Err(DbError::BadCursor)
-        ));
-        assert!(matches!(
-            Cursor::decode(&text, CursorKind::MessagesBefore, Uuid::now_v7()),
-            Err(DbError::BadCursor)
-        ));
+        assert_eq!(Cursor::decode(&text, CursorKind::MessagesBefore, scope).ok(), Some(c));
+        assert!(matches!(Cursor::decode(&text, CursorKind::MessagesAfter, scope), Err(DbError::BadCursor)));
+        assert!(matches!(Cursor::decode(&text, CursorKind::MessagesBefore, Uuid::now_v7()), Err(DbError::BadCursor)));
         assert!(matches!(
             Cursor::decode("not a cursor!", CursorKind::Conversations, Uuid::nil()),
             Err(DbError::BadCursor)
         ));
-        assert!(matches!(
-            Cursor::decode("AAAA", CursorKind::Conversations, Uuid::nil()),
-            Err(DbError::BadCursor)
-        ));
+        assert!(matches!(Cursor::decode("AAAA", CursorKind::Conversations, Uuid::nil()), Err(DbError::BadCursor)));
     }
 }

@@ -36,9 +36,7 @@ impl From<sqlx::Error> for DbError {
     fn from(err: sqlx::Error) -> Self {
         match err {
             sqlx::Error::RowNotFound => DbError::NotFound,
-            sqlx::Error::PoolTimedOut => {
-                DbError::Unavailable("no connection became free in time".into())
-            }
+            sqlx::Error::PoolTimedOut => DbError::Unavailable("no connection became free in time".into()),
             sqlx::Error::Io(e) => DbError::Unavailable(e.to_string()),
             other => DbError::Sqlx(other),
         }
@@ -50,11 +48,7 @@ impl DbError {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            DbError::NotFound
-                | DbError::Invalid(_)
-                | DbError::BadCursor
-                | DbError::Conflict(_)
-                | DbError::Immutable(_)
+            DbError::NotFound | DbError::Invalid(_) | DbError::BadCursor | DbError::Conflict(_) | DbError::Immutable(_)
         )
     }
 }
@@ -64,6 +58,5 @@ pub type DbResult<T> = Result<T, DbError>;
 
 /// True when `err` is a unique-constraint violation, on either engine.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
+    err.as_database_error().is_some_and(|e| e.is_unique_violation())
 }

@@ -6,6 +6,8 @@ pub use crate::model::{MessagePage, MessageQuery};
 
 /// The largest message accepted, in bytes of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The largest assistant reply stored, in bytes (model output is not bounded by the composer).
+pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
 /// The largest metadata object accepted, in bytes of JSON.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
@@ -15,10 +17,7 @@ pub fn check_content(content: &str) -> Result<(), DbError> {
         return Err(DbError::Invalid("a message cannot be empty".into()));
     }
     if content.len() > MAX_MESSAGE_BYTES {
-        return Err(DbError::Invalid(format!(
-            "a message can be at most {} KiB",
-            MAX_MESSAGE_BYTES / 1024
-        )));
+        return Err(DbError::Invalid(format!("a message can be at most {} KiB", MAX_MESSAGE_BYTES / 1024)));
     }
     Ok(())
 }
@@ -26,15 +25,10 @@ pub fn check_content(content: &str) -> Result<(), DbError> {
 /// Checks message metadata: a JSON object of bounded size.
 pub fn check_metadata(metadata: &serde_json::Value) -> Result<(), DbError> {
     if !metadata.is_object() {
-        return Err(DbError::Invalid(
-            "message metadata must be a JSON object".into(),
-        ));
+        return Err(DbError::Invalid("message metadata must be a JSON object".into()));
     }
     if metadata.to_string().len() > MAX_METADATA_BYTES {
-        return Err(DbError::Invalid(format!(
-            "message metadata can be at most {} KiB",
-            MAX_METADATA_BYTES / 1024
-        )));
+        return Err(DbError::Invalid(format!("message metadata can be at most {} KiB", MAX_METADATA_BYTES / 1024)));
     }
     Ok(())
 }
@@ -53,7 +47,12 @@ pub struct NewMessage {
 macro_rules! message_ops {
     ($store:ty) => {
         impl $store {
-            pub(crate) async fn append_message(&self, user_id: Uuid, conversation_id: Uuid, new: NewMessage) -> DbResult<Message> {
+            pub(crate) async fn append_message(
+                &self,
+                user_id: Uuid,
+                conversation_id: Uuid,
+                new: NewMessage,
+            ) -> DbResult<Message> {
                 messages::check_content(&new.content)?;
                 messages::check_metadata(&new.metadata)?;
                 let now = now_micros();
@@ -94,7 +93,85 @@ macro_rules! message_ops {
                 Ok(message)
             }
 
-            pub(crate) async fn list_messages(&self, user_id: Uuid, conversation_id: Uuid, query: &MessageQuery) -> DbResult<MessagePage> {
+            pub(crate) async fn start_reply(
+                &self,
+                user_id: Uuid,
+                conversation_id: Uuid,
+                metadata: &serde_json::Value,
+            ) -> DbResult<Message> {
+                messages::check_metadata(metadata)?;
+                let now = now_micros();
+                let message = Message {
+                    id: Uuid::now_v7(),
+                    conversation_id,
+                    role: MessageRole::Assistant,
+                    content: String::new(),
+                    metadata: metadata.clone(),
+                    status: "incomplete".to_string(),
+                    created_at: now,
+                };
+                let mut tx = self.begin_write().await?;
+                let bumped = sqlx::query("UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2")
+                    .bind(conversation_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if bumped.rows_affected() == 0 {
+                    return Err(DbError::NotFound);
+                }
+                sqlx::query(
+                    "INSERT INTO messages (id, conversation_id, role, content, metadata, status, created_at)
+                     VALUES ($1, $2, 'assistant', '', $3, 'incomplete', $4)",
+                )
+                .bind(message.id)
+                .bind(conversation_id)
+                .bind(sqlx::types::Json(metadata))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(message)
+            }
+
+            pub(crate) async fn save_reply(
+                &self,
+                conversation_id: Uuid,
+                message_id: Uuid,
+                content: &str,
+                complete: bool,
+                metadata: &serde_json::Value,
+            ) -> DbResult<()> {
+                messages::check_metadata(metadata)?;
+                if content.len() > messages::MAX_REPLY_BYTES {
+                    return Err(DbError::Invalid(format!(
+                        "a reply can be at most {} KiB",
+                        messages::MAX_REPLY_BYTES / 1024
+                    )));
+                }
+                let done = sqlx::query(
+                    "UPDATE messages SET content = $3, status = $4, metadata = $5
+                     WHERE id = $1 AND conversation_id = $2 AND role = 'assistant'",
+                )
+                .bind(message_id)
+                .bind(conversation_id)
+                .bind(content)
+                .bind(if complete { "complete" } else { "incomplete" })
+                .bind(sqlx::types::Json(metadata))
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(DbError::NotFound);
+                }
+                Ok(())
+            }
+
+            pub(crate) async fn list_messages(
+                &self,
+                user_id: Uuid,
+                conversation_id: Uuid,
+                query: &MessageQuery,
+            ) -> DbResult<MessagePage> {
                 let limit = conversations::check_limit(query.limit)?;
                 let before = Cursor::decode_opt(query.before.as_deref(), CursorKind::MessagesBefore, conversation_id)?;
                 let after = match before {
@@ -103,8 +180,12 @@ macro_rules! message_ops {
                 };
                 // Ownership first, so another user's conversation is "not found" rather than empty.
                 self.get_conversation(user_id, conversation_id).await?;
-                let earlier_of = |m: &Message| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id);
-                let later_of = |m: &Message| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesAfter, conversation_id);
+                let earlier_of = |m: &Message| {
+                    Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id)
+                };
+                let later_of = |m: &Message| {
+                    Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesAfter, conversation_id)
+                };
                 if let Some(after) = after {
                     let mut items = sqlx::query_as::<_, Message>(
                         "SELECT id, conversation_id, role, content, metadata, status, created_at FROM messages

@@ -23,10 +23,8 @@ fn hasher() -> Argon2<'static> {
 pub async fn hash(password: String) -> Result<String, DbError> {
     tokio::task::spawn_blocking(move || {
         let mut salt_bytes = [0u8; 16];
-        getrandom::fill(&mut salt_bytes)
-            .map_err(|e| DbError::Invalid(format!("no randomness: {e}")))?;
-        let salt =
-            SaltString::encode_b64(&salt_bytes).map_err(|e| DbError::Invalid(e.to_string()))?;
+        getrandom::fill(&mut salt_bytes).map_err(|e| DbError::Invalid(format!("no randomness: {e}")))?;
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| DbError::Invalid(e.to_string()))?;
         hasher()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -40,11 +38,7 @@ pub async fn hash(password: String) -> Result<String, DbError> {
 /// counts as a mismatch.
 pub async fn verify(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|parsed| {
-            hasher()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        PasswordHash::new(&phc).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)
@@ -54,14 +48,7 @@ pub async fn verify(password: String, phc: String) -> bool {
 /// and a wrong password take the same time.
 pub async fn decoy_hash() -> String {
     static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DECOY
-        .get_or_init(|| async {
-            hash("decoy-password-never-matches".into())
-                .await
-                .unwrap_or_default()
-        })
-        .await
-        .clone()
+    DECOY.get_or_init(|| async { hash("decoy-password-never-matches".into()).await.unwrap_or_default() }).await.clone()
 }
 
 #[cfg(test)]

@@ -20,9 +20,7 @@ impl PgStore {
     /// migrations. Several instances starting at once are serialised by sqlx's migration lock.
     pub async fn connect(settings: &PoolSettings) -> DbResult<PgStore> {
         let options = PgConnectOptions::from_str(&settings.url)
-            .map_err(|e| {
-                DbError::Invalid(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
-            })?
+            .map_err(|e| DbError::Invalid(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?
             .application_name("mosaic");
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
@@ -32,10 +30,7 @@ impl PgStore {
         let pool = tokio::time::timeout(settings.connect_timeout, pool)
             .await
             .map_err(|_| {
-                DbError::Unavailable(format!(
-                    "no answer from PostgreSQL within {:?}",
-                    settings.connect_timeout
-                ))
+                DbError::Unavailable(format!("no answer from PostgreSQL within {:?}", settings.connect_timeout))
             })?
             .map_err(|e| DbError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
@@ -53,12 +48,8 @@ impl PgStore {
     }
 
     /// Makes concurrent sign-ups take turns, so only the very first account can become admin.
-    pub(crate) async fn serialize_sign_ups(
-        tx: &mut Transaction<'static, Postgres>,
-    ) -> DbResult<()> {
-        sqlx::query("SELECT pg_advisory_xact_lock(7001)")
-            .execute(&mut **tx)
-            .await?;
+    pub(crate) async fn serialize_sign_ups(tx: &mut Transaction<'static, Postgres>) -> DbResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(7001)").execute(&mut **tx).await?;
         Ok(())
     }
 }

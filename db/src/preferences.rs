@@ -32,9 +32,7 @@ pub const ENFORCED: &[&str] = &["platform.maxUploadBytes"];
 
 /// Checks a key: 1 to 64 characters of `a-z A-Z 0-9 . _ -`.
 pub fn check_key(key: &str) -> Result<(), DbError> {
-    let ok_chars = key
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let ok_chars = key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !ok_chars {
         return Err(DbError::Invalid(format!(
             "a preference key is 1 to {MAX_KEY_CHARS} characters of letters, digits, '.', '_' and '-'"
@@ -62,27 +60,11 @@ pub fn effective(rows: Vec<(String, Value, bool)>) -> Vec<Preference> {
     let mut merged: std::collections::BTreeMap<String, Preference> = defaults()
         .into_iter()
         .map(|(key, value)| {
-            (
-                key.to_string(),
-                Preference {
-                    key: key.to_string(),
-                    value,
-                    mutable: true,
-                    is_default: true,
-                },
-            )
+            (key.to_string(), Preference { key: key.to_string(), value, mutable: true, is_default: true })
         })
         .collect();
     for (key, value, mutable) in rows {
-        merged.insert(
-            key.clone(),
-            Preference {
-                key,
-                value,
-                mutable,
-                is_default: false,
-            },
-        );
+        merged.insert(key.clone(), Preference { key, value, mutable, is_default: false });
     }
     merged.into_values().collect()
 }
@@ -91,14 +73,24 @@ pub fn effective(rows: Vec<(String, Value, bool)>) -> Vec<Preference> {
 macro_rules! preference_ops {
     ($store:ty) => {
         impl $store {
-            pub(crate) async fn set_preference(&self, user_id: Uuid, key: &str, value: &serde_json::Value) -> DbResult<()> {
+            pub(crate) async fn set_preference(
+                &self,
+                user_id: Uuid,
+                key: &str,
+                value: &serde_json::Value,
+            ) -> DbResult<()> {
                 preferences::check_key(key)?;
                 preferences::check_value(value)?;
                 self.upsert_preference(user_id, key, value, true).await
             }
 
             /// Writes a row the user cannot change afterwards (platform or admin enforcement).
-            pub(crate) async fn enforce_preference(&self, user_id: Uuid, key: &str, value: &serde_json::Value) -> DbResult<()> {
+            pub(crate) async fn enforce_preference(
+                &self,
+                user_id: Uuid,
+                key: &str,
+                value: &serde_json::Value,
+            ) -> DbResult<()> {
                 preferences::check_value(value)?;
                 sqlx::query(
                     "INSERT INTO preferences (id, user_id, key, value, mutable, created_at, updated_at)
@@ -116,7 +108,13 @@ macro_rules! preference_ops {
                 Ok(())
             }
 
-            async fn upsert_preference(&self, user_id: Uuid, key: &str, value: &serde_json::Value, mutable: bool) -> DbResult<()> {
+            async fn upsert_preference(
+                &self,
+                user_id: Uuid,
+                key: &str,
+                value: &serde_json::Value,
+                mutable: bool,
+            ) -> DbResult<()> {
                 // One statement: insert, or update unless the existing row is locked.
                 let done = sqlx::query(
                     "INSERT INTO preferences (id, user_id, key, value, mutable, created_at, updated_at)
@@ -160,11 +158,12 @@ macro_rules! preference_ops {
                 .fetch_optional(&self.pool)
                 .await?;
                 if locked.is_none() {
-                    let exists: Option<bool> = sqlx::query_scalar("SELECT mutable FROM preferences WHERE user_id = $1 AND key = $2")
-                        .bind(user_id)
-                        .bind(key)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                    let exists: Option<bool> =
+                        sqlx::query_scalar("SELECT mutable FROM preferences WHERE user_id = $1 AND key = $2")
+                            .bind(user_id)
+                            .bind(key)
+                            .fetch_optional(&self.pool)
+                            .await?;
                     if exists == Some(false) {
                         return Err(DbError::Immutable(key.to_string()));
                     }

@@ -13,10 +13,7 @@ pub struct SessionPolicy {
 impl Default for SessionPolicy {
     fn default() -> Self {
         use crate::clock::SECOND;
-        SessionPolicy {
-            idle: 7 * 24 * 3600 * SECOND,
-            absolute: 30 * 24 * 3600 * SECOND,
-        }
+        SessionPolicy { idle: 7 * 24 * 3600 * SECOND, absolute: 30 * 24 * 3600 * SECOND }
     }
 }
 

@@ -36,15 +36,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
-        if let Some(dir) = Path::new(options.get_filename())
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        if let Some(dir) = Path::new(options.get_filename()).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                DbError::Unavailable(format!(
-                    "cannot create the data directory {}: {e}",
-                    dir.display()
-                ))
+                DbError::Unavailable(format!("cannot create the data directory {}: {e}", dir.display()))
             })?;
         }
         let pool = SqlitePoolOptions::new()
@@ -52,14 +46,9 @@ impl SqliteStore {
             .idle_timeout(settings.idle_timeout)
             .acquire_timeout(settings.connect_timeout)
             .connect_with(options);
-        let pool = tokio::time::timeout(settings.connect_timeout, pool)
-            .await
-            .map_err(|_| {
-                DbError::Unavailable(format!(
-                    "could not open {} within {:?}",
-                    settings.url, settings.connect_timeout
-                ))
-            })??;
+        let pool = tokio::time::timeout(settings.connect_timeout, pool).await.map_err(|_| {
+            DbError::Unavailable(format!("could not open {} within {:?}", settings.url, settings.connect_timeout))
+        })??;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
     }

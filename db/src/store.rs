@@ -65,9 +65,7 @@ impl Store {
         } else if settings.url.starts_with("sqlite:") {
             Ok(Store::Sqlite(SqliteStore::connect(settings).await?))
         } else {
-            Err(DbError::Invalid(
-                "DATABASE_URL must start with sqlite: or postgres://".into(),
-            ))
+            Err(DbError::Invalid("DATABASE_URL must start with sqlite: or postgres://".into()))
         }
     }
 
@@ -100,12 +98,7 @@ impl Store {
 
     /// Creates a user with an email + password account. The first user becomes admin.
     /// A taken email is [`DbError::Conflict`].
-    pub async fn create_user_with_password(
-        &self,
-        email: &str,
-        name: &str,
-        password_hash: &str,
-    ) -> DbResult<User> {
+    pub async fn create_user_with_password(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
         dispatch!(self.create_user_with_password(email, name, password_hash))
     }
 
@@ -144,11 +137,7 @@ impl Store {
     }
 
     /// The live session (not expired, user not banned) with this token hash, extending its idle expiry.
-    pub async fn resolve_session(
-        &self,
-        token_hash: &[u8],
-        policy: SessionPolicy,
-    ) -> DbResult<Option<ActiveSession>> {
+    pub async fn resolve_session(&self, token_hash: &[u8], policy: SessionPolicy) -> DbResult<Option<ActiveSession>> {
         dispatch!(self.resolve_session(token_hash, policy))
     }
 
@@ -185,22 +174,12 @@ impl Store {
     }
 
     /// Renames one of the user's conversations.
-    pub async fn rename_conversation(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        title: &str,
-    ) -> DbResult<Conversation> {
+    pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> DbResult<Conversation> {
         dispatch!(self.rename_conversation(user_id, id, title))
     }
 
     /// Archives or unarchives one of the user's conversations.
-    pub async fn set_archived(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        archived: bool,
-    ) -> DbResult<Conversation> {
+    pub async fn set_archived(&self, user_id: Uuid, id: Uuid, archived: bool) -> DbResult<Conversation> {
         dispatch!(self.set_archived(user_id, id, archived))
     }
 
@@ -228,13 +207,31 @@ impl Store {
     // ---- messages ----
 
     /// Appends a message and bumps the conversation's `updated_at`, in one transaction.
-    pub async fn append_message(
+    pub async fn append_message(&self, user_id: Uuid, conversation_id: Uuid, new: NewMessage) -> DbResult<Message> {
+        dispatch!(self.append_message(user_id, conversation_id, new))
+    }
+
+    /// Starts an assistant reply: an empty message marked incomplete, bumping the conversation, so
+    /// a reply in progress is in the database from its first moment.
+    pub async fn start_reply(
         &self,
         user_id: Uuid,
         conversation_id: Uuid,
-        new: NewMessage,
+        metadata: &serde_json::Value,
     ) -> DbResult<Message> {
-        dispatch!(self.append_message(user_id, conversation_id, new))
+        dispatch!(self.start_reply(user_id, conversation_id, metadata))
+    }
+
+    /// Saves a reply's text so far (`complete` false) or its final text (`complete` true).
+    pub async fn save_reply(
+        &self,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        content: &str,
+        complete: bool,
+        metadata: &serde_json::Value,
+    ) -> DbResult<()> {
+        dispatch!(self.save_reply(conversation_id, message_id, content, complete, metadata))
     }
 
     /// A page of a conversation's messages, oldest first (the newest page when no cursor is given).
@@ -250,22 +247,12 @@ impl Store {
     // ---- preferences ----
 
     /// Sets one preference with a single upsert; a locked row is [`DbError::Immutable`].
-    pub async fn set_preference(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        value: &serde_json::Value,
-    ) -> DbResult<()> {
+    pub async fn set_preference(&self, user_id: Uuid, key: &str, value: &serde_json::Value) -> DbResult<()> {
         dispatch!(self.set_preference(user_id, key, value))
     }
 
     /// Sets a preference the user cannot change (platform or admin enforcement).
-    pub async fn enforce_preference(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        value: &serde_json::Value,
-    ) -> DbResult<()> {
+    pub async fn enforce_preference(&self, user_id: Uuid, key: &str, value: &serde_json::Value) -> DbResult<()> {
         dispatch!(self.enforce_preference(user_id, key, value))
     }
 
@@ -323,12 +310,7 @@ impl Store {
     }
 
     /// Records how a run ended.
-    pub async fn finish_job_run(
-        &self,
-        id: Uuid,
-        ok: bool,
-        detail: &serde_json::Value,
-    ) -> DbResult<()> {
+    pub async fn finish_job_run(&self, id: Uuid, ok: bool, detail: &serde_json::Value) -> DbResult<()> {
         dispatch!(self.finish_job_run(id, ok, detail))
     }
 

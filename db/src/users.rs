@@ -19,9 +19,7 @@ pub fn clean_email(email: &str) -> Result<String, DbError> {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'));
     if !valid {
-        return Err(DbError::Invalid(
-            "enter a valid email address, like name@example.com".into(),
-        ));
+        return Err(DbError::Invalid("enter a valid email address, like name@example.com".into()));
     }
     Ok(email)
 }
@@ -29,13 +27,8 @@ pub fn clean_email(email: &str) -> Result<String, DbError> {
 /// Trims and checks a display name.
 pub fn clean_name(name: &str) -> Result<String, DbError> {
     let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(DbError::Invalid(format!(
-            "a name is 1 to {MAX_NAME_CHARS} characters"
-        )));
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(DbError::Invalid(format!("a name is 1 to {MAX_NAME_CHARS} characters")));
     }
     Ok(name.to_string())
 }
@@ -44,7 +37,12 @@ pub fn clean_name(name: &str) -> Result<String, DbError> {
 macro_rules! user_ops {
     ($store:ty) => {
         impl $store {
-            pub(crate) async fn create_user_with_password(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
+            pub(crate) async fn create_user_with_password(
+                &self,
+                email: &str,
+                name: &str,
+                password_hash: &str,
+            ) -> DbResult<User> {
                 let email = users::clean_email(email)?;
                 let name = users::clean_name(name)?;
                 let now = now_micros();
@@ -52,11 +50,10 @@ macro_rules! user_ops {
                 let mut tx = self.begin_write().await?;
                 Self::serialize_sign_ups(&mut tx).await?;
                 // The first account of the instance becomes its admin.
-                let role: String = sqlx::query_scalar(
-                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END",
-                )
-                .fetch_one(&mut *tx)
-                .await?;
+                let role: String =
+                    sqlx::query_scalar("SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END")
+                        .fetch_one(&mut *tx)
+                        .await?;
                 let user = sqlx::query_as::<_, User>(
                     "INSERT INTO users (id, email, name, role, banned, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, FALSE, $5, $5)

@@ -34,37 +34,19 @@ both_backends!(
 );
 
 async fn user(store: &Store, email: &str) -> User {
-    store
-        .create_user_with_password(email, "Test User", "$argon2id$fake")
-        .await
-        .expect("create user")
+    store.create_user_with_password(email, "Test User", "$argon2id$fake").await.expect("create user")
 }
 
 fn text(content: &str) -> NewMessage {
-    NewMessage {
-        role: MessageRole::User,
-        content: content.into(),
-        metadata: json!({}),
-        complete: true,
-    }
+    NewMessage { role: MessageRole::User, content: content.into(), metadata: json!({}), complete: true }
 }
 
 /// Sets a conversation's `updated_at` directly, to build ties and spreads the API cannot make.
 async fn set_updated_at(store: &Store, id: Uuid, at: i64) {
     let sql = "UPDATE conversations SET updated_at = $1 WHERE id = $2";
     match store {
-        Store::Sqlite(s) => sqlx::query(sql)
-            .bind(at)
-            .bind(id)
-            .execute(s.pool())
-            .await
-            .map(|_| ()),
-        Store::Postgres(s) => sqlx::query(sql)
-            .bind(at)
-            .bind(id)
-            .execute(s.pool())
-            .await
-            .map(|_| ()),
+        Store::Sqlite(s) => sqlx::query(sql).bind(at).bind(id).execute(s.pool()).await.map(|_| ()),
+        Store::Postgres(s) => sqlx::query(sql).bind(at).bind(id).execute(s.pool()).await.map(|_| ()),
     }
     .expect("set updated_at");
 }
@@ -75,32 +57,19 @@ async fn first_user_is_admin_and_emails_are_unique(store: &Store) {
     assert_eq!(first.email, "admin@example.com");
     let second = user(store, "member@example.com").await;
     assert_eq!(second.role, mosaic_db::model::Role::Member);
-    let dup = store
-        .create_user_with_password("ADMIN@example.com", "x", "h")
-        .await;
+    let dup = store.create_user_with_password("ADMIN@example.com", "x", "h").await;
     assert!(matches!(dup, Err(DbError::Conflict(_))), "{dup:?}");
-    let (found, hash) = store
-        .find_credentials("admin@EXAMPLE.com")
-        .await
-        .expect("find")
-        .expect("exists");
+    let (found, hash) = store.find_credentials("admin@EXAMPLE.com").await.expect("find").expect("exists");
     assert_eq!(found.id, first.id);
     assert_eq!(hash, "$argon2id$fake");
-    assert!(store
-        .find_credentials("nobody@example.com")
-        .await
-        .expect("find")
-        .is_none());
+    assert!(store.find_credentials("nobody@example.com").await.expect("find").is_none());
 }
 
 async fn conversations_page_through_every_row_once_in_order(store: &Store) {
     let u = user(store, "pager@example.com").await;
     let mut made = Vec::new();
     for i in 0..53 {
-        let c = store
-            .create_conversation(u.id, &format!("c{i}"))
-            .await
-            .expect("create");
+        let c = store.create_conversation(u.id, &format!("c{i}")).await.expect("create");
         set_updated_at(store, c.id, 1_000_000 + i * 7 % 13 * SECOND).await;
         made.push(c.id);
     }
@@ -108,10 +77,7 @@ async fn conversations_page_through_every_row_once_in_order(store: &Store) {
         let mut seen = Vec::new();
         let mut cursor = None;
         loop {
-            let page = store
-                .list_conversations(u.id, false, cursor.as_deref(), page_size)
-                .await
-                .expect("page");
+            let page = store.list_conversations(u.id, false, cursor.as_deref(), page_size).await.expect("page");
             assert!(page.items.len() <= page_size as usize);
             seen.extend(page.items.iter().map(|c| (c.updated_at, c.id)));
             match page.next {
@@ -121,11 +87,7 @@ async fn conversations_page_through_every_row_once_in_order(store: &Store) {
         }
         assert_eq!(seen.len(), made.len(), "page size {page_size}");
         let unique: HashSet<_> = seen.iter().map(|(_, id)| *id).collect();
-        assert_eq!(
-            unique.len(),
-            made.len(),
-            "no row twice (page size {page_size})"
-        );
+        assert_eq!(unique.len(), made.len(), "no row twice (page size {page_size})");
         let mut sorted = seen.clone();
         sorted.sort_by(|a, b| b.cmp(a));
         assert_eq!(seen, sorted, "newest-updated first, ties by id");
@@ -136,20 +98,14 @@ async fn equal_timestamps_do_not_lose_or_repeat_rows(store: &Store) {
     let u = user(store, "ties@example.com").await;
     let mut ids = HashSet::new();
     for _ in 0..25 {
-        let c = store
-            .create_conversation(u.id, "same time")
-            .await
-            .expect("create");
+        let c = store.create_conversation(u.id, "same time").await.expect("create");
         set_updated_at(store, c.id, 42).await;
         ids.insert(c.id);
     }
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store
-            .list_conversations(u.id, false, cursor.as_deref(), 4)
-            .await
-            .expect("page");
+        let page = store.list_conversations(u.id, false, cursor.as_deref(), 4).await.expect("page");
         seen.extend(page.items.iter().map(|c| c.id));
         let Some(next) = page.next else { break };
         cursor = Some(next);
@@ -160,38 +116,19 @@ async fn equal_timestamps_do_not_lose_or_repeat_rows(store: &Store) {
     // Messages with one timestamp, too.
     let c = store.create_conversation(u.id, "m").await.expect("create");
     for i in 0..9 {
-        store
-            .append_message(u.id, c.id, text(&format!("m{i}")))
-            .await
-            .expect("append");
+        store.append_message(u.id, c.id, text(&format!("m{i}"))).await.expect("append");
     }
     let sql = "UPDATE messages SET created_at = 7 WHERE conversation_id = $1";
     match store {
-        Store::Sqlite(s) => sqlx::query(sql)
-            .bind(c.id)
-            .execute(s.pool())
-            .await
-            .map(|_| ()),
-        Store::Postgres(s) => sqlx::query(sql)
-            .bind(c.id)
-            .execute(s.pool())
-            .await
-            .map(|_| ()),
+        Store::Sqlite(s) => sqlx::query(sql).bind(c.id).execute(s.pool()).await.map(|_| ()),
+        Store::Postgres(s) => sqlx::query(sql).bind(c.id).execute(s.pool()).await.map(|_| ()),
     }
     .expect("tie messages");
     let mut got = Vec::new();
     let mut before = None;
     loop {
         let page = store
-            .list_messages(
-                u.id,
-                c.id,
-                &MessageQuery {
-                    before: before.clone(),
-                    after: None,
-                    limit: 2,
-                },
-            )
+            .list_messages(u.id, c.id, &MessageQuery { before: before.clone(), after: None, limit: 2 })
             .await
             .expect("page");
         let mut ids: Vec<_> = page.items.iter().map(|m| m.id).collect();
@@ -208,295 +145,107 @@ async fn equal_timestamps_do_not_lose_or_repeat_rows(store: &Store) {
 
 async fn archived_filter_separates_the_two_lists(store: &Store) {
     let u = user(store, "arch@example.com").await;
-    let a = store
-        .create_conversation(u.id, "keep")
-        .await
-        .expect("create");
-    let b = store
-        .create_conversation(u.id, "archive me")
-        .await
-        .expect("create");
+    let a = store.create_conversation(u.id, "keep").await.expect("create");
+    let b = store.create_conversation(u.id, "archive me").await.expect("create");
     let archived = store.set_archived(u.id, b.id, true).await.expect("archive");
     assert!(archived.archived);
-    let active = store
-        .list_conversations(u.id, false, None, 50)
-        .await
-        .expect("list");
-    assert_eq!(
-        active.items.iter().map(|c| c.id).collect::<Vec<_>>(),
-        vec![a.id]
-    );
-    let arch = store
-        .list_conversations(u.id, true, None, 50)
-        .await
-        .expect("list");
-    assert_eq!(
-        arch.items.iter().map(|c| c.id).collect::<Vec<_>>(),
-        vec![b.id]
-    );
-    store
-        .set_archived(u.id, b.id, false)
-        .await
-        .expect("unarchive");
-    assert_eq!(
-        store
-            .list_conversations(u.id, false, None, 50)
-            .await
-            .expect("list")
-            .items
-            .len(),
-        2
-    );
+    let active = store.list_conversations(u.id, false, None, 50).await.expect("list");
+    assert_eq!(active.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a.id]);
+    let arch = store.list_conversations(u.id, true, None, 50).await.expect("list");
+    assert_eq!(arch.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b.id]);
+    store.set_archived(u.id, b.id, false).await.expect("unarchive");
+    assert_eq!(store.list_conversations(u.id, false, None, 50).await.expect("list").items.len(), 2);
 }
 
 async fn messages_page_backwards_and_forwards(store: &Store) {
     let u = user(store, "msgs@example.com").await;
-    let c = store
-        .create_conversation(u.id, "chat")
-        .await
-        .expect("create");
+    let c = store.create_conversation(u.id, "chat").await.expect("create");
     for i in 0..25 {
-        store
-            .append_message(u.id, c.id, text(&format!("m{i:02}")))
-            .await
-            .expect("append");
+        store.append_message(u.id, c.id, text(&format!("m{i:02}"))).await.expect("append");
     }
-    let latest = store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("latest");
-    let contents = |p: &mosaic_db::messages::MessagePage| {
-        p.items
-            .iter()
-            .map(|m| m.content.clone())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        contents(&latest),
-        (15..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
-    );
+    let latest =
+        store.list_messages(u.id, c.id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("latest");
+    let contents = |p: &mosaic_db::messages::MessagePage| p.items.iter().map(|m| m.content.clone()).collect::<Vec<_>>();
+    assert_eq!(contents(&latest), (15..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     assert!(latest.later.is_none(), "the newest page has nothing later");
     let earlier = store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                before: latest.earlier.clone(),
-                after: None,
-                limit: 10,
-            },
-        )
+        .list_messages(u.id, c.id, &MessageQuery { before: latest.earlier.clone(), after: None, limit: 10 })
         .await
         .expect("earlier");
-    assert_eq!(
-        contents(&earlier),
-        (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
-    );
+    assert_eq!(contents(&earlier), (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     let first = store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                before: earlier.earlier.clone(),
-                after: None,
-                limit: 10,
-            },
-        )
+        .list_messages(u.id, c.id, &MessageQuery { before: earlier.earlier.clone(), after: None, limit: 10 })
         .await
         .expect("first");
-    assert_eq!(
-        contents(&first),
-        (0..5).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
-    );
+    assert_eq!(contents(&first), (0..5).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     assert!(first.earlier.is_none(), "nothing before the first message");
     // And forwards again from the oldest page.
     let forward = store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                before: None,
-                after: first.later.clone(),
-                limit: 10,
-            },
-        )
+        .list_messages(u.id, c.id, &MessageQuery { before: None, after: first.later.clone(), limit: 10 })
         .await
         .expect("forward");
-    assert_eq!(
-        contents(&forward),
-        (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
-    );
+    assert_eq!(contents(&forward), (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     assert!(forward.later.is_some());
 }
 
 async fn appending_a_message_bumps_the_conversation(store: &Store) {
     let u = user(store, "bump@example.com").await;
-    let old = store
-        .create_conversation(u.id, "old")
-        .await
-        .expect("create");
-    let new = store
-        .create_conversation(u.id, "new")
-        .await
-        .expect("create");
+    let old = store.create_conversation(u.id, "old").await.expect("create");
+    let new = store.create_conversation(u.id, "new").await.expect("create");
     set_updated_at(store, old.id, 1).await;
     set_updated_at(store, new.id, 2).await;
-    let list = store
-        .list_conversations(u.id, false, None, 10)
-        .await
-        .expect("list");
+    let list = store.list_conversations(u.id, false, None, 10).await.expect("list");
     assert_eq!(list.items[0].id, new.id);
-    let m = store
-        .append_message(u.id, old.id, text("hello"))
-        .await
-        .expect("append");
-    let list = store
-        .list_conversations(u.id, false, None, 10)
-        .await
-        .expect("list");
-    assert_eq!(
-        list.items[0].id, old.id,
-        "the conversation with the new message comes first"
-    );
+    let m = store.append_message(u.id, old.id, text("hello")).await.expect("append");
+    let list = store.list_conversations(u.id, false, None, 10).await.expect("list");
+    assert_eq!(list.items[0].id, old.id, "the conversation with the new message comes first");
     assert_eq!(list.items[0].updated_at, m.created_at);
 }
 
 async fn other_users_rows_are_not_found(store: &Store) {
     let alice = user(store, "alice@example.com").await;
     let mallory = user(store, "mallory@example.com").await;
-    let c = store
-        .create_conversation(alice.id, "private")
-        .await
-        .expect("create");
-    store
-        .append_message(alice.id, c.id, text("secret"))
-        .await
-        .expect("append");
+    let c = store.create_conversation(alice.id, "private").await.expect("create");
+    store.append_message(alice.id, c.id, text("secret")).await.expect("append");
     let nf = |r: Result<(), DbError>| assert!(matches!(r, Err(DbError::NotFound)), "{r:?}");
     nf(store.get_conversation(mallory.id, c.id).await.map(|_| ()));
-    nf(store
-        .rename_conversation(mallory.id, c.id, "mine")
-        .await
-        .map(|_| ()));
+    nf(store.rename_conversation(mallory.id, c.id, "mine").await.map(|_| ()));
     nf(store.set_archived(mallory.id, c.id, true).await.map(|_| ()));
     nf(store.delete_conversation(mallory.id, c.id).await);
-    nf(store
-        .append_message(mallory.id, c.id, text("injected"))
-        .await
-        .map(|_| ()));
-    nf(store
-        .list_messages(
-            mallory.id,
-            c.id,
-            &MessageQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .map(|_| ()));
-    assert!(store
-        .list_conversations(mallory.id, false, None, 10)
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    nf(store.append_message(mallory.id, c.id, text("injected")).await.map(|_| ()));
+    nf(store.list_messages(mallory.id, c.id, &MessageQuery { limit: 10, ..Default::default() }).await.map(|_| ()));
+    assert!(store.list_conversations(mallory.id, false, None, 10).await.expect("list").items.is_empty());
     // Sessions: mallory cannot see or revoke alice's.
     let s = store
-        .create_session(
-            alice.id,
-            &token::hash("t-alice"),
-            None,
-            None,
-            SessionPolicy::default(),
-        )
+        .create_session(alice.id, &token::hash("t-alice"), None, None, SessionPolicy::default())
         .await
         .expect("session");
-    assert!(store
-        .list_sessions(mallory.id)
-        .await
-        .expect("list")
-        .is_empty());
+    assert!(store.list_sessions(mallory.id).await.expect("list").is_empty());
     nf(store.revoke_session(mallory.id, s.id).await);
     // Agent logs: listing another user's session shows nothing.
-    store
-        .append_agent_logs(&[log(alice.id, "agent-1", Tier::Hot, None)])
-        .await
-        .expect("log");
-    assert!(store
-        .list_session_logs(mallory.id, "agent-1", None, 10)
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    store.append_agent_logs(&[log(alice.id, "agent-1", Tier::Hot, None)]).await.expect("log");
+    assert!(store.list_session_logs(mallory.id, "agent-1", None, 10).await.expect("list").items.is_empty());
     // And alice still has everything.
-    assert_eq!(
-        store
-            .get_conversation(alice.id, c.id)
-            .await
-            .expect("get")
-            .title,
-        "private"
-    );
+    assert_eq!(store.get_conversation(alice.id, c.id).await.expect("get").title, "private");
     assert_eq!(store.list_sessions(alice.id).await.expect("list").len(), 1);
 }
 
 async fn malformed_and_foreign_cursors_are_refused(store: &Store) {
     let u = user(store, "cursor@example.com").await;
     let c = store.create_conversation(u.id, "c").await.expect("create");
-    let other = store
-        .create_conversation(u.id, "other")
-        .await
-        .expect("create");
+    let other = store.create_conversation(u.id, "other").await.expect("create");
     for _ in 0..3 {
-        store
-            .append_message(u.id, c.id, text("x"))
-            .await
-            .expect("append");
+        store.append_message(u.id, c.id, text("x")).await.expect("append");
     }
     let bad = |r: Result<(), DbError>| assert!(matches!(r, Err(DbError::BadCursor)), "{r:?}");
-    bad(store
-        .list_conversations(u.id, false, Some("garbage!!"), 10)
-        .await
-        .map(|_| ()));
-    bad(store
-        .list_conversations(u.id, false, Some(&"A".repeat(500)), 10)
-        .await
-        .map(|_| ()));
-    let page = store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("page");
+    bad(store.list_conversations(u.id, false, Some("garbage!!"), 10).await.map(|_| ()));
+    bad(store.list_conversations(u.id, false, Some(&"A".repeat(500)), 10).await.map(|_| ()));
+    let page = store.list_messages(u.id, c.id, &MessageQuery { limit: 1, ..Default::default() }).await.expect("page");
     let msg_cursor = page.earlier.expect("more pages");
     // A message cursor is not a conversation cursor, nor a cursor of another conversation.
+    bad(store.list_conversations(u.id, false, Some(&msg_cursor), 10).await.map(|_| ()));
     bad(store
-        .list_conversations(u.id, false, Some(&msg_cursor), 10)
-        .await
-        .map(|_| ()));
-    bad(store
-        .list_messages(
-            u.id,
-            other.id,
-            &MessageQuery {
-                before: Some(msg_cursor),
-                after: None,
-                limit: 10,
-            },
-        )
+        .list_messages(u.id, other.id, &MessageQuery { before: Some(msg_cursor), after: None, limit: 10 })
         .await
         .map(|_| ()));
     // An archived-list cursor does not page the active list.
@@ -504,175 +253,57 @@ async fn malformed_and_foreign_cursors_are_refused(store: &Store) {
         let a = store.create_conversation(u.id, "a").await.expect("create");
         store.set_archived(u.id, a.id, true).await.expect("archive");
     }
-    let archived = store
-        .list_conversations(u.id, true, None, 1)
-        .await
-        .expect("list");
-    bad(store
-        .list_conversations(u.id, false, archived.next.as_deref(), 10)
-        .await
-        .map(|_| ()));
+    let archived = store.list_conversations(u.id, true, None, 1).await.expect("list");
+    bad(store.list_conversations(u.id, false, archived.next.as_deref(), 10).await.map(|_| ()));
 }
 
 async fn bad_input_changes_nothing(store: &Store) {
     let u = user(store, "bad@example.com").await;
-    let c = store
-        .create_conversation(u.id, "fine")
-        .await
-        .expect("create");
+    let c = store.create_conversation(u.id, "fine").await.expect("create");
     let invalid = |r: Result<(), DbError>| assert!(matches!(r, Err(DbError::Invalid(_))), "{r:?}");
-    invalid(
-        store
-            .create_conversation(u.id, &"t".repeat(201))
-            .await
-            .map(|_| ()),
-    );
-    invalid(
-        store
-            .rename_conversation(u.id, c.id, &"t".repeat(201))
-            .await
-            .map(|_| ()),
-    );
-    invalid(
-        store
-            .append_message(u.id, c.id, text(&"x".repeat(64 * 1024 + 1)))
-            .await
-            .map(|_| ()),
-    );
-    invalid(
-        store
-            .append_message(u.id, c.id, text("   "))
-            .await
-            .map(|_| ()),
-    );
-    invalid(
-        store
-            .append_message(
-                u.id,
-                c.id,
-                NewMessage {
-                    metadata: json!([1, 2]),
-                    ..text("ok")
-                },
-            )
-            .await
-            .map(|_| ()),
-    );
-    invalid(
-        store
-            .list_conversations(u.id, false, None, 0)
-            .await
-            .map(|_| ()),
-    );
-    invalid(
-        store
-            .list_conversations(u.id, false, None, 10_000)
-            .await
-            .map(|_| ()),
-    );
+    invalid(store.create_conversation(u.id, &"t".repeat(201)).await.map(|_| ()));
+    invalid(store.rename_conversation(u.id, c.id, &"t".repeat(201)).await.map(|_| ()));
+    invalid(store.append_message(u.id, c.id, text(&"x".repeat(64 * 1024 + 1))).await.map(|_| ()));
+    invalid(store.append_message(u.id, c.id, text("   ")).await.map(|_| ()));
+    invalid(store.append_message(u.id, c.id, NewMessage { metadata: json!([1, 2]), ..text("ok") }).await.map(|_| ()));
+    invalid(store.list_conversations(u.id, false, None, 0).await.map(|_| ()));
+    invalid(store.list_conversations(u.id, false, None, 10_000).await.map(|_| ()));
     invalid(store.set_preference(u.id, "bad key!", &json!(1)).await);
-    invalid(
-        store
-            .set_preference(u.id, "big", &json!("x".repeat(9000)))
-            .await,
-    );
-    invalid(
-        store
-            .create_user_with_password("not-an-email", "x", "h")
-            .await
-            .map(|_| ()),
-    );
+    invalid(store.set_preference(u.id, "big", &json!("x".repeat(9000))).await);
+    invalid(store.create_user_with_password("not-an-email", "x", "h").await.map(|_| ()));
     // Nothing changed.
-    let list = store
-        .list_conversations(u.id, false, None, 10)
-        .await
-        .expect("list");
+    let list = store.list_conversations(u.id, false, None, 10).await.expect("list");
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].title, "fine");
-    assert_eq!(
-        list.items[0].updated_at, c.updated_at,
-        "a refused message does not bump the conversation"
-    );
-    let msgs = store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("msgs");
+    assert_eq!(list.items[0].updated_at, c.updated_at, "a refused message does not bump the conversation");
+    let msgs = store.list_messages(u.id, c.id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("msgs");
     assert!(msgs.items.is_empty());
-    assert!(store
-        .effective_preferences(u.id)
-        .await
-        .expect("prefs")
-        .iter()
-        .all(|p| p.is_default));
+    assert!(store.effective_preferences(u.id).await.expect("prefs").iter().all(|p| p.is_default));
 }
 
 async fn preferences_overlay_defaults_and_respect_locks(store: &Store) {
     let u = user(store, "prefs@example.com").await;
     let defaults = store.effective_preferences(u.id).await.expect("prefs");
-    let theme = defaults
-        .iter()
-        .find(|p| p.key == "theme")
-        .expect("theme default");
+    let theme = defaults.iter().find(|p| p.key == "theme").expect("theme default");
     assert_eq!(theme.value, json!("system"));
     assert!(theme.is_default);
-    store
-        .set_preference(u.id, "theme", &json!("dark"))
-        .await
-        .expect("set");
-    store
-        .set_preference(u.id, "theme", &json!("light"))
-        .await
-        .expect("overwrite");
+    store.set_preference(u.id, "theme", &json!("dark")).await.expect("set");
+    store.set_preference(u.id, "theme", &json!("light")).await.expect("overwrite");
     let prefs = store.effective_preferences(u.id).await.expect("prefs");
     let theme = prefs.iter().find(|p| p.key == "theme").expect("theme");
-    assert_eq!(
-        (theme.value.clone(), theme.is_default),
-        (json!("light"), false)
-    );
-    assert_eq!(
-        prefs.len(),
-        defaults.len(),
-        "an overridden key is not listed twice"
-    );
+    assert_eq!((theme.value.clone(), theme.is_default), (json!("light"), false));
+    assert_eq!(prefs.len(), defaults.len(), "an overridden key is not listed twice");
     // Deleting falls back to the default.
-    store
-        .delete_preference(u.id, "theme")
-        .await
-        .expect("delete");
-    let theme = store
-        .effective_preferences(u.id)
-        .await
-        .expect("prefs")
-        .into_iter()
-        .find(|p| p.key == "theme")
-        .expect("theme");
+    store.delete_preference(u.id, "theme").await.expect("delete");
+    let theme =
+        store.effective_preferences(u.id).await.expect("prefs").into_iter().find(|p| p.key == "theme").expect("theme");
     assert_eq!((theme.value, theme.is_default), (json!("system"), true));
     // A locked row cannot be changed or deleted by the user.
-    store
-        .enforce_preference(u.id, "ui.density", &json!("compact"))
-        .await
-        .expect("enforce");
+    store.enforce_preference(u.id, "ui.density", &json!("compact")).await.expect("enforce");
+    assert!(matches!(store.set_preference(u.id, "ui.density", &json!("cozy")).await, Err(DbError::Immutable(_))));
+    assert!(matches!(store.delete_preference(u.id, "ui.density").await, Err(DbError::Immutable(_))));
     assert!(matches!(
-        store
-            .set_preference(u.id, "ui.density", &json!("cozy"))
-            .await,
-        Err(DbError::Immutable(_))
-    ));
-    assert!(matches!(
-        store.delete_preference(u.id, "ui.density").await,
-        Err(DbError::Immutable(_))
-    ));
-    assert!(matches!(
-        store
-            .set_preference(u.id, "platform.maxUploadBytes", &json!(1))
-            .await,
+        store.set_preference(u.id, "platform.maxUploadBytes", &json!(1)).await,
         Err(DbError::Immutable(_))
     ));
     let density = store
@@ -691,15 +322,11 @@ async fn concurrent_preference_writers_both_succeed(store: &Store) {
     for i in 0..16 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store
-                .set_preference(u.id, "chat.model", &json!(format!("model-{i}")))
-                .await
+            store.set_preference(u.id, "chat.model", &json!(format!("model-{i}"))).await
         }));
     }
     for t in tasks {
-        t.await
-            .expect("join")
-            .expect("every concurrent writer succeeds");
+        t.await.expect("join").expect("every concurrent writer succeeds");
     }
     let prefs = store.effective_preferences(u.id).await.expect("prefs");
     let rows: Vec<_> = prefs.iter().filter(|p| p.key == "chat.model").collect();
@@ -711,110 +338,36 @@ async fn revoked_and_expired_sessions_are_refused(store: &Store) {
     let u = user(store, "sess@example.com").await;
     let policy = SessionPolicy::default();
     let t1 = token::generate().expect("token");
-    let s1 = store
-        .create_session(
-            u.id,
-            &token::hash(&t1),
-            Some("127.0.0.1"),
-            Some("test"),
-            policy,
-        )
-        .await
-        .expect("create");
-    let live = store
-        .resolve_session(&token::hash(&t1), policy)
-        .await
-        .expect("resolve")
-        .expect("live");
+    let s1 =
+        store.create_session(u.id, &token::hash(&t1), Some("127.0.0.1"), Some("test"), policy).await.expect("create");
+    let live = store.resolve_session(&token::hash(&t1), policy).await.expect("resolve").expect("live");
     assert_eq!((live.id, live.user.id), (s1.id, u.id));
-    assert!(store
-        .resolve_session(&token::hash("wrong"), policy)
-        .await
-        .expect("resolve")
-        .is_none());
+    assert!(store.resolve_session(&token::hash("wrong"), policy).await.expect("resolve").is_none());
     store.revoke_session(u.id, s1.id).await.expect("revoke");
-    assert!(
-        store
-            .resolve_session(&token::hash(&t1), policy)
-            .await
-            .expect("resolve")
-            .is_none(),
-        "revoked"
-    );
+    assert!(store.resolve_session(&token::hash(&t1), policy).await.expect("resolve").is_none(), "revoked");
 
-    let short = SessionPolicy {
-        idle: 1_000,
-        absolute: 10 * SECOND,
-    };
+    let short = SessionPolicy { idle: 1_000, absolute: 10 * SECOND };
     let t2 = token::generate().expect("token");
-    store
-        .create_session(u.id, &token::hash(&t2), None, None, short)
-        .await
-        .expect("create");
+    store.create_session(u.id, &token::hash(&t2), None, None, short).await.expect("create");
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    assert!(
-        store
-            .resolve_session(&token::hash(&t2), short)
-            .await
-            .expect("resolve")
-            .is_none(),
-        "idle-expired"
-    );
+    assert!(store.resolve_session(&token::hash(&t2), short).await.expect("resolve").is_none(), "idle-expired");
 
     let t3 = token::generate().expect("token");
-    store
-        .create_session(u.id, &token::hash(&t3), None, None, policy)
-        .await
-        .expect("create");
-    store
-        .revoke_session_by_token(&token::hash(&t3))
-        .await
-        .expect("sign out");
-    assert!(
-        store
-            .resolve_session(&token::hash(&t3), policy)
-            .await
-            .expect("resolve")
-            .is_none(),
-        "signed out"
-    );
+    store.create_session(u.id, &token::hash(&t3), None, None, policy).await.expect("create");
+    store.revoke_session_by_token(&token::hash(&t3)).await.expect("sign out");
+    assert!(store.resolve_session(&token::hash(&t3), policy).await.expect("resolve").is_none(), "signed out");
 
-    assert_eq!(
-        store
-            .delete_expired_sessions(now_micros())
-            .await
-            .expect("gc"),
-        1,
-        "only the idle-expired one was left"
-    );
+    assert_eq!(store.delete_expired_sessions(now_micros()).await.expect("gc"), 1, "only the idle-expired one was left");
 }
 
 async fn banned_users_lose_their_sessions(store: &Store) {
     let _admin = user(store, "root@example.com").await;
     let u = user(store, "banned@example.com").await;
     let t = token::generate().expect("token");
-    store
-        .create_session(u.id, &token::hash(&t), None, None, SessionPolicy::default())
-        .await
-        .expect("create");
-    store
-        .set_banned(u.id, true, Some("spam"))
-        .await
-        .expect("ban");
-    assert!(store
-        .resolve_session(&token::hash(&t), SessionPolicy::default())
-        .await
-        .expect("resolve")
-        .is_none());
-    assert!(
-        store
-            .find_credentials("banned@example.com")
-            .await
-            .expect("find")
-            .expect("exists")
-            .0
-            .banned
-    );
+    store.create_session(u.id, &token::hash(&t), None, None, SessionPolicy::default()).await.expect("create");
+    store.set_banned(u.id, true, Some("spam")).await.expect("ban");
+    assert!(store.resolve_session(&token::hash(&t), SessionPolicy::default()).await.expect("resolve").is_none());
+    assert!(store.find_credentials("banned@example.com").await.expect("find").expect("exists").0.banned);
 }
 
 fn log(user_id: Uuid, session: &str, tier: Tier, at: Option<i64>) -> NewAgentLog {
@@ -834,28 +387,17 @@ async fn agent_logs_list_and_age_through_tiers(store: &Store) {
     let u = user(store, "logs@example.com").await;
     let day = 24 * 3600 * SECOND;
     let now = now_micros();
-    let batch: Vec<_> = (0..30)
-        .map(|i| log(u.id, "s1", Tier::Hot, Some(now - i * day)))
-        .collect();
-    assert_eq!(
-        store.append_agent_logs(&batch).await.expect("batch").len(),
-        30
-    );
+    let batch: Vec<_> = (0..30).map(|i| log(u.id, "s1", Tier::Hot, Some(now - i * day))).collect();
+    assert_eq!(store.append_agent_logs(&batch).await.expect("batch").len(), 30);
     // A bad row refuses the whole batch.
     let mut bad = batch.clone();
     bad[3].level = "shouting".into();
-    assert!(matches!(
-        store.append_agent_logs(&bad).await,
-        Err(DbError::Invalid(_))
-    ));
+    assert!(matches!(store.append_agent_logs(&bad).await, Err(DbError::Invalid(_))));
 
     let mut seen = 0;
     let mut cursor = None;
     loop {
-        let page = store
-            .list_session_logs(u.id, "s1", cursor.as_deref(), 7)
-            .await
-            .expect("page");
+        let page = store.list_session_logs(u.id, "s1", cursor.as_deref(), 7).await.expect("page");
         seen += page.items.len();
         let Some(next) = page.next else { break };
         cursor = Some(next);
@@ -863,71 +405,22 @@ async fn agent_logs_list_and_age_through_tiers(store: &Store) {
     assert_eq!(seen, 30);
 
     // Hot rows older than a day move to warm; warm older than 20 days to cold; cold older than 25 purged.
-    assert_eq!(
-        store
-            .age_agent_logs(Tier::Hot, now - day)
-            .await
-            .expect("age"),
-        28
-    );
-    assert_eq!(
-        store
-            .age_agent_logs(Tier::Warm, now - 20 * day)
-            .await
-            .expect("age"),
-        9
-    );
-    assert_eq!(
-        store
-            .age_agent_logs(Tier::Cold, now - 25 * day)
-            .await
-            .expect("purge"),
-        4
-    );
-    let warm = store
-        .list_tier_logs(Tier::Warm, 0, i64::MAX, None, 200)
-        .await
-        .expect("warm");
+    assert_eq!(store.age_agent_logs(Tier::Hot, now - day).await.expect("age"), 28);
+    assert_eq!(store.age_agent_logs(Tier::Warm, now - 20 * day).await.expect("age"), 9);
+    assert_eq!(store.age_agent_logs(Tier::Cold, now - 25 * day).await.expect("purge"), 4);
+    let warm = store.list_tier_logs(Tier::Warm, 0, i64::MAX, None, 200).await.expect("warm");
     assert_eq!(warm.items.len(), 19);
-    assert!(warm
-        .items
-        .windows(2)
-        .all(|w| (w[0].created_at, w[0].id) < (w[1].created_at, w[1].id)));
-    assert_eq!(
-        store
-            .list_tier_logs(Tier::Hot, 0, i64::MAX, None, 200)
-            .await
-            .expect("hot")
-            .items
-            .len(),
-        2
-    );
-    assert_eq!(
-        store
-            .list_tier_logs(Tier::Cold, 0, i64::MAX, None, 200)
-            .await
-            .expect("cold")
-            .items
-            .len(),
-        5
-    );
+    assert!(warm.items.windows(2).all(|w| (w[0].created_at, w[0].id) < (w[1].created_at, w[1].id)));
+    assert_eq!(store.list_tier_logs(Tier::Hot, 0, i64::MAX, None, 200).await.expect("hot").items.len(), 2);
+    assert_eq!(store.list_tier_logs(Tier::Cold, 0, i64::MAX, None, 200).await.expect("cold").items.len(), 5);
 }
 
 async fn deleting_a_conversation_deletes_its_messages(store: &Store) {
     let u = user(store, "del@example.com").await;
-    let c = store
-        .create_conversation(u.id, "bye")
-        .await
-        .expect("create");
-    store
-        .append_message(u.id, c.id, text("one"))
-        .await
-        .expect("append");
+    let c = store.create_conversation(u.id, "bye").await.expect("create");
+    store.append_message(u.id, c.id, text("one")).await.expect("append");
     store.delete_conversation(u.id, c.id).await.expect("delete");
-    assert!(matches!(
-        store.get_conversation(u.id, c.id).await,
-        Err(DbError::NotFound)
-    ));
+    assert!(matches!(store.get_conversation(u.id, c.id).await, Err(DbError::NotFound)));
     let sql = "SELECT COUNT(*) FROM messages WHERE conversation_id = $1";
     let left: i64 = match store {
         Store::Sqlite(s) => sqlx::query_scalar(sql).bind(c.id).fetch_one(s.pool()).await,
@@ -943,69 +436,34 @@ async fn plan(store: &Store, sql: &'static str, user: uuid::Uuid, other: uuid::U
     match store {
         Store::Sqlite(s) => {
             let explain = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"));
-            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(explain)
-                .bind(user)
-                .bind(other)
-                .fetch_all(s.pool())
-                .await
-                .expect("explain");
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(explain).bind(user).bind(other).fetch_all(s.pool()).await.expect("explain");
             rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
         }
         Store::Postgres(s) => {
             let mut conn = s.pool().acquire().await.expect("conn");
-            sqlx::query("SET enable_seqscan = off")
-                .execute(&mut *conn)
-                .await
-                .expect("set");
+            sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
             let explain = sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"));
-            let rows: Vec<String> = sqlx::query_scalar(explain)
-                .bind(user)
-                .bind(other)
-                .fetch_all(&mut *conn)
-                .await
-                .expect("explain");
-            sqlx::query("RESET enable_seqscan")
-                .execute(&mut *conn)
-                .await
-                .expect("reset");
+            let rows: Vec<String> =
+                sqlx::query_scalar(explain).bind(user).bind(other).fetch_all(&mut *conn).await.expect("explain");
+            sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.expect("reset");
             rows.join("\n")
         }
     }
 }
 
 async fn hot_queries_use_an_index(store: &Store) {
-    let u = store
-        .create_user_with_password("plan@example.com", "Plan", "h")
-        .await
-        .expect("user");
-    let c = store
-        .create_conversation(u.id, "c")
-        .await
-        .expect("conversation");
+    let u = store.create_user_with_password("plan@example.com", "Plan", "h").await.expect("user");
+    let c = store.create_conversation(u.id, "c").await.expect("conversation");
     store
         .append_message(
             u.id,
             c.id,
-            NewMessage {
-                role: MessageRole::User,
-                content: "hi".into(),
-                metadata: json!({}),
-                complete: true,
-            },
+            NewMessage { role: MessageRole::User, content: "hi".into(), metadata: json!({}), complete: true },
         )
         .await
         .expect("message");
-    store
-        .list_messages(
-            u.id,
-            c.id,
-            &MessageQuery {
-                limit: 5,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("list");
+    store.list_messages(u.id, c.id, &MessageQuery { limit: 5, ..Default::default() }).await.expect("list");
 
     let cases: [(&str, &'static str); 7] = [
         (
@@ -1032,14 +490,7 @@ async fn hot_queries_use_an_index(store: &Store) {
     ];
     for (index, sql) in cases {
         let plan = plan(store, sql, u.id, c.id).await;
-        assert!(
-            plan.contains(index),
-            "{} should use {index}; plan:\n{plan}",
-            store.engine()
-        );
-        assert!(
-            !plan.contains("SCAN ") && !plan.contains("Seq Scan"),
-            "no full scan; plan:\n{plan}"
-        );
+        assert!(plan.contains(index), "{} should use {index}; plan:\n{plan}", store.engine());
+        assert!(!plan.contains("SCAN ") && !plan.contains("Seq Scan"), "no full scan; plan:\n{plan}");
     }
 }

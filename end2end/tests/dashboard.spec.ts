@@ -5,10 +5,10 @@ function uniqueEmail(tag: string) {
   return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
-async function signUp(page: Page, tag: string) {
+async function signUp(page: Page, tag: string, email = uniqueEmail(tag)) {
   await page.goto("/signup");
   await page.getByLabel("Name").fill("E2E " + tag);
-  await page.getByLabel("Email").fill(uniqueEmail(tag));
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByRole("heading", { name: "Start a conversation" })).toBeVisible();
@@ -71,6 +71,59 @@ test("rename, archive and delete a conversation", async ({ page }) => {
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator(".conversations a")).toHaveCount(0);
   expect(errors).toEqual([]);
+});
+
+test("load more conversations and earlier messages in place", async ({ page }) => {
+  const errors = watchErrors(page);
+  await signUp(page, "paging");
+  let long = "";
+  for (let i = 0; i < 55; i++) {
+    const res = await page.request.post("/api/conversations", { data: { title: `Topic ${String(i).padStart(2, "0")}` } });
+    expect(res.status()).toBe(201);
+    if (i === 0) long = (await res.json()).id;
+  }
+  for (let i = 0; i < 60; i++) {
+    const res = await page.request.post(`/api/conversations/${long}/messages`, { data: { content: `Message ${i}` } });
+    expect(res.status()).toBe(201);
+  }
+  await page.goto("/");
+  const active = page.locator("nav > ul.conversations a");
+  await expect(active).toHaveCount(50);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.getByRole("link", { name: "Load more" }).first().click();
+  await expect(active).toHaveCount(55);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  await page.goto(`/c/${long}`);
+  await expect(page.locator(".messages .content")).toHaveCount(50);
+  await expect(page.locator(".messages .content").first()).toHaveText("Message 10");
+  await page.getByRole("link", { name: "Load earlier messages" }).click();
+  await expect(page.locator(".messages .content")).toHaveCount(60);
+  await expect(page.locator(".messages .content").first()).toHaveText("Message 0");
+  await expect(page.getByRole("link", { name: "Load earlier messages" })).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test("the settings page lists sessions and revokes another one", async ({ page, browser }) => {
+  const email = uniqueEmail("sessions");
+  await signUp(page, "sessions", email);
+  const other = await browser.newContext();
+  const laptop = await other.newPage();
+  await laptop.goto("/login");
+  await laptop.getByLabel("Email").fill(email);
+  await laptop.getByLabel("Password").fill("correct horse battery");
+  await laptop.getByRole("button", { name: "Sign in" }).click();
+  await expect(laptop.getByRole("heading", { name: "Start a conversation" })).toBeVisible();
+
+  await page.goto("/settings");
+  await expect(page.locator("table.sessions tbody tr")).toHaveCount(2);
+  await page.getByRole("button", { name: "Revoke" }).click();
+  await expect(page.locator("table.sessions tbody tr")).toHaveCount(1);
+  await page.screenshot({ path: "test-results/settings.png", fullPage: true });
+
+  await laptop.reload();
+  await expect(laptop).toHaveURL(/\/login$/);
+  await other.close();
 });
 
 test.describe("with JavaScript disabled", () => {

@@ -8,9 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use mosaic_db::messages::NewMessage;
-use mosaic_db::model::{
-    Conversation, Message, MessagePage, MessageQuery, Page, Preference, SessionInfo,
-};
+use mosaic_db::model::{Conversation, Message, MessagePage, MessageQuery, Page, Preference, SessionInfo};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -25,27 +23,16 @@ const DEFAULT_LIMIT: u32 = 50;
 /// The JSON API's routes.
 pub fn routes() -> Router<ServerState> {
     Router::new()
-        .route(
-            "/api/conversations",
-            get(list_conversations).post(create_conversation),
-        )
-        .route(
-            "/api/conversations/{id}",
-            get(get_conversation)
-                .patch(update_conversation)
-                .delete(delete_conversation),
-        )
-        .route(
-            "/api/conversations/{id}/messages",
-            get(list_messages).post(post_message),
-        )
+        .route("/api/conversations", get(list_conversations).post(create_conversation))
+        .route("/api/conversations/{id}", get(get_conversation).patch(update_conversation).delete(delete_conversation))
+        .route("/api/conversations/{id}/messages", get(list_messages).post(post_message))
         .route("/api/preferences", get(preferences))
-        .route(
-            "/api/preferences/{key}",
-            axum::routing::put(set_preference).delete(delete_preference),
-        )
+        .route("/api/preferences/{key}", axum::routing::put(set_preference).delete(delete_preference))
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
+        .route("/api/models", get(models))
+        .route("/api/chat", axum::routing::post(crate::chat::rest::chat))
+        .route("/ws", get(crate::chat::ws::handler))
         .route("/healthz", get(health))
 }
 
@@ -55,12 +42,7 @@ pub struct Authed(pub CurrentUser);
 impl<S: Send + Sync> FromRequestParts<S> for Authed {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<CurrentUser>()
-            .cloned()
-            .map(Authed)
-            .ok_or(ApiError::Unauthorized)
+        parts.extensions.get::<CurrentUser>().cloned().map(Authed).ok_or(ApiError::Unauthorized)
     }
 }
 
@@ -70,13 +52,11 @@ fn id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    json.map(|Json(v)| v)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
+    json.map(|Json(v)| v).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))
+    q.map(|Query(v)| v).map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))
 }
 
 #[derive(Deserialize)]
@@ -96,12 +76,7 @@ async fn list_conversations(
     let page = s
         .app
         .store
-        .list_conversations(
-            me.user.id,
-            q.archived,
-            q.cursor.as_deref(),
-            q.limit.unwrap_or(DEFAULT_LIMIT),
-        )
+        .list_conversations(me.user.id, q.archived, q.cursor.as_deref(), q.limit.unwrap_or(DEFAULT_LIMIT))
         .await?;
     Ok(Json(page))
 }
@@ -119,15 +94,7 @@ async fn create_conversation(
     json: Result<Json<NewConversationBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Conversation>), ApiError> {
     let b = body(json)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            s.app
-                .store
-                .create_conversation(me.user.id, &b.title)
-                .await?,
-        ),
-    ))
+    Ok((StatusCode::CREATED, Json(s.app.store.create_conversation(me.user.id, &b.title).await?)))
 }
 
 async fn get_conversation(
@@ -135,9 +102,7 @@ async fn get_conversation(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> Result<Json<Conversation>, ApiError> {
-    Ok(Json(
-        s.app.store.get_conversation(me.user.id, id(&raw)?).await?,
-    ))
+    Ok(Json(s.app.store.get_conversation(me.user.id, id(&raw)?).await?))
 }
 
 #[derive(Deserialize)]
@@ -174,10 +139,7 @@ async fn delete_conversation(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.app
-        .store
-        .delete_conversation(me.user.id, id(&raw)?)
-        .await?;
+    s.app.store.delete_conversation(me.user.id, id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,17 +157,8 @@ async fn list_messages(
     q: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
     let q = query(q)?;
-    let mq = MessageQuery {
-        before: q.before,
-        after: q.after,
-        limit: q.limit.unwrap_or(DEFAULT_LIMIT),
-    };
-    Ok(Json(
-        s.app
-            .store
-            .list_messages(me.user.id, id(&raw)?, &mq)
-            .await?,
-    ))
+    let mq = MessageQuery { before: q.before, after: q.after, limit: q.limit.unwrap_or(DEFAULT_LIMIT) };
+    Ok(Json(s.app.store.list_messages(me.user.id, id(&raw)?, &mq).await?))
 }
 
 #[derive(Deserialize)]
@@ -228,16 +181,10 @@ async fn post_message(
         metadata: serde_json::json!({}),
         complete: true,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(s.app.store.append_message(me.user.id, id, new).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(s.app.store.append_message(me.user.id, id, new).await?)))
 }
 
-async fn preferences(
-    State(s): State<ServerState>,
-    Authed(me): Authed,
-) -> Result<Json<Vec<Preference>>, ApiError> {
+async fn preferences(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<Preference>>, ApiError> {
     Ok(Json(s.app.store.effective_preferences(me.user.id).await?))
 }
 
@@ -261,10 +208,7 @@ async fn delete_preference(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn sessions(
-    State(s): State<ServerState>,
-    Authed(me): Authed,
-) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+async fn sessions(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<SessionInfo>>, ApiError> {
     Ok(Json(s.app.store.list_sessions(me.user.id).await?))
 }
 
@@ -280,4 +224,12 @@ async fn revoke_session(
 async fn health(State(s): State<ServerState>) -> Result<&'static str, ApiError> {
     s.app.store.ping().await?;
     Ok("ok")
+}
+
+/// The models the configured providers offer, as `provider/model`, and the user's current pick.
+async fn models(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<serde_json::Value>, ApiError> {
+    let models = s.chat.models().await;
+    let prefs = s.app.store.effective_preferences(me.user.id).await?;
+    let selected = prefs.into_iter().find(|p| p.key == "chat.model").map(|p| p.value).unwrap_or_default();
+    Ok(Json(serde_json::json!({ "models": models, "selected": selected })))
 }

@@ -59,10 +59,6 @@ impl From<DbError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status(),
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        (self.status(), Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
 }

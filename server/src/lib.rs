@@ -2,6 +2,7 @@
 //! pages, assembled into one axum router.
 
 pub mod api;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod middleware;
@@ -18,10 +19,12 @@ use app::state::{AppState, AuthSettings};
 use config::Config;
 
 /// What every handler can reach.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerState {
     pub leptos: LeptosOptions,
     pub app: AppState,
+    /// Model providers and the replies in progress.
+    pub chat: Arc<chat::Chat>,
     /// The configured public origin (MOSAIC_PUBLIC_URL), accepted by the cross-origin check.
     pub public_origin: Option<String>,
 }
@@ -41,6 +44,8 @@ pub enum StartError {
     Db(#[from] mosaic_db::DbError),
     #[error("leptos configuration: {0}")]
     Leptos(String),
+    #[error("model providers: {0}")]
+    Providers(String),
 }
 
 /// Opens the database (applying migrations) and builds the shared state.
@@ -51,13 +56,30 @@ pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState
         secure_cookies: config.secure_cookies,
         policy: config.session_policy,
     };
+    let mut provider_configs = config.chat.providers.clone();
+    if config.chat.demo {
+        let base_url =
+            chat::standin::spawn(None).await.map_err(|e| StartError::Providers(format!("demo provider: {e}")))?;
+        tracing::info!(%base_url, "demo provider (stand-in model) started");
+        provider_configs.push(chat::provider::ProviderConfig {
+            name: "demo".into(),
+            base_url,
+            api_key: None,
+            default_model: Some("standin-echo".into()),
+            max_concurrent: 16,
+        });
+    }
+    let providers = provider_configs
+        .into_iter()
+        .map(|p| chat::provider::Provider::new(p, config.chat.connect_timeout, config.chat.stall_timeout).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StartError::Providers)?;
+    let chat =
+        chat::Chat::new(store.clone(), providers, chat::ChatSettings { history_chars: config.chat.history_chars });
     Ok(ServerState {
         leptos,
-        app: AppState {
-            store,
-            auth: Arc::new(auth),
-            limiter: Arc::default(),
-        },
+        app: AppState { store, auth: Arc::new(auth), limiter: Arc::default() },
+        chat,
         public_origin: config.public_origin.clone(),
     })
 }
@@ -65,9 +87,7 @@ pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState
 /// The Leptos options for `config`: the environment's LEPTOS_* values, with our output name and
 /// listen address.
 pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
-    let mut options = get_configuration(None)
-        .map_err(|e| StartError::Leptos(e.to_string()))?
-        .leptos_options;
+    let mut options = get_configuration(None).map_err(|e| StartError::Leptos(e.to_string()))?.leptos_options;
     if std::env::var("LEPTOS_OUTPUT_NAME").is_err() {
         options.output_name = Arc::from("mosaic");
     }
@@ -89,18 +109,10 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .merge(api::routes())
         .leptos_routes_with_context(&state, routes, context, shell)
-        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::session,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::cross_origin_check,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_origin_check))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(CompressionLayer::new().br(true).gzip(true).zstd(true))
         .with_state(state)

@@ -29,20 +29,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
-        .map_err(|e| {
-            format!(
-                "LEPTOS_SITE_ADDR: cannot listen on {}: {e}",
-                config.site_addr
-            )
-        })?;
+        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.site_addr))?;
     tracing::info!(addr = %config.site_addr, engine, "mosaic listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }

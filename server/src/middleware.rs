@@ -19,38 +19,19 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-u
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
     res
 }
 
 /// Refuses state-changing requests (anything but GET, HEAD, OPTIONS) that a browser sent from
 /// another site. Browsers label such requests with `Sec-Fetch-Site` or `Origin`; requests without
 /// either come from non-browser clients, which carry no ambient cookies to abuse.
-pub async fn cross_origin_check(
-    State(state): State<ServerState>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn cross_origin_check(State(state): State<ServerState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -60,23 +41,16 @@ pub async fn cross_origin_check(
         None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
             None => true,
             Some(origin) => {
-                let host = headers
-                    .get(header::HOST)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
+                let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
                 let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-                (!host.is_empty() && origin_host == host)
-                    || state.public_origin.as_deref() == Some(origin)
+                (!host.is_empty() && origin_host == host) || state.public_origin.as_deref() == Some(origin)
             }
         },
     };
     if allowed {
         next.run(req).await
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({ "error": "cross-origin request refused" })),
-        )
+        (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "cross-origin request refused" })))
             .into_response()
     }
 }
@@ -105,24 +79,16 @@ pub async fn session(State(state): State<ServerState>, mut req: Request, next: N
     let app: &AppState = &state.app;
     let secure = app.auth.secure_cookies;
     if let Some(token) = app::auth::token_from_headers(req.headers(), secure) {
-        match app
-            .store
-            .resolve_session(&mosaic_db::token::hash(&token), app.auth.policy)
-            .await
-        {
+        match app.store.resolve_session(&mosaic_db::token::hash(&token), app.auth.policy).await {
             Ok(Some(active)) => {
-                req.extensions_mut().insert(CurrentUser {
-                    user: active.user,
-                    session_id: active.id,
-                });
+                req.extensions_mut().insert(CurrentUser { user: active.user, session_id: active.id });
             }
             Ok(None) => {}
             Err(err) => return crate::error::ApiError::from(err).into_response(),
         }
     }
     let signed_in = req.extensions().get::<CurrentUser>().is_some();
-    let is_page =
-        req.method() == Method::GET && !path.starts_with("/api/") && !path.starts_with("/_fn/");
+    let is_page = req.method() == Method::GET && !path.starts_with("/api/") && !path.starts_with("/_fn/");
     if is_page && !signed_in && !is_public_page(&path) {
         return Redirect::to("/login").into_response();
     }

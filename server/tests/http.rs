@@ -2,159 +2,12 @@
 //! route, bad input, the cross-origin check, headers and compression. Runs on SQLite, and on
 //! PostgreSQL when `MOSAIC_TEST_POSTGRES_URL` names a server.
 
-use std::net::SocketAddr;
+mod support;
 
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use server::config::Config;
-use uuid::Uuid;
-
-/// A running server on an ephemeral port, with its own database.
-struct TestServer {
-    base: String,
-    _db: TempDb,
-}
-
-enum TempDb {
-    Sqlite(std::path::PathBuf),
-    Postgres(String, String),
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        match self {
-            TempDb::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            TempDb::Postgres(base, name) => {
-                let (base, name) = (base.clone(), name.clone());
-                std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("rt");
-                    rt.block_on(async {
-                        if let Ok(admin) = sqlx::PgPool::connect(&base).await {
-                            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
-                        }
-                    })
-                })
-                .join()
-                .ok();
-            }
-        }
-    }
-}
-
-async fn start(engine: &str, extra: &[(&str, &str)]) -> Option<TestServer> {
-    let mut vars: Vec<(String, String)> = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let db = if engine == "postgres" {
-        let base = std::env::var("MOSAIC_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let name = format!("mosaic_h_{}", Uuid::now_v7().simple());
-        let admin = sqlx::PgPool::connect(&base)
-            .await
-            .expect("connect postgres");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .expect("create db");
-        let url = format!(
-            "{}/{name}",
-            base.rsplit_once('/').expect("url with a database").0
-        );
-        vars.push(("DATABASE_URL".into(), url));
-        TempDb::Postgres(base, name)
-    } else {
-        let dir = std::env::temp_dir().join(format!("mosaic-http-{}", Uuid::now_v7().simple()));
-        vars.push(("MOSAIC_DATA_DIR".into(), dir.display().to_string()));
-        TempDb::Sqlite(dir)
-    };
-    let config =
-        Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-            .expect("config");
-    let options = server::leptos_options(&config).expect("leptos options");
-    let state = server::state(&config, options).await.expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = server::router(state);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .ok();
-    });
-    Some(TestServer {
-        base: format!("http://{addr}"),
-        _db: db,
-    })
-}
-
-fn client() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-impl TestServer {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Signs up through the server function and returns a client holding the session cookie.
-    async fn user(&self, email: &str) -> Client {
-        let c = client();
-        let res = c
-            .post(self.url("/_fn/sign_up"))
-            .form(&[
-                ("name", "Tester"),
-                ("email", email),
-                ("password", "correct horse battery"),
-            ])
-            .send()
-            .await
-            .expect("sign up");
-        assert!(
-            res.status().is_success(),
-            "sign up: {} {:?}",
-            res.status(),
-            res.text().await
-        );
-        c
-    }
-
-    async fn json(
-        &self,
-        c: &Client,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = c.request(method, self.url(path));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-}
+use support::{client, start, TestServer};
 
 macro_rules! both_engines {
     ($($name:ident),* $(,)?) => {
@@ -176,6 +29,10 @@ both_engines!(
     sign_in_errors_are_uniform_and_throttled,
     cross_origin_mutations_are_refused,
     pages_redirect_and_responses_are_hardened,
+    closed_sign_up_still_admits_the_first_account,
+    banned_users_cannot_sign_in,
+    plain_form_errors_come_back_to_the_form,
+    the_server_rendered_sidebar_pages_by_cursor,
 );
 
 async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
@@ -184,14 +41,8 @@ async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
     };
     let alice = s.user("alice@example.com").await;
     let mallory = s.user("mallory@example.com").await;
-    let (st, conv) = s
-        .json(
-            &alice,
-            reqwest::Method::POST,
-            "/api/conversations",
-            Some(json!({"title": "private"})),
-        )
-        .await;
+    let (st, conv) =
+        s.json(&alice, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "private"}))).await;
     assert_eq!(st, StatusCode::CREATED);
     let id = conv["id"].as_str().expect("id").to_string();
     let (st, _) = s
@@ -207,30 +58,18 @@ async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
     use reqwest::Method as M;
     let attempts = [
         (M::GET, format!("/api/conversations/{id}"), None),
-        (
-            M::PATCH,
-            format!("/api/conversations/{id}"),
-            Some(json!({"title": "mine"})),
-        ),
+        (M::PATCH, format!("/api/conversations/{id}"), Some(json!({"title": "mine"}))),
         (M::DELETE, format!("/api/conversations/{id}"), None),
         (M::GET, format!("/api/conversations/{id}/messages"), None),
-        (
-            M::POST,
-            format!("/api/conversations/{id}/messages"),
-            Some(json!({"content": "injected"})),
-        ),
+        (M::POST, format!("/api/conversations/{id}/messages"), Some(json!({"content": "injected"}))),
     ];
     for (method, path, body) in attempts {
         let (st, _) = s.json(&mallory, method.clone(), &path, body).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{method} {path}");
     }
     // Through the server functions the dashboard uses, too.
-    let res = mallory
-        .post(s.url("/_fn/dashboard"))
-        .form(&[("conversation", id.as_str())])
-        .send()
-        .await
-        .expect("dashboard");
+    let res =
+        mallory.post(s.url("/_fn/dashboard")).form(&[("conversation", id.as_str())]).send().await.expect("dashboard");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = mallory
         .post(s.url("/_fn/post_message"))
@@ -242,21 +81,12 @@ async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
     // Alice's sessions cannot be revoked by mallory.
     let (_, sessions) = s.json(&alice, M::GET, "/api/sessions", None).await;
     let sid = sessions[0]["id"].as_str().expect("session id").to_string();
-    let (st, _) = s
-        .json(&mallory, M::DELETE, &format!("/api/sessions/{sid}"), None)
-        .await;
+    let (st, _) = s.json(&mallory, M::DELETE, &format!("/api/sessions/{sid}"), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (_, list) = s.json(&mallory, M::GET, "/api/conversations", None).await;
     assert_eq!(list["items"], json!([]));
     // Alice still has all of it.
-    let (st, msgs) = s
-        .json(
-            &alice,
-            M::GET,
-            &format!("/api/conversations/{id}/messages"),
-            None,
-        )
-        .await;
+    let (st, msgs) = s.json(&alice, M::GET, &format!("/api/conversations/{id}/messages"), None).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(msgs["items"][0]["content"], "secret");
     assert_eq!(msgs["items"].as_array().map(Vec::len), Some(1));
@@ -268,36 +98,15 @@ async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
     };
     let c = s.user("bad@example.com").await;
     use reqwest::Method as M;
-    let (_, conv) = s
-        .json(
-            &c,
-            M::POST,
-            "/api/conversations",
-            Some(json!({"title": "fine"})),
-        )
-        .await;
+    let (_, conv) = s.json(&c, M::POST, "/api/conversations", Some(json!({"title": "fine"}))).await;
     let id = conv["id"].as_str().expect("id").to_string();
 
-    let (st, body) = s
-        .json(&c, M::GET, "/api/conversations?cursor=not-a-cursor", None)
-        .await;
+    let (st, body) = s.json(&c, M::GET, "/api/conversations?cursor=not-a-cursor", None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"].as_str().expect("message").contains("cursor"),
-        "{body}"
-    );
-    let (st, _) = s
-        .json(
-            &c,
-            M::GET,
-            &format!("/api/conversations/{id}/messages?before=%%%"),
-            None,
-        )
-        .await;
+    assert!(body["error"].as_str().expect("message").contains("cursor"), "{body}");
+    let (st, _) = s.json(&c, M::GET, &format!("/api/conversations/{id}/messages?before=%%%"), None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, body) = s
-        .json(&c, M::GET, "/api/conversations?limit=100000", None)
-        .await;
+    let (st, body) = s.json(&c, M::GET, "/api/conversations?limit=100000", None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().expect("message").contains("limit"));
     let (st, body) = s
@@ -309,17 +118,9 @@ async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
         )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert!(body["error"]
-        .as_str()
-        .expect("message")
-        .contains("200 characters"));
+    assert!(body["error"].as_str().expect("message").contains("200 characters"));
     let (st, _) = s
-        .json(
-            &c,
-            M::POST,
-            &format!("/api/conversations/{id}/messages"),
-            Some(json!({"content": "x".repeat(70_000)})),
-        )
+        .json(&c, M::POST, &format!("/api/conversations/{id}/messages"), Some(json!({"content": "x".repeat(70_000)})))
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let res = c
@@ -331,36 +132,17 @@ async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
         .expect("send");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.expect("json error");
-    assert!(body["error"]
-        .as_str()
-        .expect("message")
-        .starts_with("invalid JSON body"));
-    let (st, _) = s
-        .json(&c, M::PUT, "/api/preferences/bad%20key", Some(json!(1)))
-        .await;
+    assert!(body["error"].as_str().expect("message").starts_with("invalid JSON body"));
+    let (st, _) = s.json(&c, M::PUT, "/api/preferences/bad%20key", Some(json!(1))).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _) = s
-        .json(&c, M::GET, "/api/conversations/not-a-uuid", None)
-        .await;
+    let (st, _) = s.json(&c, M::GET, "/api/conversations/not-a-uuid", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Nothing changed.
-    let (_, got) = s
-        .json(&c, M::GET, &format!("/api/conversations/{id}"), None)
-        .await;
-    assert_eq!(
-        (got["title"].as_str(), got["archived"].as_bool()),
-        (Some("fine"), Some(false))
-    );
+    let (_, got) = s.json(&c, M::GET, &format!("/api/conversations/{id}"), None).await;
+    assert_eq!((got["title"].as_str(), got["archived"].as_bool()), (Some("fine"), Some(false)));
     assert_eq!(got["updatedAt"], conv["updatedAt"]);
-    let (_, msgs) = s
-        .json(
-            &c,
-            M::GET,
-            &format!("/api/conversations/{id}/messages"),
-            None,
-        )
-        .await;
+    let (_, msgs) = s.json(&c, M::GET, &format!("/api/conversations/{id}/messages"), None).await;
     assert_eq!(msgs["items"], json!([]));
 }
 
@@ -372,51 +154,26 @@ async fn revoked_and_signed_out_sessions_are_refused(engine: &str) {
     let laptop = client();
     let res = laptop
         .post(s.url("/_fn/sign_in"))
-        .form(&[
-            ("email", "sessions@example.com"),
-            ("password", "correct horse battery"),
-        ])
+        .form(&[("email", "sessions@example.com"), ("password", "correct horse battery")])
         .send()
         .await
         .expect("sign in");
     assert!(res.status().is_success());
-    let cookie = res
-        .headers()
-        .get(SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("cookie")
-        .to_string();
-    assert!(
-        cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Lax")
-            && !cookie.contains("Secure"),
-        "{cookie}"
-    );
+    let cookie = res.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).expect("cookie").to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"), "{cookie}");
     use reqwest::Method as M;
     let (_, sessions) = s.json(&phone, M::GET, "/api/sessions", None).await;
     assert_eq!(sessions.as_array().map(Vec::len), Some(2));
     // The phone revokes the laptop's session (the newest one).
     let laptop_session = sessions[0]["id"].as_str().expect("id").to_string();
-    let (st, _) = s
-        .json(
-            &phone,
-            M::DELETE,
-            &format!("/api/sessions/{laptop_session}"),
-            None,
-        )
-        .await;
+    let (st, _) = s.json(&phone, M::DELETE, &format!("/api/sessions/{laptop_session}"), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = s.json(&laptop, M::GET, "/api/conversations", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     // Signing out deletes the session server-side: the old cookie no longer works.
     let token_cookie = signed_out_cookie(&s).await;
     let replay = client();
-    let res = replay
-        .get(s.url("/api/conversations"))
-        .header("cookie", token_cookie)
-        .send()
-        .await
-        .expect("replay");
+    let res = replay.get(s.url("/api/conversations")).header("cookie", token_cookie).send().await.expect("replay");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -424,30 +181,15 @@ async fn revoked_and_signed_out_sessions_are_refused(engine: &str) {
 async fn signed_out_cookie(s: &TestServer) -> String {
     use reqwest::cookie::CookieStore;
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let own = Client::builder()
-        .cookie_provider(jar.clone())
-        .build()
-        .expect("client");
+    let own = Client::builder().cookie_provider(jar.clone()).build().expect("client");
     own.post(s.url("/_fn/sign_in"))
-        .form(&[
-            ("email", "sessions@example.com"),
-            ("password", "correct horse battery"),
-        ])
+        .form(&[("email", "sessions@example.com"), ("password", "correct horse battery")])
         .send()
         .await
         .expect("sign in");
     let url: reqwest::Url = s.base.parse().expect("url");
-    let header = jar
-        .cookies(&url)
-        .expect("cookie")
-        .to_str()
-        .expect("ascii")
-        .to_string();
-    let res = own
-        .post(s.url("/_fn/sign_out"))
-        .send()
-        .await
-        .expect("sign out");
+    let header = jar.cookies(&url).expect("cookie").to_str().expect("ascii").to_string();
+    let res = own.post(s.url("/_fn/sign_out")).send().await.expect("sign out");
     assert!(res.status().is_success() || res.status().is_redirection());
     header
 }
@@ -462,25 +204,14 @@ async fn sign_in_errors_are_uniform_and_throttled(engine: &str) {
         let c = c.clone();
         let url = s.url("/_fn/sign_in");
         async move {
-            let res = c
-                .post(url)
-                .form(&[("email", email), ("password", password)])
-                .send()
-                .await
-                .expect("sign in");
+            let res = c.post(url).form(&[("email", email), ("password", password)]).send().await.expect("sign in");
             (res.status(), res.text().await.expect("body"))
         }
     };
     let (st1, wrong_password) = attempt("known@example.com", "nope nope nope").await;
     let (st2, wrong_email) = attempt("unknown@example.com", "nope nope nope").await;
-    assert_eq!(
-        (st1, st2),
-        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
-    );
-    assert_eq!(
-        wrong_password, wrong_email,
-        "the same message for either mistake"
-    );
+    assert_eq!((st1, st2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(wrong_password, wrong_email, "the same message for either mistake");
     for _ in 0..3 {
         attempt("known@example.com", "still wrong").await;
     }
@@ -510,9 +241,7 @@ async fn cross_origin_mutations_are_refused(engine: &str) {
         .await
         .expect("send");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let (_, list) = s
-        .json(&c, reqwest::Method::GET, "/api/conversations", None)
-        .await;
+    let (_, list) = s.json(&c, reqwest::Method::GET, "/api/conversations", None).await;
     assert_eq!(list["items"], json!([]), "nothing was created");
     let res = c
         .post(s.url("/api/conversations"))
@@ -533,47 +262,105 @@ async fn pages_redirect_and_responses_are_hardened(engine: &str) {
     let res = anon.get(s.url("/")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
-    let res = anon
-        .get(s.url("/api/conversations"))
-        .send()
-        .await
-        .expect("get");
+    let res = anon.get(s.url("/api/conversations")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = anon
-        .get(s.url("/login"))
-        .header(ACCEPT_ENCODING, "br")
-        .send()
-        .await
-        .expect("login page");
+    let res = anon.get(s.url("/login")).header(ACCEPT_ENCODING, "br").send().await.expect("login page");
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[CONTENT_ENCODING], "br");
-    for h in [
-        "content-security-policy",
-        "x-content-type-options",
-        "x-frame-options",
-        "referrer-policy",
-    ] {
+    for h in ["content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"] {
         assert!(res.headers().contains_key(h), "missing {h}");
     }
-    let res = anon
-        .get(s.url("/login"))
-        .header(ACCEPT_ENCODING, "gzip")
-        .send()
-        .await
-        .expect("login page");
+    let res = anon.get(s.url("/login")).header(ACCEPT_ENCODING, "gzip").send().await.expect("login page");
     assert_eq!(res.headers()[CONTENT_ENCODING], "gzip");
     let c = s.user("pages@example.com").await;
     let res = c.get(s.url("/login")).send().await.expect("get");
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "signed-in users skip the sign-in page"
-    );
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "signed-in users skip the sign-in page");
     let res = c.get(s.url("/")).send().await.expect("dashboard");
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.expect("html");
-    assert!(
-        html.contains("Start a conversation") && html.contains("Tester"),
-        "server-rendered dashboard"
-    );
+    assert!(html.contains("Start a conversation") && html.contains("Tester"), "server-rendered dashboard");
+}
+
+async fn closed_sign_up_still_admits_the_first_account(engine: &str) {
+    let Some(s) = start(engine, &[("MOSAIC_ALLOW_SIGNUP", "false")]).await else { return };
+    s.user("owner@example.com").await;
+    let res = client()
+        .post(s.url("/_fn/sign_up"))
+        .form(&[("name", "Stranger"), ("email", "stranger@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .expect("sign up");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.expect("body").contains("Sign-up is closed"));
+    assert!(s.store.find_credentials("stranger@example.com").await.expect("lookup").is_none());
+}
+
+async fn banned_users_cannot_sign_in(engine: &str) {
+    let Some(s) = start(engine, &[]).await else { return };
+    s.user("admin@example.com").await;
+    let c = s.user("troll@example.com").await;
+    let (user, _) = s.store.find_credentials("troll@example.com").await.expect("lookup").expect("exists");
+    s.store.set_banned(user.id, true, Some("abuse")).await.expect("ban");
+    let (st, _) = s.json(&c, reqwest::Method::GET, "/api/conversations", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "a ban ends the user's sessions");
+    let res = client()
+        .post(s.url("/_fn/sign_in"))
+        .form(&[("email", "troll@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get(SET_COOKIE).is_none(), "no session for a banned user");
+}
+
+async fn plain_form_errors_come_back_to_the_form(engine: &str) {
+    let Some(s) = start(engine, &[]).await else { return };
+    // A browser without JavaScript posts the form and follows the redirect back with the message.
+    let res = client()
+        .post(s.url("/_fn/sign_in"))
+        .header("accept", "text/html")
+        .header("referer", s.url("/login"))
+        .form(&[("email", "nobody@example.com"), ("password", "whatever it is")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().expect("location").to_string();
+    assert!(location.starts_with("/login?error=That%20email"), "{location}");
+    let page = client().get(s.url(&location)).send().await.expect("form page").text().await.expect("html");
+    assert!(page.contains("That email and password do not match an account."), "the form shows the message");
+}
+
+async fn the_server_rendered_sidebar_pages_by_cursor(engine: &str) {
+    let Some(s) = start(engine, &[]).await else { return };
+    let c = s.user("many@example.com").await;
+    for i in 0..55 {
+        let (st, _) = s
+            .json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": format!("Topic {i:02}")})))
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    let first = c.get(s.url("/")).send().await.expect("dashboard").text().await.expect("html");
+    assert!(first.contains("Topic 54") && first.contains("Topic 05") && !first.contains("Topic 04"), "newest 50 first");
+    let link = first.split("href=\"?more=").nth(1).and_then(|rest| rest.split('"').next()).expect("a Load more link");
+    let second = c.get(s.url(&format!("/?more={link}"))).send().await.expect("page 2").text().await.expect("html");
+    assert!(second.contains("Topic 04") && second.contains("Topic 00") && !second.contains("Topic 05"), "the rest");
+    assert!(second.contains("Back to the newest"));
+    // And through the JSON API, every row once.
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/conversations?limit=20&cursor={c}"),
+            None => "/api/conversations?limit=20".to_string(),
+        };
+        let (st, page) = s.json(&c, reqwest::Method::GET, &path, None).await;
+        assert_eq!(st, StatusCode::OK);
+        seen += page["items"].as_array().map_or(0, Vec::len);
+        match page["next"].as_str() {
+            Some(n) => cursor = Some(n.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 55);
 }

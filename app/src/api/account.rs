@@ -32,21 +32,13 @@ mod imp {
     /// Starts a session for `user_id` and sets its cookie on the response.
     pub async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Result<(), ServerFnError> {
         let parts = request_parts();
-        let user_agent = parts
-            .as_ref()
-            .and_then(|p| p.headers.get(http::header::USER_AGENT))
-            .and_then(|v| v.to_str().ok());
+        let user_agent =
+            parts.as_ref().and_then(|p| p.headers.get(http::header::USER_AGENT)).and_then(|v| v.to_str().ok());
         let ip = client_ip();
         let token = token::generate().map_err(db)?;
         state
             .store
-            .create_session(
-                user_id,
-                &token::hash(&token),
-                ip.as_deref(),
-                user_agent,
-                state.auth.policy,
-            )
+            .create_session(user_id, &token::hash(&token), ip.as_deref(), user_agent, state.auth.policy)
             .await
             .map_err(db)?;
         if let Some(res) = use_context::<ResponseOptions>() {
@@ -62,19 +54,14 @@ mod imp {
     /// The client's address, as the server saw the connection.
     pub fn client_ip() -> Option<String> {
         request_parts().and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
+            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
         })
     }
 
     pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
         let state = app_state()?;
         let email_key = format!("email:{}", email.trim().to_lowercase());
-        let keys = vec![
-            email_key.clone(),
-            format!("ip:{}", client_ip().unwrap_or_default()),
-        ];
+        let keys = vec![email_key.clone(), format!("ip:{}", client_ip().unwrap_or_default())];
         if let Some(wait) = state.limiter.locked_for(&keys) {
             let minutes = wait.as_secs().div_ceil(60).max(1);
             return Err(fail(
@@ -100,10 +87,7 @@ mod imp {
             return Err(fail(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS));
         };
         if user.banned {
-            return Err(fail(
-                StatusCode::FORBIDDEN,
-                "This account is suspended. Contact your administrator.",
-            ));
+            return Err(fail(StatusCode::FORBIDDEN, "This account is suspended. Contact your administrator."));
         }
         state.limiter.succeed(&email_key);
         start_session(&state, user.id).await?;
@@ -111,11 +95,7 @@ mod imp {
         Ok(())
     }
 
-    pub async fn sign_up(
-        name: String,
-        email: String,
-        password: String,
-    ) -> Result<(), ServerFnError> {
+    pub async fn sign_up(name: String, email: String, password: String) -> Result<(), ServerFnError> {
         let state = app_state()?;
         if !state.auth.allow_signup && state.store.count_users().await.map_err(db)? > 0 {
             return Err(fail(
@@ -133,17 +113,10 @@ mod imp {
         mosaic_db::users::clean_email(&email).map_err(db)?;
         mosaic_db::users::clean_name(&name).map_err(db)?;
         let phc = password::hash(password).await.map_err(db)?;
-        let user = match state
-            .store
-            .create_user_with_password(&email, &name, &phc)
-            .await
-        {
+        let user = match state.store.create_user_with_password(&email, &name, &phc).await {
             Ok(user) => user,
             Err(DbError::Conflict(_)) => {
-                return Err(fail(
-                    StatusCode::CONFLICT,
-                    "An account with this email already exists. Sign in instead.",
-                ))
+                return Err(fail(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead."))
             }
             Err(e) => return Err(db(e)),
         };
@@ -171,14 +144,8 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     use crate::state::{app_state, request_parts};
     let state = app_state()?;
     let secure = state.auth.secure_cookies;
-    if let Some(token) =
-        request_parts().and_then(|p| crate::auth::token_from_headers(&p.headers, secure))
-    {
-        state
-            .store
-            .revoke_session_by_token(&mosaic_db::token::hash(&token))
-            .await
-            .map_err(crate::api::respond::db)?;
+    if let Some(token) = request_parts().and_then(|p| crate::auth::token_from_headers(&p.headers, secure)) {
+        state.store.revoke_session_by_token(&mosaic_db::token::hash(&token)).await.map_err(crate::api::respond::db)?;
     }
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(value) = http::HeaderValue::from_str(&crate::auth::clear_cookie(secure)) {
@@ -211,15 +178,7 @@ pub async fn revoke_session(id: uuid::Uuid) -> Result<(), ServerFnError> {
     use crate::api::respond::{db, redirect_plain_form, require_user};
     let me = require_user()?;
     let state = crate::state::app_state()?;
-    state
-        .store
-        .revoke_session(me.user.id, id)
-        .await
-        .map_err(db)?;
-    redirect_plain_form(if id == me.session_id {
-        "/login"
-    } else {
-        "/settings"
-    });
+    state.store.revoke_session(me.user.id, id).await.map_err(db)?;
+    redirect_plain_form(if id == me.session_id { "/login" } else { "/settings" });
     Ok(())
 }

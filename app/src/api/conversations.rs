@@ -41,66 +41,35 @@ pub async fn load_dashboard(
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    let conversations = store
-        .list_conversations(me.user.id, false, more.as_deref(), SIDEBAR_PAGE)
-        .await
-        .map_err(db)?;
-    let archived = store
-        .list_conversations(me.user.id, true, archived_more.as_deref(), SIDEBAR_PAGE)
-        .await
-        .map_err(db)?;
+    let conversations = store.list_conversations(me.user.id, false, more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
+    let archived =
+        store.list_conversations(me.user.id, true, archived_more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
     let open = match conversation {
         Some(id) => {
             let messages = store
-                .list_messages(
-                    me.user.id,
-                    id,
-                    &MessageQuery {
-                        before: earlier,
-                        after: None,
-                        limit: MESSAGES_PAGE,
-                    },
-                )
+                .list_messages(me.user.id, id, &MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })
                 .await
                 .map_err(db)?;
             let conversation = store.get_conversation(me.user.id, id).await.map_err(db)?;
-            Some(OpenConversation {
-                conversation,
-                messages,
-            })
+            Some(OpenConversation { conversation, messages })
         }
         None => None,
     };
-    Ok(Dashboard {
-        user_name: me.user.name,
-        conversations,
-        archived,
-        paged: more.is_some(),
-        open,
-    })
+    Ok(Dashboard { user_name: me.user.name, conversations, archived, paged: more.is_some(), open })
 }
 
 /// The next page of the sidebar, for "load more" in place.
 #[server(prefix = "/_fn", endpoint = "more_conversations")]
-pub async fn more_conversations(
-    archived: bool,
-    cursor: String,
-) -> Result<Page<Conversation>, ServerFnError> {
+pub async fn more_conversations(archived: bool, cursor: String) -> Result<Page<Conversation>, ServerFnError> {
     use crate::api::respond::{db, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store
-        .list_conversations(me.user.id, archived, Some(&cursor), SIDEBAR_PAGE)
-        .await
-        .map_err(db)
+    store.list_conversations(me.user.id, archived, Some(&cursor), SIDEBAR_PAGE).await.map_err(db)
 }
 
 /// An earlier page of a conversation's messages, for "load earlier" in place.
 #[server(prefix = "/_fn", endpoint = "earlier_messages")]
-pub async fn earlier_messages(
-    conversation: Uuid,
-    cursor: String,
-) -> Result<MessagePage, ServerFnError> {
+pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<MessagePage, ServerFnError> {
     use crate::api::respond::{db, require_user};
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
@@ -109,11 +78,7 @@ pub async fn earlier_messages(
         .list_messages(
             me.user.id,
             conversation,
-            &MessageQuery {
-                before: Some(cursor),
-                after: None,
-                limit: MESSAGES_PAGE,
-            },
+            &MessageQuery { before: Some(cursor), after: None, limit: MESSAGES_PAGE },
         )
         .await
         .map_err(db)
@@ -121,10 +86,7 @@ pub async fn earlier_messages(
 
 /// Starts a conversation, optionally with a first message (which then also names it).
 #[server(prefix = "/_fn", endpoint = "new_conversation")]
-pub async fn new_conversation(
-    title: Option<String>,
-    message: Option<String>,
-) -> Result<Uuid, ServerFnError> {
+pub async fn new_conversation(title: Option<String>, message: Option<String>) -> Result<Uuid, ServerFnError> {
     use crate::api::respond::{db, redirect_plain_form, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
@@ -137,15 +99,9 @@ pub async fn new_conversation(
         (_, Some(m)) => title_from_message(m),
         _ => String::new(),
     };
-    let conversation = store
-        .create_conversation(me.user.id, &title)
-        .await
-        .map_err(db)?;
+    let conversation = store.create_conversation(me.user.id, &title).await.map_err(db)?;
     if let Some(content) = message {
-        store
-            .append_message(me.user.id, conversation.id, user_message(content))
-            .await
-            .map_err(db)?;
+        store.append_message(me.user.id, conversation.id, user_message(content)).await.map_err(db)?;
     }
     redirect_plain_form(&format!("/c/{}", conversation.id));
     Ok(conversation.id)
@@ -157,10 +113,7 @@ pub async fn post_message(conversation: Uuid, content: String) -> Result<(), Ser
     use crate::api::respond::{db, redirect_plain_form, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store
-        .append_message(me.user.id, conversation, user_message(content))
-        .await
-        .map_err(db)?;
+    store.append_message(me.user.id, conversation, user_message(content)).await.map_err(db)?;
     redirect_plain_form(&format!("/c/{conversation}"));
     Ok(())
 }
@@ -171,10 +124,7 @@ pub async fn rename_conversation(conversation: Uuid, title: String) -> Result<()
     use crate::api::respond::{db, redirect_plain_form, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store
-        .rename_conversation(me.user.id, conversation, &title)
-        .await
-        .map_err(db)?;
+    store.rename_conversation(me.user.id, conversation, &title).await.map_err(db)?;
     redirect_plain_form(&format!("/c/{conversation}"));
     Ok(())
 }
@@ -185,10 +135,7 @@ pub async fn archive_conversation(conversation: Uuid, archived: bool) -> Result<
     use crate::api::respond::{db, redirect_plain_form, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store
-        .set_archived(me.user.id, conversation, archived)
-        .await
-        .map_err(db)?;
+    store.set_archived(me.user.id, conversation, archived).await.map_err(db)?;
     redirect_plain_form(&format!("/c/{conversation}"));
     Ok(())
 }
@@ -199,35 +146,22 @@ pub async fn delete_conversation(conversation: Uuid, confirm: String) -> Result<
     use crate::api::respond::{db, fail, redirect_plain_form, require_user};
     let me = require_user()?;
     if confirm != "delete" {
-        return Err(fail(
-            http::StatusCode::BAD_REQUEST,
-            "Confirm the deletion first.",
-        ));
+        return Err(fail(http::StatusCode::BAD_REQUEST, "Confirm the deletion first."));
     }
     let store = crate::state::app_state()?.store;
-    store
-        .delete_conversation(me.user.id, conversation)
-        .await
-        .map_err(db)?;
+    store.delete_conversation(me.user.id, conversation).await.map_err(db)?;
     redirect_plain_form("/");
     Ok(())
 }
 
 /// A conversation title made from its first message: the first line, cut at a word near 60 characters.
 pub fn title_from_message(message: &str) -> String {
-    let line = message
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+    let line = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     if line.chars().count() <= 60 {
         return line.to_string();
     }
     let cut: String = line.chars().take(60).collect();
-    let at_word = cut
-        .rfind(' ')
-        .filter(|&i| i > 30)
-        .map_or(cut.as_str(), |i| &cut[..i]);
+    let at_word = cut.rfind(' ').filter(|&i| i > 30).map_or(cut.as_str(), |i| &cut[..i]);
     format!("{}…", at_word.trim_end())
 }
 

@@ -10,9 +10,7 @@ use leptos::prelude::*;
 pub fn error_text(err: &ServerFnError) -> String {
     match err {
         ServerFnError::ServerError(msg) => msg.clone(),
-        ServerFnError::Request(_) => {
-            "Mosaic could not be reached. Check your connection and try again.".into()
-        }
+        ServerFnError::Request(_) => "Mosaic could not be reached. Check your connection and try again.".into(),
         other => other.to_string(),
     }
 }
@@ -57,29 +55,18 @@ pub(crate) mod respond {
             DbError::Conflict(_) | DbError::Immutable(_) => fail(S::CONFLICT, err.to_string()),
             DbError::Unavailable(_) => {
                 tracing::error!(error = %err, "database unavailable");
-                fail(
-                    S::SERVICE_UNAVAILABLE,
-                    "The database is unavailable right now. Try again in a moment.",
-                )
+                fail(S::SERVICE_UNAVAILABLE, "The database is unavailable right now. Try again in a moment.")
             }
             DbError::Sqlx(_) | DbError::Migrate(_) => {
                 tracing::error!(error = %err, "database error");
-                fail(
-                    S::INTERNAL_SERVER_ERROR,
-                    "Something went wrong on the server. Try again.",
-                )
+                fail(S::INTERNAL_SERVER_ERROR, "Something went wrong on the server. Try again.")
             }
         }
     }
 
     /// The signed-in user, or a 401.
     pub fn require_user() -> Result<CurrentUser, ServerFnError> {
-        current_user().ok_or_else(|| {
-            fail(
-                http::StatusCode::UNAUTHORIZED,
-                "You are signed out. Sign in again.",
-            )
-        })
+        current_user().ok_or_else(|| fail(http::StatusCode::UNAUTHORIZED, "You are signed out. Sign in again."))
     }
 
     /// After a successful plain form post, go to `path` (with JavaScript, the client navigates).
@@ -121,9 +108,7 @@ pub(crate) mod respond {
         value
             .bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
                 _ => format!("%{b:02X}"),
             })
             .collect()

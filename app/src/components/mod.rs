@@ -18,11 +18,7 @@ pub fn format_time(micros: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
 /// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar
@@ -44,9 +40,6 @@ mod tests {
     #[test]
     fn formats_known_dates() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(
-            super::format_time(1_764_288_000_000_000),
-            "2025-11-28 00:00 UTC"
-        );
+        assert_eq!(super::format_time(1_764_288_000_000_000), "2025-11-28 00:00 UTC");
     }
 }

@@ -59,20 +59,13 @@ pub fn Dashboard() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (
-                raw_id(),
-                q.get("more"),
-                q.get("archived_more"),
-                q.get("earlier"),
-                actions.version(),
-            )
+            (raw_id(), q.get("more"), q.get("archived_more"), q.get("earlier"), actions.version())
         },
         |(raw, more, archived_more, earlier, _)| async move {
             let conversation = match raw {
-                Some(raw) => Some(
-                    raw.parse::<Uuid>()
-                        .map_err(|_| ServerFnError::new("That conversation does not exist."))?,
-                ),
+                Some(raw) => {
+                    Some(raw.parse::<Uuid>().map_err(|_| ServerFnError::new("That conversation does not exist."))?)
+                }
                 None => None,
             };
             load_dashboard(conversation, more, archived_more, earlier).await
@@ -115,16 +108,10 @@ pub fn Dashboard() -> impl IntoView {
 }
 
 #[component]
-fn DashboardView(
-    data: Dashboard,
-    actions: Actions,
-    error: Signal<Option<String>>,
-) -> impl IntoView {
+fn DashboardView(data: Dashboard, actions: Actions, error: Signal<Option<String>>) -> impl IntoView {
     let open_id = data.open.as_ref().map(|o| o.conversation.id);
-    let title = data.open.as_ref().map_or_else(
-        || "Mosaic".to_string(),
-        |o| format!("{} · Mosaic", o.conversation.title),
-    );
+    let title =
+        data.open.as_ref().map_or_else(|| "Mosaic".to_string(), |o| format!("{} · Mosaic", o.conversation.title));
     view! {
         <Title text=title/>
         <div class="app">

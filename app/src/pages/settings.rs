@@ -15,14 +15,8 @@ pub fn Settings() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let data = Resource::new(move || revoke.version().get(), |_| account());
     let flash = flash_error();
-    let error = Signal::derive(move || {
-        revoke
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| error_text(&e))
-            .or_else(flash)
-    });
+    let error =
+        Signal::derive(move || revoke.value().get().and_then(|r| r.err()).map(|e| error_text(&e)).or_else(flash));
     view! {
         <Title text="Settings · Mosaic"/>
         <main class="settings">

@@ -13,14 +13,7 @@ use crate::components::ErrorBanner;
 pub fn SignIn() -> impl IntoView {
     let action = ServerAction::<SignInFn>::new();
     let flash = flash_error();
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| crate::api::error_text(&e))
-            .or_else(flash)
-    };
+    let error = move || action.value().get().and_then(|r| r.err()).map(|e| crate::api::error_text(&e)).or_else(flash);
     view! {
         <Title text="Sign in · Mosaic"/>
         <main class="auth">
@@ -44,14 +37,7 @@ pub fn SignIn() -> impl IntoView {
 pub fn SignUp() -> impl IntoView {
     let action = ServerAction::<SignUpFn>::new();
     let flash = flash_error();
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| crate::api::error_text(&e))
-            .or_else(flash)
-    };
+    let error = move || action.value().get().and_then(|r| r.err()).map(|e| crate::api::error_text(&e)).or_else(flash);
     view! {
         <Title text="Create an account · Mosaic"/>
         <main class="auth">

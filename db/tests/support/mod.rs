@@ -33,9 +33,7 @@ impl std::ops::Deref for TestDb {
 /// A new SQLite database file in the temp directory.
 pub async fn sqlite() -> TestDb {
     let path = std::env::temp_dir().join(format!("mosaic-test-{}.db", Uuid::now_v7().simple()));
-    let store = Store::connect(&PoolSettings::new(format!("sqlite:{}", path.display())))
-        .await
-        .expect("open sqlite");
+    let store = Store::connect(&PoolSettings::new(format!("sqlite:{}", path.display()))).await.expect("open sqlite");
     TestDb {
         store,
         cleanup: Some(Box::new(move || {
@@ -48,45 +46,32 @@ pub async fn sqlite() -> TestDb {
 
 /// The PostgreSQL server URL for tests, if one is configured.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("MOSAIC_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("MOSAIC_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
 }
 
 /// A new, empty PostgreSQL database on the configured server, or `None` when none is configured.
 pub async fn postgres() -> Option<TestDb> {
     let base = postgres_url()?;
     let name = format!("mosaic_t_{}", Uuid::now_v7().simple());
-    let admin = sqlx::PgPool::connect(&base)
-        .await
-        .expect("connect to the test PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .expect("create database");
+    let admin = sqlx::PgPool::connect(&base).await.expect("connect to the test PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
     admin.close().await;
     let url = with_database(&base, &name);
-    let store = Store::connect(&PoolSettings::new(url))
-        .await
-        .expect("open postgres");
+    let store = Store::connect(&PoolSettings::new(url)).await.expect("open postgres");
     let closing = store.clone();
     Some(TestDb {
         store,
         cleanup: Some(Box::new(move || {
             // Drop runs outside any runtime guarantee, so use a small one of its own.
             std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
                     closing.close().await;
                     if let Ok(admin) = sqlx::PgPool::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&admin)
-                        .await;
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&admin)
+                                .await;
                     }
                 });
             })
@@ -98,13 +83,9 @@ pub async fn postgres() -> Option<TestDb> {
 
 /// `base` with its database path replaced by `name`.
 pub fn with_database(base: &str, name: &str) -> String {
-    let (head, query) = base
-        .split_once('?')
-        .map_or((base, None), |(h, q)| (h, Some(q)));
+    let (head, query) = base.split_once('?').map_or((base, None), |(h, q)| (h, Some(q)));
     let scheme_end = head.find("://").map_or(0, |i| i + 3);
-    let host_end = head[scheme_end..]
-        .find('/')
-        .map_or(head.len(), |i| scheme_end + i);
+    let host_end = head[scheme_end..].find('/').map_or(head.len(), |i| scheme_end + i);
     let mut url = format!("{}/{name}", &head[..host_end]);
     if let Some(q) = query {
         url.push('?');
@@ -156,8 +137,7 @@ where
     let counter = COUNTER.get_or_init(|| {
         let counter = Arc::new(AtomicUsize::new(0));
         let subscriber = tracing_subscriber::registry().with(StatementCounter(counter.clone()));
-        tracing::subscriber::set_global_default(subscriber)
-            .expect("no other global subscriber in this test binary");
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
         counter
     });
     let _turn = TURN.lock().await;
@@ -169,11 +149,7 @@ where
 struct StatementCounter(Arc<AtomicUsize>);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
         if event.metadata().target() == "sqlx::query" {
             self.0.fetch_add(1, Ordering::SeqCst);
         }

@@ -1,0 +1,104 @@
+//! The chat event format, defined once for the WebSocket gateway and the SSE endpoint.
+//!
+//! Every event is a JSON object with a `type` field. See the README's "Chat events" section.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The largest client event accepted, in bytes; larger frames get an error event.
+pub const MAX_CLIENT_EVENT_BYTES: usize = 96 * 1024;
+
+/// What a client asks of the gateway.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientEvent {
+    /// Post a message and start a reply. Without `conversationId` a new conversation is created,
+    /// titled from the message.
+    #[serde(rename_all = "camelCase")]
+    Send { conversation_id: Option<Uuid>, content: String, model: Option<String> },
+    /// Stop the reply being generated in a conversation; the text so far is kept, marked incomplete.
+    #[serde(rename_all = "camelCase")]
+    Abort { conversation_id: Uuid },
+    /// Receive a conversation's events, joining a reply already in progress where it is.
+    #[serde(rename_all = "camelCase")]
+    Subscribe { conversation_id: Uuid },
+}
+
+/// Token counts a provider reported for one reply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+}
+
+/// What the gateway tells a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerEvent {
+    /// A reply started (or, on subscribe, is already under way: `text` holds what came so far).
+    #[serde(rename_all = "camelCase")]
+    Started {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        /// The user's message this reply answers (absent when joining mid-way).
+        user_message_id: Option<Uuid>,
+        title: String,
+        model: String,
+        provider: String,
+        text: String,
+    },
+    /// More text of the reply.
+    #[serde(rename_all = "camelCase")]
+    Delta { conversation_id: Uuid, message_id: Uuid, text: String },
+    /// The reply ended and is saved. `complete` is false when it was aborted.
+    #[serde(rename_all = "camelCase")]
+    Finished { conversation_id: Uuid, message_id: Uuid, model: String, provider: String, usage: Usage, complete: bool },
+    /// Something went wrong; `conversationId` is absent for errors about the request itself.
+    #[serde(rename_all = "camelCase")]
+    Error { conversation_id: Option<Uuid>, message: String },
+}
+
+impl ServerEvent {
+    /// The conversation an event belongs to.
+    pub fn conversation(&self) -> Option<Uuid> {
+        match self {
+            ServerEvent::Started { conversation_id, .. }
+            | ServerEvent::Delta { conversation_id, .. }
+            | ServerEvent::Finished { conversation_id, .. } => Some(*conversation_id),
+            ServerEvent::Error { conversation_id, .. } => *conversation_id,
+        }
+    }
+
+    /// True for the last event of a reply.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, ServerEvent::Finished { .. } | ServerEvent::Error { conversation_id: Some(_), .. })
+    }
+}
+
+/// Parses one client frame, or says what is wrong with it.
+pub fn parse_client_event(text: &str) -> Result<ClientEvent, String> {
+    if text.len() > MAX_CLIENT_EVENT_BYTES {
+        return Err(format!("event too large: at most {} KiB", MAX_CLIENT_EVENT_BYTES / 1024));
+    }
+    serde_json::from_str(text).map_err(|e| format!("malformed event: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses_events() {
+        let id = Uuid::now_v7();
+        let send = parse_client_event(&format!(r#"{{"type":"send","conversationId":"{id}","content":"hi"}}"#));
+        assert_eq!(send, Ok(ClientEvent::Send { conversation_id: Some(id), content: "hi".into(), model: None }));
+        assert!(parse_client_event(r#"{"type":"launch"}"#).is_err());
+        assert!(parse_client_event("not json").is_err());
+        assert!(parse_client_event(&"x".repeat(MAX_CLIENT_EVENT_BYTES + 1)).unwrap_err().contains("too large"));
+        let json = serde_json::to_value(ServerEvent::Delta { conversation_id: id, message_id: id, text: "a".into() })
+            .expect("json");
+        assert_eq!(json["type"], "delta");
+        assert_eq!(json["conversationId"], id.to_string());
+    }
+}

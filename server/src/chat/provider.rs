@@ -1,0 +1,309 @@
+//! OpenAI-compatible chat-completions providers (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp):
+//! streaming replies, listing models, with a connect timeout, a stall timeout and a bound on how
+//! many requests run at once per provider.
+//!
+//! The API key is sent only to the provider; it never appears in logs, errors or the browser.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
+
+use super::events::Usage;
+
+/// How long a provider's model list is reused before it is asked again.
+const MODELS_TTL: Duration = Duration::from_secs(300);
+
+/// One provider as configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    /// A short name the user sees ("openai", "ollama", "demo").
+    pub name: String,
+    /// The API base, ending before `/chat/completions` (e.g. `https://api.openai.com/v1`).
+    pub base_url: String,
+    pub api_key: Option<String>,
+    /// The model used when the user has not picked one.
+    pub default_model: Option<String>,
+    /// Requests allowed at once; more wait their turn.
+    pub max_concurrent: usize,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("default_model", &self.default_model)
+            .field("max_concurrent", &self.max_concurrent)
+            .finish()
+    }
+}
+
+/// Why a provider request failed, in words for the user.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProviderError {
+    #[error("the model provider \"{0}\" could not be reached")]
+    Unreachable(String),
+    #[error("the model provider \"{0}\" refused the API key; check its configuration")]
+    Refused(String),
+    #[error("the model provider \"{0}\" answered with an error: {1}")]
+    Failed(String, String),
+    #[error("the model provider \"{0}\" stopped responding")]
+    Stalled(String),
+    #[error("the model provider \"{0}\" sent a reply Mosaic could not read")]
+    Malformed(String),
+}
+
+/// One message of the history sent to the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub role: &'static str,
+    pub content: String,
+}
+
+/// A configured provider, ready to use. Cheap to share.
+#[derive(Debug)]
+pub struct Provider {
+    pub config: ProviderConfig,
+    client: reqwest::Client,
+    permits: Arc<Semaphore>,
+    stall: Duration,
+    models: RwLock<Option<(Instant, Vec<String>)>>,
+}
+
+impl Provider {
+    /// Builds the client with the connect timeout; `stall` bounds the wait for each piece of a reply.
+    pub fn new(config: ProviderConfig, connect: Duration, stall: Duration) -> Result<Provider, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect)
+            .user_agent(concat!("mosaic/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let permits = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
+        Ok(Provider { config, client, permits, stall, models: RwLock::new(None) })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.config.api_key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.config.name.clone()
+    }
+
+    /// The models the provider offers, from its `/models` endpoint, cached for a few minutes.
+    pub async fn models(&self) -> Result<Vec<String>, ProviderError> {
+        if let Some((at, models)) = self.models.read().await.as_ref() {
+            if at.elapsed() < MODELS_TTL {
+                return Ok(models.clone());
+            }
+        }
+        let res = tokio::time::timeout(self.stall, self.request(self.client.get(self.url("models"))).send())
+            .await
+            .map_err(|_| ProviderError::Stalled(self.name()))?
+            .map_err(|_| ProviderError::Unreachable(self.name()))?;
+        let res = self.check_status(res).await?;
+        let body: Value = tokio::time::timeout(self.stall, res.json())
+            .await
+            .map_err(|_| ProviderError::Stalled(self.name()))?
+            .map_err(|_| ProviderError::Malformed(self.name()))?;
+        let mut models: Vec<String> = body["data"]
+            .as_array()
+            .ok_or_else(|| ProviderError::Malformed(self.name()))?
+            .iter()
+            .filter_map(|m| m["id"].as_str().map(str::to_string))
+            .collect();
+        models.sort();
+        *self.models.write().await = Some((Instant::now(), models.clone()));
+        Ok(models)
+    }
+
+    async fn check_status(&self, res: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
+        let status = res.status();
+        if status.is_success() {
+            return Ok(res);
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(ProviderError::Refused(self.name()));
+        }
+        let body = tokio::time::timeout(Duration::from_secs(2), res.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let detail = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+        Err(ProviderError::Failed(self.name(), detail.chars().take(300).collect()))
+    }
+
+    /// Starts a streamed reply from `model` to `turns`. Waits for a free slot first.
+    pub async fn stream(&self, model: &str, turns: &[Turn]) -> Result<ReplyStream, ProviderError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| ProviderError::Unreachable(self.name()))?;
+        let messages: Vec<Value> = turns.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect();
+        let body = json!({
+            "model": model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": { "include_usage": true },
+        });
+        let send = self.request(self.client.post(self.url("chat/completions"))).json(&body).send();
+        let res = tokio::time::timeout(self.stall, send)
+            .await
+            .map_err(|_| ProviderError::Stalled(self.name()))?
+            .map_err(|e| {
+                tracing::warn!(provider = %self.config.name, error = %e.without_url(), "provider request failed");
+                ProviderError::Unreachable(self.name())
+            })?;
+        let res = self.check_status(res).await?;
+        Ok(ReplyStream {
+            provider: self.name(),
+            res,
+            stall: self.stall,
+            buffer: Vec::new(),
+            done: false,
+            _permit: permit,
+        })
+    }
+}
+
+/// What a reply stream yields.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    Usage(Usage),
+}
+
+/// A reply arriving from a provider as server-sent events.
+#[derive(Debug)]
+pub struct ReplyStream {
+    provider: String,
+    res: reqwest::Response,
+    stall: Duration,
+    buffer: Vec<u8>,
+    done: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ReplyStream {
+    /// The next pieces of the reply; `None` once the provider said it is done.
+    pub async fn next(&mut self) -> Result<Option<Vec<Piece>>, ProviderError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let mut pieces = Vec::new();
+            while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                match parse_line(line.trim_end_matches(['\r', '\n'])) {
+                    Ok(Line::Pieces(mut p)) => pieces.append(&mut p),
+                    Ok(Line::Done) => self.done = true,
+                    Ok(Line::Other) => {}
+                    Err(Some(detail)) => return Err(ProviderError::Failed(self.provider.clone(), detail)),
+                    Err(None) => return Err(ProviderError::Malformed(self.provider.clone())),
+                }
+            }
+            if !pieces.is_empty() {
+                return Ok(Some(pieces));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match tokio::time::timeout(self.stall, self.res.chunk()).await {
+                Err(_) => return Err(ProviderError::Stalled(self.provider.clone())),
+                Ok(Err(_)) => return Err(ProviderError::Unreachable(self.provider.clone())),
+                // The connection closed without [DONE]: the reply was cut off.
+                Ok(Ok(None)) => {
+                    return Err(ProviderError::Failed(self.provider.clone(), "the reply was cut off".into()))
+                }
+                Ok(Ok(Some(bytes))) => {
+                    if self.buffer.len() + bytes.len() > 1024 * 1024 {
+                        return Err(ProviderError::Malformed(self.provider.clone()));
+                    }
+                    self.buffer.extend_from_slice(&bytes);
+                }
+            }
+        }
+    }
+}
+
+enum Line {
+    Pieces(Vec<Piece>),
+    Done,
+    Other,
+}
+
+/// Reads one SSE line of a chat-completions stream. `Err(Some(msg))` is an error the provider sent,
+/// `Err(None)` a line that is not valid.
+fn parse_line(line: &str) -> Result<Line, Option<String>> {
+    let Some(data) = line.strip_prefix("data:") else { return Ok(Line::Other) };
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Ok(Line::Done);
+    }
+    let value: Value = serde_json::from_str(data).map_err(|_| None)?;
+    if let Some(msg) = value.get("error").map(|e| e["message"].as_str().unwrap_or("unknown error").to_string()) {
+        return Err(Some(msg));
+    }
+    let mut pieces = Vec::new();
+    let choices = value.get("choices").and_then(Value::as_array).ok_or(None)?;
+    for choice in choices {
+        if let Some(text) = choice["delta"]["content"].as_str().filter(|t| !t.is_empty()) {
+            pieces.push(Piece::Text(text.to_string()));
+        }
+    }
+    if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+        pieces.push(Piece::Usage(Usage {
+            input: usage["prompt_tokens"].as_u64().unwrap_or(0),
+            output: usage["completion_tokens"].as_u64().unwrap_or(0),
+        }));
+    }
+    Ok(Line::Pieces(pieces))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_deltas_usage_done_and_errors() {
+        let Ok(Line::Pieces(p)) = parse_line(r#"data: {"choices":[{"delta":{"content":"Hel"}}]}"#) else {
+            panic!("delta")
+        };
+        assert_eq!(p, vec![Piece::Text("Hel".into())]);
+        let Ok(Line::Pieces(p)) =
+            parse_line(r#"data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#)
+        else {
+            panic!("usage")
+        };
+        assert_eq!(p, vec![Piece::Usage(Usage { input: 3, output: 5 })]);
+        assert!(matches!(parse_line("data: [DONE]"), Ok(Line::Done)));
+        assert!(matches!(parse_line(": keep-alive"), Ok(Line::Other)));
+        assert!(matches!(parse_line("data: {not json"), Err(None)));
+        assert!(matches!(parse_line(r#"data: {"error":{"message":"quota"}}"#), Err(Some(m)) if m == "quota"));
+    }
+
+    #[test]
+    fn the_key_is_never_printed() {
+        let c = ProviderConfig {
+            name: "x".into(),
+            base_url: "http://h".into(),
+            api_key: Some("sk-secret".into()),
+            default_model: None,
+            max_concurrent: 1,
+        };
+        assert!(!format!("{c:?}").contains("sk-secret"));
+    }
+}

@@ -1,0 +1,209 @@
+//! The WebSocket gateway at `/ws`: authenticated by the session cookie and checked for origin at
+//! connect; then JSON events both ways (see [`super::events`]).
+//!
+//! Each client has one bounded outgoing buffer. A client that does not keep up is disconnected
+//! rather than buffered without end, and everything a client started (its writer, its listeners)
+//! ends when it goes; the replies themselves belong to the server and carry on.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::events::{parse_client_event, ClientEvent, ServerEvent, MAX_CLIENT_EVENT_BYTES};
+use super::{Chat, ChatError};
+use crate::api::Authed;
+use crate::ServerState;
+
+/// Events waiting to be written to one client before it counts as too slow.
+pub const CLIENT_BUFFER: usize = 256;
+
+/// Upgrades to a WebSocket after checking the session (extractor) and the Origin.
+pub async fn handler(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers, s.public_origin.as_deref()) {
+        return (StatusCode::FORBIDDEN, "cross-origin WebSocket refused").into_response();
+    }
+    let chat = s.chat.clone();
+    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me.user.id))
+}
+
+/// Browsers always send Origin on a WebSocket handshake; it must be this site.
+fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true; // not a browser
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    (!host.is_empty() && origin_host == host) || public_origin == Some(origin)
+}
+
+/// One connected client.
+struct Client {
+    user_id: Uuid,
+    chat: Arc<Chat>,
+    out: mpsc::Sender<ServerEvent>,
+    /// Set when the client must be disconnected (its buffer overflowed).
+    kill: Arc<Notify>,
+    subscribed: HashSet<Uuid>,
+    /// Forwarders of live replies, by reply message id.
+    forwarders: HashMap<Uuid, JoinHandle<()>>,
+}
+
+impl Client {
+    /// Queues an event; a full buffer disconnects the client.
+    fn push(&self, event: ServerEvent) {
+        if self.out.try_send(event).is_err() {
+            self.kill.notify_one();
+        }
+    }
+
+    fn error(&self, conversation_id: Option<Uuid>, message: impl Into<String>) {
+        self.push(ServerEvent::Error { conversation_id, message: message.into() });
+    }
+
+    /// Forwards a reply's events to this client until the reply ends.
+    fn forward(&mut self, message_id: Uuid, mut rx: broadcast::Receiver<ServerEvent>) {
+        self.forwarders.retain(|_, task| !task.is_finished());
+        if self.forwarders.contains_key(&message_id) {
+            return;
+        }
+        let out = self.out.clone();
+        let kill = self.kill.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => {
+                        let last = event.is_terminal();
+                        if out.try_send(event).is_err() {
+                            kill.notify_one();
+                            return;
+                        }
+                        if last {
+                            return;
+                        }
+                    }
+                    // Fell behind the reply: this client cannot show it correctly any more.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        kill.notify_one();
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        self.forwarders.insert(message_id, task);
+    }
+
+    /// Joins the live reply of a conversation, if there is one.
+    fn join(&mut self, conversation_id: Uuid) {
+        if let Some((snapshot, rx)) = self.chat.join(self.user_id, conversation_id) {
+            let ServerEvent::Started { message_id, .. } = snapshot else { return };
+            if self.forwarders.get(&message_id).is_some_and(|t| !t.is_finished()) {
+                return;
+            }
+            self.push(snapshot);
+            self.forward(message_id, rx);
+        }
+    }
+
+    async fn handle(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::Subscribe { conversation_id } => {
+                match self.chat.store.get_conversation(self.user_id, conversation_id).await {
+                    Ok(_) => {
+                        self.subscribed.insert(conversation_id);
+                        self.join(conversation_id);
+                    }
+                    Err(_) => self.error(Some(conversation_id), "That conversation does not exist."),
+                }
+            }
+            ClientEvent::Abort { conversation_id } => {
+                if !self.chat.abort(self.user_id, conversation_id) {
+                    self.error(Some(conversation_id), "No reply is being written in that conversation.");
+                }
+            }
+            ClientEvent::Send { conversation_id, content, model } => {
+                match self.chat.send(self.user_id, conversation_id, content, model).await {
+                    Ok(started) => {
+                        self.subscribed.insert(started.conversation_id);
+                        let ServerEvent::Started { message_id, .. } = started.first else { return };
+                        self.push(started.first.clone());
+                        self.forward(message_id, started.events);
+                    }
+                    Err(err) => self.error(conversation_id, user_message(&err)),
+                }
+            }
+        }
+    }
+}
+
+/// What the user is told when a send is refused.
+pub fn user_message(err: &ChatError) -> String {
+    match err {
+        ChatError::Db(mosaic_db::DbError::NotFound) => "That conversation does not exist.".into(),
+        ChatError::Db(e) if e.is_client_error() => e.to_string(),
+        ChatError::Db(e) => {
+            tracing::error!(error = %e, "chat database error");
+            "Something went wrong on the server. Your message may not have been saved; try again.".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut rx) = mpsc::channel::<ServerEvent>(CLIENT_BUFFER);
+    let kill = Arc::new(Notify::new());
+    let mut writer: JoinHandle<()> = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            let Ok(text) = serde_json::to_string(&event) else { continue };
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let mut starts = chat.starts.subscribe();
+    let mut client =
+        Client { user_id, chat, out, kill: kill.clone(), subscribed: HashSet::new(), forwarders: HashMap::new() };
+    loop {
+        tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => match parse_client_event(text.as_str()) {
+                    Ok(event) => client.handle(event).await,
+                    Err(problem) => client.error(None, problem),
+                },
+                Some(Ok(Message::Binary(_))) => client.error(None, "send events as JSON text frames"),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            },
+            // Another tab started a reply in a conversation this client follows.
+            started = starts.recv() => match started {
+                Ok((conversation_id, owner)) if owner == user_id && client.subscribed.contains(&conversation_id) => {
+                    client.join(conversation_id);
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = kill.notified() => break,
+            _ = &mut writer => break,
+        }
+    }
+    for (_, task) in client.forwarders.drain() {
+        task.abort();
+    }
+    drop(client);
+    writer.abort();
+}
