@@ -7,7 +7,10 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod chat_client;
+pub mod chat_events;
 pub mod components;
+pub mod markdown;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
@@ -46,6 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    chat_client::ChatState::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/mosaic.css"/>
         <Title text="Mosaic"/>

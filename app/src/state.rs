@@ -20,12 +20,39 @@ pub struct AuthSettings {
     pub policy: SessionPolicy,
 }
 
+/// A boxed future, for the chat hooks below.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// What the pages need of the server's chat service, which lives in the server crate: the models
+/// on offer, and sending a message (saving it and starting the reply) for forms posted without
+/// JavaScript.
+#[derive(Clone)]
+pub struct ChatHooks {
+    /// The models on offer now, as `provider/model` (never waits on a provider).
+    pub models: Arc<dyn Fn() -> BoxFuture<Vec<String>> + Send + Sync>,
+    /// Saves the user's message and starts a reply; `Err` carries the HTTP status and what to tell
+    /// the user (the message is saved even then, unless the error says otherwise).
+    #[allow(clippy::type_complexity)]
+    pub send: Arc<
+        dyn Fn(uuid::Uuid, uuid::Uuid, String, Option<String>) -> BoxFuture<Result<(), (http::StatusCode, String)>>
+            + Send
+            + Sync,
+    >,
+}
+
+impl std::fmt::Debug for ChatHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChatHooks")
+    }
+}
+
 /// Everything a request handler needs; provided to Leptos as context and held by the axum router.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
     pub auth: Arc<AuthSettings>,
     pub limiter: Arc<SignInLimiter>,
+    pub chat: ChatHooks,
 }
 
 /// The user a request is signed in as, resolved once per request by the server's middleware and

@@ -27,26 +27,85 @@ test("signed-out visitors are sent to sign in", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 });
 
-test("sign up, start a conversation, post, reload: the message is there (hydrated, in place)", async ({ page }) => {
+/** Waits until no reply is being written (the Send button is back). */
+async function replyDone(page: Page) {
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible({ timeout: 15_000 });
+}
+
+test("sign up, start a conversation, post, reload: the messages are there (hydrated, in place)", async ({ page }) => {
   const errors = watchErrors(page);
   await signUp(page, "js");
+  await page.evaluate(() => ((window as any).__noReload = true));
   await page.getByRole("textbox", { name: "Message" }).fill("Hello from the browser");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Hello from the browser");
+  await replyDone(page);
 
-  // Hydration: a second message is posted in place, without a page load (the marker survives).
-  await page.evaluate(() => ((window as any).__noReload = true));
+  // Hydration: the second message goes over the socket, in place, without a page load.
   await page.getByRole("textbox", { name: "Message" }).fill("Second message, in place");
   await page.getByRole("button", { name: "Send" }).click();
-  await expect(page.locator(".messages .content").last()).toHaveText("Second message, in place");
-  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   await expect(page.getByRole("textbox", { name: "Message" })).toHaveValue("");
+  await expect(page.locator(".message.user .content").last()).toHaveText("Second message, in place");
+  await replyDone(page);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 
   await page.reload();
-  await expect(page.locator(".messages .content")).toHaveText(["Hello from the browser", "Second message, in place"]);
+  await expect(page.locator(".message.user .content")).toHaveText(["Hello from the browser", "Second message, in place"]);
+  await expect(page.locator(".message.assistant .content")).toHaveCount(2);
+  await expect(page.locator(".message.assistant .content").last()).toContainText('You said: "Second message, in place"');
   await expect(page.locator(".conversations a.active")).toHaveText("Hello from the browser");
   await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test("a reply streams in token by token, can be stopped, and both replies are saved", async ({ page }) => {
+  const errors = watchErrors(page);
+  await signUp(page, "stream");
+  await page.getByLabel("Model").selectOption("demo/standin-slow");
+  await page.getByRole("textbox", { name: "Message" }).fill("Stream slowly please");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+  const live = page.locator(".message.live .content");
+  await expect(page.getByText("generating…")).toBeVisible();
+  await expect(live).toContainText("You said");
+  const early = (await live.textContent()) ?? "";
+  await expect.poll(async () => ((await live.textContent()) ?? "").length).toBeGreaterThan(early.length);
+  await page.screenshot({ path: "test-results/streaming.png", fullPage: true });
+  await page.getByRole("button", { name: "Stop" }).click();
+  await replyDone(page);
+  await expect(page.locator(".message.assistant .badge")).toHaveText("stopped");
+
+  await page.getByLabel("Model").selectOption("demo/standin-echo");
+  await page.getByRole("textbox", { name: "Message" }).fill("Now the whole thing");
+  await page.getByRole("button", { name: "Send" }).click();
+  await replyDone(page);
+  await page.reload();
+  const replies = page.locator(".message.assistant");
+  await expect(replies).toHaveCount(2);
+  await expect(replies.first().locator(".badge")).toHaveText("stopped");
+  await expect(replies.last().locator(".content")).toContainText("watch it arrive.");
+  await expect(replies.last().locator(".badge")).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test("markup in messages and replies is shown as text, never run", async ({ page }) => {
+  const errors = watchErrors(page);
+  let dialogs = 0;
+  page.on("dialog", async (d) => { dialogs++; await d.dismiss(); });
+  await signUp(page, "xss");
+  const attack = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(2))';
+  await page.getByRole("textbox", { name: "Message" }).fill(attack);
+  await page.getByRole("button", { name: "Send" }).click();
+  await replyDone(page);
+  await page.reload();
+  await expect(page.locator(".message.assistant .content")).toContainText("You said");
+  expect(await page.locator(".messages img").count()).toBe(0);
+  await expect(page.locator(".message.user .content strong")).toHaveText("bold");
+  for (const href of await page.locator(".messages a").evaluateAll((as) => as.map((a) => a.getAttribute("href")))) {
+    expect(href).not.toMatch(/^javascript:/i);
+  }
+  expect(dialogs).toBe(0);
   expect(errors).toEqual([]);
 });
 
@@ -56,6 +115,7 @@ test("rename, archive and delete a conversation", async ({ page }) => {
   await page.getByRole("textbox", { name: "Message" }).fill("Plan the trip");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Plan the trip");
+  await replyDone(page);
 
   await page.getByText("Rename").click();
   await page.getByLabel("New title").fill("Trip to Lisbon");
@@ -134,10 +194,15 @@ test.describe("with JavaScript disabled", () => {
     await page.getByRole("textbox", { name: "Message" }).fill("Plain HTML works");
     await page.getByRole("button", { name: "Send" }).click();
     await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+    // The reply is written by the server meanwhile; without JavaScript it shows on the next load.
+    await expect.poll(async () => {
+      await page.reload();
+      return page.locator(".message.assistant:not(:has(.badge))").count();
+    }).toBe(1);
     await page.getByRole("textbox", { name: "Message" }).fill("And a second one");
     await page.getByRole("button", { name: "Send" }).click();
     await page.reload();
-    await expect(page.locator(".messages .content")).toHaveText(["Plain HTML works", "And a second one"]);
+    await expect(page.locator(".message.user .content")).toHaveText(["Plain HTML works", "And a second one"]);
   });
 
   test("a bad sign-in shows one message for wrong email or password", async ({ page }) => {

@@ -76,12 +76,34 @@ pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState
         .map_err(StartError::Providers)?;
     let chat =
         chat::Chat::new(store.clone(), providers, chat::ChatSettings { history_chars: config.chat.history_chars });
+    let hooks = chat_hooks(&chat);
     Ok(ServerState {
         leptos,
-        app: AppState { store, auth: Arc::new(auth), limiter: Arc::default() },
+        app: AppState { store, auth: Arc::new(auth), limiter: Arc::default(), chat: hooks },
         chat,
         public_origin: config.public_origin.clone(),
     })
+}
+
+/// Lets the pages reach the chat service (which they cannot name: it lives in this crate).
+fn chat_hooks(chat: &Arc<chat::Chat>) -> app::state::ChatHooks {
+    let for_models = chat.clone();
+    let for_send = chat.clone();
+    app::state::ChatHooks {
+        models: Arc::new(move || {
+            let chat = for_models.clone();
+            Box::pin(async move { chat.models_now().await })
+        }),
+        send: Arc::new(move |user_id, conversation_id, content, model| {
+            let chat = for_send.clone();
+            Box::pin(async move {
+                chat.send(user_id, Some(conversation_id), content, model)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (chat::rest::status_of(&e), chat::ws::user_message(&e)))
+            })
+        }),
+    }
 }
 
 /// The Leptos options for `config`: the environment's LEPTOS_* values, with our output name and

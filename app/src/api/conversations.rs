@@ -19,6 +19,10 @@ pub struct Dashboard {
     /// Whether the sidebar starts from a cursor (so it can offer a way back to the newest).
     pub paged: bool,
     pub open: Option<OpenConversation>,
+    /// The models on offer, as `provider/model`; empty when no provider is configured.
+    pub models: Vec<String>,
+    /// The user's pick (the `chat.model` preference), if any.
+    pub selected_model: Option<String>,
 }
 
 /// The conversation on screen and a page of its messages.
@@ -55,7 +59,24 @@ pub async fn load_dashboard(
         }
         None => None,
     };
-    Ok(Dashboard { user_name: me.user.name, conversations, archived, paged: more.is_some(), open })
+    let state = crate::state::app_state()?;
+    let models = (state.chat.models)().await;
+    let selected_model = store
+        .effective_preferences(me.user.id)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .find(|p| p.key == "chat.model")
+        .and_then(|p| p.value.as_str().map(str::to_string));
+    Ok(Dashboard {
+        user_name: me.user.name,
+        conversations,
+        archived,
+        paged: more.is_some(),
+        open,
+        models,
+        selected_model,
+    })
 }
 
 /// The next page of the sidebar, for "load more" in place.
@@ -100,22 +121,54 @@ pub async fn new_conversation(title: Option<String>, message: Option<String>) ->
         _ => String::new(),
     };
     let conversation = store.create_conversation(me.user.id, &title).await.map_err(db)?;
-    if let Some(content) = message {
-        store.append_message(me.user.id, conversation.id, user_message(content)).await.map_err(db)?;
-    }
     redirect_plain_form(&format!("/c/{}", conversation.id));
+    if let Some(content) = message {
+        send_and_reply(me.user.id, conversation.id, content, None).await?;
+    }
     Ok(conversation.id)
 }
 
-/// Appends the user's message to a conversation.
-#[server(prefix = "/_fn", endpoint = "post_message")]
-pub async fn post_message(conversation: Uuid, content: String) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, redirect_plain_form, require_user};
+/// Saves the user's message and starts the reply (without JavaScript the page shows the reply once
+/// it is reloaded). When no reply can start, the message is still saved and the user is told why.
+#[cfg(feature = "ssr")]
+async fn send_and_reply(
+    user_id: Uuid,
+    conversation: Uuid,
+    content: String,
+    model: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::api::respond::fail;
+    let state = crate::state::app_state()?;
+    if let Some(m) = model.as_deref().filter(|m| !m.is_empty()) {
+        state
+            .store
+            .set_preference(user_id, "chat.model", &serde_json::json!(m))
+            .await
+            .map_err(crate::api::respond::db)?;
+    }
+    (state.chat.send)(user_id, conversation, content, model.filter(|m| !m.is_empty()))
+        .await
+        .map_err(|(status, message)| fail(status, message))
+}
+
+/// Remembers the user's model pick (the `chat.model` preference).
+#[server(prefix = "/_fn", endpoint = "set_model")]
+pub async fn set_model(model: String) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store.append_message(me.user.id, conversation, user_message(content)).await.map_err(db)?;
+    store.set_preference(me.user.id, "chat.model", &serde_json::json!(model)).await.map_err(db)
+}
+
+/// Posts the user's message to a conversation and starts the reply (the form without JavaScript;
+/// with it, the composer sends over the WebSocket instead).
+#[server(prefix = "/_fn", endpoint = "post_message")]
+pub async fn post_message(conversation: Uuid, content: String, model: Option<String>) -> Result<(), ServerFnError> {
+    use crate::api::respond::{db, redirect_plain_form, require_user};
+    let me = require_user()?;
+    mosaic_db::messages::check_content(&content).map_err(db)?;
     redirect_plain_form(&format!("/c/{conversation}"));
-    Ok(())
+    send_and_reply(me.user.id, conversation, content, model).await
 }
 
 /// Renames a conversation.
@@ -163,14 +216,4 @@ pub fn title_from_message(message: &str) -> String {
     let cut: String = line.chars().take(60).collect();
     let at_word = cut.rfind(' ').filter(|&i| i > 30).map_or(cut.as_str(), |i| &cut[..i]);
     format!("{}…", at_word.trim_end())
-}
-
-#[cfg(feature = "ssr")]
-fn user_message(content: String) -> mosaic_db::messages::NewMessage {
-    mosaic_db::messages::NewMessage {
-        role: mosaic_db::model::MessageRole::User,
-        content,
-        metadata: serde_json::json!({}),
-        complete: true,
-    }
 }

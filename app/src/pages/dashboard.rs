@@ -9,13 +9,14 @@ use uuid::Uuid;
 use super::flash_error;
 use crate::api::conversations::*;
 use crate::api::error_text;
+use crate::chat_client::use_chat;
+use crate::chat_events::ClientEvent;
 use crate::components::{format_time, ErrorBanner};
+use crate::markdown;
 
 /// The actions the dashboard's forms dispatch; any of them finishing reloads the page's data.
 #[derive(Clone, Copy)]
 struct Actions {
-    post: ServerAction<PostMessage>,
-    create: ServerAction<NewConversation>,
     rename: ServerAction<RenameConversation>,
     archive: ServerAction<ArchiveConversation>,
     delete: ServerAction<DeleteConversation>,
@@ -25,18 +26,13 @@ impl Actions {
     /// Changes whenever an action that alters the open page finishes. A deletion is not counted:
     /// it navigates away instead of reloading a conversation that no longer exists.
     fn version(&self) -> usize {
-        self.post.version().get()
-            + self.create.version().get()
-            + self.rename.version().get()
-            + self.archive.version().get()
+        self.rename.version().get() + self.archive.version().get()
     }
 
     /// The latest failure of any action, as a message.
     fn error(&self) -> Option<String> {
         let err = |v: Option<Result<_, ServerFnError>>| v.and_then(|r: Result<(), _>| r.err());
-        err(self.post.value().get())
-            .or_else(|| self.create.value().get().and_then(|r| r.err()))
-            .or_else(|| err(self.rename.value().get()))
+        err(self.rename.value().get())
             .or_else(|| err(self.archive.value().get()))
             .or_else(|| err(self.delete.value().get()))
             .map(|e| error_text(&e))
@@ -48,18 +44,13 @@ impl Actions {
 pub fn Dashboard() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let actions = Actions {
-        post: ServerAction::new(),
-        create: ServerAction::new(),
-        rename: ServerAction::new(),
-        archive: ServerAction::new(),
-        delete: ServerAction::new(),
-    };
+    let actions = Actions { rename: ServerAction::new(), archive: ServerAction::new(), delete: ServerAction::new() };
     let raw_id = move || params.read().get("id");
+    let chat = use_chat();
     let data = Resource::new(
         move || {
             let q = query.read();
-            (raw_id(), q.get("more"), q.get("archived_more"), q.get("earlier"), actions.version())
+            (raw_id(), q.get("more"), q.get("archived_more"), q.get("earlier"), actions.version() + chat.settled.get())
         },
         |(raw, more, archived_more, earlier, _)| async move {
             let conversation = match raw {
@@ -72,13 +63,7 @@ pub fn Dashboard() -> impl IntoView {
         },
     );
 
-    // With JavaScript, follow a new conversation or a deletion in place.
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = actions.create.value().get() {
-            navigate(&format!("/c/{id}"), Default::default());
-        }
-    });
+    // With JavaScript, follow a deletion in place.
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = actions.delete.value().get() {
@@ -86,11 +71,31 @@ pub fn Dashboard() -> impl IntoView {
         }
     });
 
+    // A conversation this tab started over the socket: follow it once it has an id.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if chat.follow_new.get() {
+            if let Some(live) = chat.live.get() {
+                chat.follow_new.set(false);
+                navigate(&format!("/c/{}", live.conversation_id), Default::default());
+            }
+        }
+    });
+    Effect::new(move |_| chat.ensure_connected());
+    // Follow the open conversation: join a reply in progress, and replies other tabs start.
+    Effect::new(move |_| {
+        if chat.connected.get() {
+            if let Some(id) = raw_id().and_then(|r| r.parse::<Uuid>().ok()) {
+                chat.send(&ClientEvent::Subscribe { conversation_id: id });
+            }
+        }
+    });
+
     let flash = flash_error();
-    let error = Signal::derive(move || actions.error().or_else(flash));
+    let error = Signal::derive(move || chat.error.get().or_else(|| actions.error()).or_else(flash));
     view! {
         <Title text="Mosaic"/>
-        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading your conversations…"</p> }>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading your conversations…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <DashboardView data=d actions error/> }.into_any(),
@@ -103,7 +108,7 @@ pub fn Dashboard() -> impl IntoView {
                     }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -119,8 +124,8 @@ fn DashboardView(data: Dashboard, actions: Actions, error: Signal<Option<String>
             <main class="conversation" id="main">
                 <ErrorBanner message=error/>
                 {match data.open {
-                    Some(open) => view! { <OpenView open actions/> }.into_any(),
-                    None => view! { <Welcome actions/> }.into_any(),
+                    Some(open) => view! { <OpenView open actions models=data.models selected=data.selected_model/> }.into_any(),
+                    None => view! { <Welcome models=data.models selected=data.selected_model/> }.into_any(),
                 }}
             </main>
         </div>
@@ -215,22 +220,83 @@ fn ConversationList(
 }
 
 #[component]
-fn Welcome(actions: Actions) -> impl IntoView {
+fn Welcome(models: Vec<String>, selected: Option<String>) -> impl IntoView {
+    let chat = use_chat();
+    let input = NodeRef::<leptos::html::Textarea>::new();
+    let picker = NodeRef::<leptos::html::Select>::new();
+    // With the socket, send in place and follow the new conversation; without, post the form.
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let (Some(el), model) = (input.get(), picker.get().map(|p| p.value())) else { return };
+        let content = el.value();
+        if content.trim().is_empty() {
+            return;
+        }
+        let sent =
+            chat.send(&ClientEvent::Send { conversation_id: None, content, model: model.filter(|m| !m.is_empty()) });
+        if sent {
+            ev.prevent_default();
+            el.set_value("");
+            chat.follow_new.set(true);
+        }
+    };
     view! {
         <section class="welcome">
             <h1>"Start a conversation"</h1>
             <p class="muted">"Your first message names the conversation; you can rename it later."</p>
         </section>
-        <ActionForm action=actions.create attr:class="composer" attr:aria-label="New conversation">
+        <NoModelNotice models=models.clone()/>
+        <form method="post" action="/_fn/new_conversation" class="composer" aria-label="New conversation" on:submit=on_submit>
             <label class="visually-hidden" for="composer-input">"Message"</label>
-            <textarea id="composer-input" name="message" rows="3" placeholder="Write a message…" required></textarea>
-            <button type="submit" disabled=move || actions.create.pending().get()>"Send"</button>
-        </ActionForm>
+            <textarea id="composer-input" node_ref=input name="message" rows="3" placeholder="Write a message…" required></textarea>
+            <div class="composer-side">
+                <ModelPicker models selected picker/>
+                <button type="submit">"Send"</button>
+            </div>
+        </form>
     }
 }
 
+/// Tells the user plainly that replies need a model, and how to configure one.
 #[component]
-fn OpenView(open: OpenConversation, actions: Actions) -> impl IntoView {
+fn NoModelNotice(models: Vec<String>) -> impl IntoView {
+    models.is_empty().then(|| {
+        view! {
+            <p class="notice" role="note">
+                "No model is configured, so messages are saved without a reply. Set MOSAIC_PROVIDERS and its "
+                "MOSAIC_PROVIDER_<NAME>_URL (see the README), or start Mosaic with MOSAIC_DEMO_PROVIDER=1 to try the built-in stand-in model."
+            </p>
+        }
+    })
+}
+
+/// The model picker; a change is remembered as the user's `chat.model` preference.
+#[component]
+fn ModelPicker(models: Vec<String>, selected: Option<String>, picker: NodeRef<leptos::html::Select>) -> impl IntoView {
+    let remember = move |ev: leptos::ev::Event| {
+        let model = event_target_value(&ev);
+        leptos::task::spawn_local(async move {
+            let _ = set_model(model).await;
+        });
+    };
+    (!models.is_empty()).then(|| {
+        let selected = selected.filter(|s| models.contains(s)).or_else(|| models.first().cloned());
+        view! {
+            <label class="visually-hidden" for="model-picker">"Model"</label>
+            <select id="model-picker" name="model" node_ref=picker on:change=remember>
+                {models
+                    .into_iter()
+                    .map(|m| {
+                        let is_selected = Some(&m) == selected.as_ref();
+                        view! { <option value=m.clone() selected=is_selected>{m.clone()}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        }
+    })
+}
+
+#[component]
+fn OpenView(open: OpenConversation, actions: Actions, models: Vec<String>, selected: Option<String>) -> impl IntoView {
     let id = open.conversation.id;
     let archived = open.conversation.archived;
     let messages = RwSignal::new(open.messages.items);
@@ -254,14 +320,25 @@ fn OpenView(open: OpenConversation, actions: Actions) -> impl IntoView {
             loading.set(false);
         });
     };
+    let chat = use_chat();
     let composer = NodeRef::<leptos::html::Textarea>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = actions.post.value().get() {
-            if let Some(el) = composer.get() {
-                el.set_value("");
-            }
+    let picker = NodeRef::<leptos::html::Select>::new();
+    let live_here = move || chat.live.get().filter(|l| l.conversation_id == id);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let Some(el) = composer.get() else { return };
+        let content = el.value();
+        if content.trim().is_empty() {
+            return;
         }
-    });
+        let model = picker.get().map(|p| p.value()).filter(|m| !m.is_empty());
+        if chat.send(&ClientEvent::Send { conversation_id: Some(id), content, model }) {
+            ev.prevent_default();
+            el.set_value("");
+        }
+    };
+    let stop = move |_| {
+        chat.send(&ClientEvent::Abort { conversation_id: id });
+    };
     view! {
         <header class="conversation-head">
             <h1>{open.conversation.title.clone()}</h1>
@@ -296,17 +373,35 @@ fn OpenView(open: OpenConversation, actions: Actions) -> impl IntoView {
                 {move || if loading.get() { "Loading…" } else { "Load earlier messages" }}
             </a>
         })}
-        <ol class="messages" aria-live="polite">
-            {move || messages.get().into_iter().map(|m| view! { <MessageItem m/> }).collect_view()}
+        <ol class="messages">
+            {move || {
+                let live_id = live_here().map(|l| l.message_id);
+                messages.get().into_iter().filter(|m| Some(m.id) != live_id).map(|m| view! { <MessageItem m/> }).collect_view()
+            }}
+            {move || live_here().map(|live| view! {
+                <li class="message assistant live" aria-live="polite" aria-busy="true">
+                    <div class="meta">
+                        <strong>"Assistant"</strong>
+                        <span class="muted">{live.model.clone()}</span>
+                        <span class="badge generating" role="status">"generating…"</span>
+                    </div>
+                    <div class="content markdown" inner_html=markdown::render(&live.text)></div>
+                </li>
+            })}
         </ol>
-        <ActionForm action=actions.post attr:class="composer" attr:aria-label="Send a message">
+        <NoModelNotice models=models.clone()/>
+        <form method="post" action="/_fn/post_message" class="composer" aria-label="Send a message" on:submit=on_submit>
             <input type="hidden" name="conversation" value=id.to_string()/>
             <label class="visually-hidden" for="composer-input">"Message"</label>
             <textarea id="composer-input" node_ref=composer name="content" rows="3" placeholder="Write a message…" required></textarea>
-            <button type="submit" disabled=move || actions.post.pending().get()>
-                {move || if actions.post.pending().get() { "Sending…" } else { "Send" }}
-            </button>
-        </ActionForm>
+            <div class="composer-side">
+                <ModelPicker models selected picker/>
+                {move || match live_here() {
+                    Some(_) => view! { <button type="button" class="danger" on:click=stop>"Stop"</button> }.into_any(),
+                    None => view! { <button type="submit">"Send"</button> }.into_any(),
+                }}
+            </div>
+        </form>
     }
 }
 
@@ -317,14 +412,24 @@ fn MessageItem(m: Message) -> impl IntoView {
         MessageRole::Assistant => ("message assistant", "Assistant"),
         MessageRole::System => ("message system", "System"),
     };
+    let error = m.metadata.get("error").and_then(|e| e.as_str()).map(str::to_string);
+    let model = m.metadata.get("model").and_then(|e| e.as_str()).map(str::to_string);
+    let badge = match (m.status.as_str(), error.as_deref()) {
+        ("complete", _) => None,
+        (_, Some("stopped")) => Some("stopped"),
+        _ => Some("incomplete"),
+    };
+    let problem = error.filter(|e| e != "stopped");
     view! {
         <li class=class>
             <div class="meta">
                 <strong>{who}</strong>
+                {model.map(|m| view! { <span class="muted">{m}</span> })}
                 <time>{format_time(m.created_at)}</time>
-                {(m.status != "complete").then(|| view! { <span class="badge">"incomplete"</span> })}
+                {badge.map(|b| view! { <span class="badge">{b}</span> })}
             </div>
-            <div class="content">{m.content}</div>
+            <div class="content markdown" inner_html=markdown::render(&m.content)></div>
+            {problem.map(|p| view! { <p class="error" role="alert">{p}</p> })}
         </li>
     }
 }

@@ -150,8 +150,31 @@ struct StatementCounter(Arc<AtomicUsize>);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        // Connection set-up (SQLite's PRAGMAs when the pool opens a connection) is not the
+        // operation's own work; everything else counts.
+        let mut summary = Summary(String::new());
+        event.record(&mut summary);
+        if !summary.0.trim_start().to_ascii_uppercase().starts_with("PRAGMA") {
             self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+struct Summary(String);
+
+impl tracing::field::Visit for Summary {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "summary" {
+            self.0 = value.to_string();
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = format!("{value:?}").trim_matches('"').to_string();
         }
     }
 }

@@ -5,7 +5,8 @@
 //! conversation mid-way joins the live stream where it is. The user's message is saved before the
 //! provider is asked, so a failing provider never loses it.
 
-pub mod events;
+/// The event format lives with the UI, which speaks it too.
+pub use app::chat_events as events;
 pub mod provider;
 pub mod rest;
 pub mod standin;
@@ -109,6 +110,29 @@ impl Chat {
                     tracing::warn!(provider = %p.config.name, error = %e, "cannot list models");
                     all.extend(p.config.default_model.iter().map(|m| format!("{}/{m}", p.config.name)));
                 }
+            }
+        }
+        all
+    }
+
+    /// The models on offer right now, without waiting on any provider: each provider's cached list
+    /// (refreshed in the background when stale), or its default model until the list has arrived.
+    /// Pages call this, so a slow provider never slows a page.
+    pub async fn models_now(self: &Arc<Self>) -> Vec<String> {
+        let mut all = Vec::new();
+        for p in &self.providers {
+            let (cached, stale) = p.cached_models().await;
+            if stale {
+                let p = p.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = p.models().await {
+                        tracing::warn!(provider = %p.config.name, error = %e, "cannot list models");
+                    }
+                });
+            }
+            match cached {
+                Some(models) => all.extend(models.into_iter().map(|m| format!("{}/{m}", p.config.name))),
+                None => all.extend(p.config.default_model.iter().map(|m| format!("{}/{m}", p.config.name))),
             }
         }
         all

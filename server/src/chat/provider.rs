@@ -101,6 +101,14 @@ impl Provider {
         self.config.name.clone()
     }
 
+    /// The cached model list and whether it is due for a refresh, without waiting on the network.
+    pub async fn cached_models(&self) -> (Option<Vec<String>>, bool) {
+        match self.models.read().await.as_ref() {
+            Some((at, models)) => (Some(models.clone()), at.elapsed() >= MODELS_TTL),
+            None => (None, true),
+        }
+    }
+
     /// The models the provider offers, from its `/models` endpoint, cached for a few minutes.
     pub async fn models(&self) -> Result<Vec<String>, ProviderError> {
         if let Some((at, models)) = self.models.read().await.as_ref() {

@@ -43,13 +43,7 @@ pub async fn chat(
     let started = match s.chat.send(me.user.id, req.conversation_id, req.message, req.model).await {
         Ok(started) => started,
         Err(err) => {
-            let status = match &err {
-                super::ChatError::Db(mosaic_db::DbError::NotFound) => StatusCode::NOT_FOUND,
-                super::ChatError::Db(e) if !e.is_client_error() => StatusCode::INTERNAL_SERVER_ERROR,
-                super::ChatError::Busy => StatusCode::CONFLICT,
-                super::ChatError::NoProvider => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_REQUEST,
-            };
+            let status = status_of(&err);
             return (status, Json(json!({ "error": user_message(&err) }))).into_response();
         }
     };
@@ -81,6 +75,18 @@ pub async fn chat(
                 Some((Ok::<_, Infallible>(sse), (None, rx, last)))
             });
         Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    }
+}
+
+/// The HTTP status for a refused chat request.
+pub fn status_of(err: &super::ChatError) -> StatusCode {
+    use super::ChatError;
+    match err {
+        ChatError::Db(mosaic_db::DbError::NotFound) => StatusCode::NOT_FOUND,
+        ChatError::Db(e) if !e.is_client_error() => StatusCode::INTERNAL_SERVER_ERROR,
+        ChatError::Busy => StatusCode::CONFLICT,
+        ChatError::NoProvider => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The chat event format, defined once for the WebSocket gateway and the SSE endpoint.
+//! The chat event format, defined once for the WebSocket gateway, the SSE endpoint and the
+//! browser client that speaks to them.
 //!
 //! Every event is a JSON object with a `type` field. See the README's "Chat events" section.
 
@@ -9,7 +10,7 @@ use uuid::Uuid;
 pub const MAX_CLIENT_EVENT_BYTES: usize = 96 * 1024;
 
 /// What a client asks of the gateway.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum ClientEvent {
     /// Post a message and start a reply. Without `conversationId` a new conversation is created,
