@@ -29,7 +29,8 @@ test("signed-out visitors are sent to sign in", async ({ page }) => {
 
 /** Waits until no reply is being written (the Send button is back). */
 async function replyDone(page: Page) {
-  await expect(page.getByRole("button", { name: "Send" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.locator(".message.live")).toHaveCount(0, { timeout: 15_000 });
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
 }
 
 test("sign up, start a conversation, post, reload: the messages are there (hydrated, in place)", async ({ page }) => {
@@ -97,6 +98,7 @@ test("markup in messages and replies is shown as text, never run", async ({ page
   const attack = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(2))';
   await page.getByRole("textbox", { name: "Message" }).fill(attack);
   await page.getByRole("button", { name: "Send" }).click();
+  await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
   await replyDone(page);
   await page.reload();
   await expect(page.locator(".message.assistant .content")).toContainText("You said");

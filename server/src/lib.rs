@@ -6,6 +6,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod middleware;
+pub mod seed;
 
 use std::sync::Arc;
 

@@ -23,6 +23,12 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("serve") => {}
+        Some("seed") => return seed(&config, &args[1..]).await,
+        Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed").into()),
+    }
     let options = server::leptos_options(&config)?;
     let state = server::state(&config, options).await?;
     let engine = state.app.store.engine();
@@ -36,5 +42,38 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    Ok(())
+}
+
+/// `server seed [--users N] [--conversations N] [--messages N] [--logs N] [--email E] [--password P]`
+async fn seed(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut plan = server::seed::SeedPlan {
+        users: 100,
+        conversations: 1_000,
+        messages: 20,
+        logs: 10_000,
+        email: "bench@example.com".into(),
+        password: "benchmark-password".into(),
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number =
+            || value.replace('_', "").parse::<usize>().map_err(|_| format!("{flag}: {value:?} is not a whole number"));
+        match flag.as_str() {
+            "--users" => plan.users = number()?,
+            "--conversations" => plan.conversations = number()?,
+            "--messages" => plan.messages = number()?,
+            "--logs" => plan.logs = number()?,
+            "--email" => plan.email = value.clone(),
+            "--password" => plan.password = value.clone(),
+            other => return Err(format!("unknown option {other:?}").into()),
+        }
+    }
+    let store = mosaic_db::Store::connect(&config.pool).await?;
+    let started = std::time::Instant::now();
+    let (user, busiest) = server::seed::seed(&store, &plan).await?;
+    store.close().await;
+    println!("seeded in {:.1} s; user {user}; conversation {busiest}", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -375,3 +375,65 @@ async fn the_rest_endpoint_streams_events_or_answers_whole() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_sent_is_bounded_newest_first() {
+    let url = server::chat::standin::spawn(None).await.expect("stand-in");
+    let vars = [
+        ("MOSAIC_PROVIDERS", "standin"),
+        ("MOSAIC_PROVIDER_STANDIN_URL", url.as_str()),
+        ("MOSAIC_PROVIDER_STANDIN_MODEL", "standin-echo"),
+        ("MOSAIC_CHAT_HISTORY_CHARS", "300"),
+    ];
+    let s = start("sqlite", &vars).await.expect("server");
+    let (_, cookie) = s.user_with_cookie("history@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    let mut conversation = None;
+    let mut turns_sent = Vec::new();
+    for i in 0..6 {
+        let mut event = json!({"type": "send", "content": format!("message number {i} {}", "x".repeat(40))});
+        if let Some(id) = &conversation {
+            event["conversationId"] = json!(id);
+        }
+        send(&mut ws, event).await;
+        let events = until_end(&mut ws).await;
+        conversation = events[0]["conversationId"].as_str().map(str::to_string);
+        // The stand-in reports 8 input tokens per message it was sent.
+        turns_sent.push(events.last().expect("finished")["usage"]["input"].as_u64().unwrap_or(0) / 8);
+    }
+    assert_eq!(turns_sent[0], 1, "the first request carries the one message");
+    assert!(turns_sent.iter().all(|&n| n >= 1), "the newest message is always sent: {turns_sent:?}");
+    // Each exchange adds about 50 + 150 characters, so 300 characters hold at most a few turns.
+    assert!(turns_sent[5] <= 3, "history is cut to the budget: {turns_sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_a_provider_are_bounded() {
+    let url = server::chat::standin::spawn(None).await.expect("stand-in");
+    let vars = [
+        ("MOSAIC_PROVIDERS", "standin"),
+        ("MOSAIC_PROVIDER_STANDIN_URL", url.as_str()),
+        ("MOSAIC_PROVIDER_STANDIN_MODEL", "standin-slow"),
+        ("MOSAIC_PROVIDER_STANDIN_MAX_CONCURRENT", "1"),
+    ];
+    let s = start("sqlite", &vars).await.expect("server");
+    let (_, cookie) = s.user_with_cookie("bounded@example.com").await;
+    let mut first = connect(&s, &cookie).await;
+    let mut second = connect(&s, &cookie).await;
+    send(&mut first, json!({"type": "send", "content": "first"})).await;
+    assert_eq!(recv(&mut first).await["type"], "started");
+    recv(&mut first).await; // the first reply is streaming
+    send(&mut second, json!({"type": "send", "content": "second"})).await;
+    assert_eq!(recv(&mut second).await["type"], "started");
+    // The second reply gets its first text only after the first reply has finished.
+    let second_text = tokio::spawn(async move {
+        let e = recv(&mut second).await;
+        (std::time::Instant::now(), e)
+    });
+    let first_events = until_end(&mut first).await;
+    let first_done = std::time::Instant::now();
+    assert_eq!(first_events.last().expect("end")["type"], "finished");
+    let (second_at, e) = second_text.await.expect("second");
+    assert_eq!(e["type"], "delta");
+    assert!(second_at >= first_done - Duration::from_millis(100), "the second waited for the first");
+}

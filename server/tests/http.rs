@@ -279,6 +279,7 @@ async fn pages_redirect_and_responses_are_hardened(engine: &str) {
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.expect("html");
     assert!(html.contains("Start a conversation") && html.contains("Tester"), "server-rendered dashboard");
+    assert!(html.contains("No model is configured"), "the composer says no model is configured, and how");
 }
 
 async fn closed_sign_up_still_admits_the_first_account(engine: &str) {

@@ -299,6 +299,12 @@ fn ModelPicker(models: Vec<String>, selected: Option<String>, picker: NodeRef<le
 fn OpenView(open: OpenConversation, actions: Actions, models: Vec<String>, selected: Option<String>) -> impl IntoView {
     let id = open.conversation.id;
     let archived = open.conversation.archived;
+    // The model is picked per conversation: the one its last reply used, else the user's default.
+    let conversation_model =
+        open.messages.items.iter().rev().find(|m| m.role == MessageRole::Assistant).and_then(|m| {
+            Some(format!("{}/{}", m.metadata.get("provider")?.as_str()?, m.metadata.get("model")?.as_str()?))
+        });
+    let selected = conversation_model.filter(|m| models.contains(m)).or(selected);
     let messages = RwSignal::new(open.messages.items);
     let earlier = RwSignal::new(open.messages.earlier);
     let loading = RwSignal::new(false);

@@ -1,0 +1,397 @@
+//! `server seed`: fills a database with realistic data at benchmark scale, through the same
+//! schema and migrations the app uses: users, one benchmark user's conversations spread over a
+//! year, messages of realistic lengths, and agent logs in all three tiers.
+//!
+//! Rows go in as multi-row INSERTs inside large transactions, which is what makes 2 M messages on
+//! SQLite a matter of a minute or two rather than hours. Progress is printed as it goes.
+
+use std::io::Write;
+use std::time::Instant;
+
+use mosaic_db::clock::{now_micros, SECOND};
+use mosaic_db::{DbError, Store};
+use uuid::Uuid;
+
+/// What to create.
+#[derive(Clone, Debug)]
+pub struct SeedPlan {
+    /// Users besides the benchmark user (each gets a few conversations).
+    pub users: usize,
+    /// Conversations of the benchmark user.
+    pub conversations: usize,
+    /// Messages per conversation of the benchmark user.
+    pub messages: usize,
+    /// Agent log rows, spread over the three tiers.
+    pub logs: usize,
+    /// The benchmark user's email and password.
+    pub email: String,
+    pub password: String,
+}
+
+/// A small, fast, deterministic generator (xorshift64*), so seeded data is the same every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "model",
+    "reply",
+    "conversation",
+    "rust",
+    "database",
+    "index",
+    "query",
+    "page",
+    "server",
+    "stream",
+    "token",
+    "agent",
+    "memory",
+    "session",
+    "cursor",
+    "latency",
+    "budget",
+    "deploy",
+    "migrate",
+    "schema",
+    "cache",
+    "search",
+    "user",
+    "settings",
+    "provider",
+    "request",
+    "response",
+    "error",
+    "retry",
+    "summary",
+    "insight",
+    "tier",
+    "archive",
+    "and",
+    "of",
+    "to",
+    "in",
+    "is",
+    "for",
+    "with",
+    "on",
+    "that",
+    "this",
+    "it",
+    "we",
+    "can",
+    "should",
+    "will",
+    "how",
+];
+
+fn sentence(rng: &mut Rng, min_chars: usize, max_chars: usize) -> String {
+    let target = min_chars + rng.below((max_chars - min_chars) as u64) as usize;
+    let mut s = String::with_capacity(target + 16);
+    while s.len() < target {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    s
+}
+
+/// Prints a progress line in place.
+struct Progress {
+    label: &'static str,
+    total: usize,
+    done: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(label: &'static str, total: usize) -> Progress {
+        Progress { label, total, done: 0, started: Instant::now() }
+    }
+
+    fn add(&mut self, n: usize) {
+        self.done += n;
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let pct = if self.total == 0 { 100.0 } else { self.done as f64 * 100.0 / self.total as f64 };
+        eprint!(
+            "\r  {:<14} {:>10} / {:<10} {:>5.1}%  {:>9.0} rows/s",
+            self.label,
+            self.done,
+            self.total,
+            pct,
+            self.done as f64 / secs
+        );
+        let _ = std::io::stderr().flush();
+    }
+
+    fn finish(&self) {
+        eprintln!("  ({:.1} s)", self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// A batch of rows for one multi-row INSERT: the SQL with `$n` placeholders and the values.
+enum Value {
+    Id(Uuid),
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+async fn insert_rows(
+    store: &Store,
+    table_and_columns: &str,
+    columns: usize,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = format!("INSERT INTO {table_and_columns} VALUES ");
+    let mut n = 0;
+    for (r, _) in rows.iter().enumerate() {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push(',');
+            }
+            n += 1;
+            sql.push_str(&format!("${n}"));
+        }
+        sql.push(')');
+    }
+    macro_rules! run {
+        ($pool:expr) => {{
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in rows {
+                for v in row {
+                    q = match v {
+                        Value::Id(u) => q.bind(u),
+                        Value::Int(i) => q.bind(i),
+                        Value::Text(t) => q.bind(t),
+                        Value::Bool(b) => q.bind(b),
+                    };
+                }
+            }
+            q.execute($pool).await?;
+        }};
+    }
+    match store {
+        Store::Sqlite(s) => run!(s.pool()),
+        Store::Postgres(s) => run!(s.pool()),
+    }
+    Ok(())
+}
+
+/// Rows per INSERT statement (kept under both engines' parameter limits).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Creates everything in `plan`; returns the benchmark user's id and a conversation with messages.
+pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbError> {
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let now = now_micros();
+    let year = 365 * 24 * 3600 * SECOND;
+
+    eprintln!(
+        "seeding {} ({} conversations x {} messages, {} logs, {} other users)",
+        store.engine(),
+        plan.conversations,
+        plan.messages,
+        plan.logs,
+        plan.users
+    );
+    let phc = mosaic_db::password::hash(plan.password.clone()).await?;
+    let bench = match store.find_credentials(&plan.email).await? {
+        Some((user, _)) => user,
+        None => store.create_user_with_password(&plan.email, "Benchmark User", &phc).await?,
+    };
+    let mut progress = Progress::new("users", plan.users);
+    let mut others = Vec::new();
+    for chunk in (0..plan.users).collect::<Vec<_>>().chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|i| {
+                let id = Uuid::now_v7();
+                others.push(id);
+                vec![
+                    Value::Id(id),
+                    Value::Text(format!("user{i}-{}@example.com", id.simple())),
+                    Value::Text(format!("User {i}")),
+                    Value::Text("member".into()),
+                    Value::Int(now),
+                    Value::Int(now),
+                ]
+            })
+            .collect();
+        insert_rows(store, "users (id, email, name, role, created_at, updated_at)", 6, rows).await?;
+        progress.add(chunk.len());
+    }
+    progress.finish();
+
+    // Conversations: the benchmark user's, updated over the past year, plus three per other user.
+    let mut conversations: Vec<(Uuid, i64)> = Vec::with_capacity(plan.conversations);
+    let mut progress = Progress::new("conversations", plan.conversations + others.len() * 3);
+    let owners: Vec<Uuid> =
+        std::iter::repeat_n(bench.id, plan.conversations).chain(others.iter().flat_map(|u| [*u, *u, *u])).collect();
+    for chunk in owners.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|owner| {
+                let id = Uuid::now_v7();
+                let updated = now - rng.below(year as u64) as i64;
+                let created = updated - rng.below(30 * 24 * 3600 * SECOND as u64) as i64;
+                if *owner == bench.id {
+                    conversations.push((id, created));
+                }
+                let archived = rng.below(10) == 0;
+                vec![
+                    Value::Id(id),
+                    Value::Id(*owner),
+                    Value::Text(sentence(&mut rng, 12, 60)),
+                    Value::Bool(archived),
+                    Value::Int(created),
+                    Value::Int(updated),
+                ]
+            })
+            .collect();
+        insert_rows(store, "conversations (id, user_id, title, archived, created_at, updated_at)", 6, rows).await?;
+        progress.add(chunk.len());
+    }
+    progress.finish();
+
+    // Messages: alternating user and assistant turns of realistic lengths.
+    let total = conversations.len() * plan.messages;
+    let mut progress = Progress::new("messages", total);
+    let mut batch: Vec<Vec<Value>> = Vec::with_capacity(ROWS_PER_STATEMENT);
+    for (conversation, created) in &conversations {
+        for m in 0..plan.messages {
+            let user_turn = m % 2 == 0;
+            let (role, content) = if user_turn {
+                ("user", sentence(&mut rng, 20, 400))
+            } else {
+                ("assistant", sentence(&mut rng, 200, 2000))
+            };
+            let meta = if user_turn {
+                "{}".to_string()
+            } else {
+                r#"{"model":"gpt-4o-mini","provider":"openai","tokenUsage":{"input":420,"output":380}}"#.to_string()
+            };
+            batch.push(vec![
+                Value::Id(Uuid::now_v7()),
+                Value::Id(*conversation),
+                Value::Text(role.into()),
+                Value::Text(content),
+                Value::Text(meta),
+                Value::Int(created + m as i64 * 30 * SECOND),
+            ]);
+            if batch.len() == ROWS_PER_STATEMENT {
+                insert_messages(store, std::mem::take(&mut batch)).await?;
+                progress.add(ROWS_PER_STATEMENT);
+            }
+        }
+    }
+    let left = batch.len();
+    insert_messages(store, batch).await?;
+    progress.add(left);
+    progress.finish();
+
+    // Agent logs: a third hot (last day), a third warm (last month), a third cold (older).
+    let mut progress = Progress::new("agent logs", plan.logs);
+    let day = 24 * 3600 * SECOND;
+    let mut batch: Vec<Vec<Value>> = Vec::with_capacity(ROWS_PER_STATEMENT);
+    for i in 0..plan.logs {
+        let (tier, age) = match i % 3 {
+            0 => ("hot", rng.below(day as u64) as i64),
+            1 => ("warm", day + rng.below(29 * day as u64) as i64),
+            _ => ("cold", 30 * day + rng.below(60 * day as u64) as i64),
+        };
+        batch.push(vec![
+            Value::Id(Uuid::now_v7()),
+            Value::Id(bench.id),
+            Value::Text(format!("agent-session-{}", i / 500)),
+            Value::Text(["debug", "info", "warn", "error"][rng.below(4) as usize].into()),
+            Value::Text(["tool", "llm", "memory", "routing"][rng.below(4) as usize].into()),
+            Value::Text(sentence(&mut rng, 40, 300)),
+            Value::Text(tier.into()),
+            Value::Int(now - age),
+            Value::Int(now - age),
+        ]);
+        if batch.len() == ROWS_PER_STATEMENT {
+            insert_rows(
+                store,
+                "agent_logs (id, user_id, session_id, level, category, content, tier, created_at, updated_at)",
+                9,
+                std::mem::take(&mut batch),
+            )
+            .await?;
+            progress.add(ROWS_PER_STATEMENT);
+        }
+    }
+    let left = batch.len();
+    insert_rows(
+        store,
+        "agent_logs (id, user_id, session_id, level, category, content, tier, created_at, updated_at)",
+        9,
+        batch,
+    )
+    .await?;
+    progress.add(left);
+    progress.finish();
+
+    let busiest = conversations.first().map(|c| c.0).unwrap_or_else(Uuid::nil);
+    Ok((bench.id, busiest))
+}
+
+async fn insert_messages(store: &Store, rows: Vec<Vec<Value>>) -> Result<(), DbError> {
+    match store {
+        // Metadata is JSONB on PostgreSQL: the text is cast on the way in.
+        Store::Postgres(_) => insert_rows_pg_json(store, rows).await,
+        Store::Sqlite(_) => {
+            insert_rows(store, "messages (id, conversation_id, role, content, metadata, created_at)", 6, rows).await
+        }
+    }
+}
+
+async fn insert_rows_pg_json(store: &Store, rows: Vec<Vec<Value>>) -> Result<(), DbError> {
+    let Store::Postgres(pg) = store else { return Ok(()) };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql =
+        String::from("INSERT INTO messages (id, conversation_id, role, content, metadata, created_at) VALUES ");
+    for r in 0..rows.len() {
+        let b = r * 6;
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(${},${},${},${},${}::jsonb,${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in rows {
+        for v in row {
+            q = match v {
+                Value::Id(u) => q.bind(u),
+                Value::Int(i) => q.bind(i),
+                Value::Text(t) => q.bind(t),
+                Value::Bool(b) => q.bind(b),
+            };
+        }
+    }
+    q.execute(pg.pool()).await?;
+    Ok(())
+}

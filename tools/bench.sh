@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The benchmark: builds the release server, seeds (or reuses) databases at several sizes, starts the
+# server on each, and measures it with wrk. Writes bench/results.md, which the README shows.
+#
+#   tools/mosaic bench                     SQLite and PostgreSQL, 1 000 / 10 000 / 100 000 conversations
+#   BENCH_SIZES=1000 BENCH_ENGINES=sqlite tools/mosaic bench     a quick run
+#
+# Settings: BENCH_DURATION (10s per endpoint), BENCH_CONNECTIONS (16), BENCH_PG (postgres URL base).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=${BENCH_SIZES:-"1000 10000 100000"}
+ENGINES=${BENCH_ENGINES:-"sqlite postgres"}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-16}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PORT=3901
+BASE="http://127.0.0.1:$PORT"
+OUT=bench/results.md
+RAW=bench/raw
+mkdir -p bench/data "$RAW"
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+command -v wrk >/dev/null || { log "installing wrk (Debian)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+serve() { # serve DATABASE_URL DATA_DIR
+  LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_ENV=PROD LEPTOS_OUTPUT_NAME=mosaic \
+    DATABASE_URL="$1" MOSAIC_DATA_DIR="$2" RUST_LOG=warn ./target/release/server > "$RAW/server.log" 2>&1 &
+  SERVER=$!
+}
+stop() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+trap stop EXIT
+rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER/status"; }
+wait_up() { for _ in $(seq 600); do curl -fsS "$BASE/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server did not start" >&2; cat "$RAW/server.log" >&2; return 1; }
+
+# wrk_row NAME URL [extra wrk args…]: one table row "| name | req/s | p50 | p99 | errors |".
+wrk_row() {
+  local name=$1 url=$2; shift 2
+  local file="$RAW/$(echo "$name" | tr -c 'a-zA-Z0-9' '_').txt"
+  wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$@" "$url" > "$file" 2>&1 || true
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$file")
+  p50=$(awk '$1 == "50%" { print $2 }' "$file")
+  p99=$(awk '$1 == "99%" { print $2 }' "$file")
+  errors=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$file")
+  echo "| $name | ${rps:-?} | ${p50:-?} | ${p99:-?} | $errors |"
+}
+
+log "building the release server and site"
+cargo leptos build --release >&2
+
+rows=()
+for engine in $ENGINES; do
+  for n in $SIZES; do
+    logs=$(( n >= 100000 ? 1000000 : n * 10 ))
+    if [ "$engine" = sqlite ]; then
+      dir="bench/data/sqlite-$n"; url="sqlite:$dir/mosaic.db"
+    else
+      dir="bench/data/postgres-$n"; url="$PG/mosaic_bench_$n"
+    fi
+    if [ ! -f "$dir/seeded" ]; then
+      rm -rf "$dir"; mkdir -p "$dir"
+      if [ "$engine" = postgres ]; then
+        psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS mosaic_bench_$n WITH (FORCE)" -c "CREATE DATABASE mosaic_bench_$n" >/dev/null
+      fi
+      log "seeding $engine with $n conversations x 20 messages, $logs agent logs"
+      DATABASE_URL="$url" MOSAIC_DATA_DIR="$dir" ./target/release/server seed --users 100 --conversations "$n" --messages 20 --logs "$logs" \
+        | tee "$dir/seed.txt"
+      touch "$dir/seeded"
+    fi
+
+    log "measuring $engine at $n conversations"
+    start_ns=$(date +%s%N); serve "$url" "$dir"; wait_up; ready_ns=$(date +%s%N)
+    cold_ms=$(( (ready_ns - start_ns) / 1000000 ))
+    sleep 1; idle=$(rss_mb)
+    jar="$RAW/cookies"; rm -f "$jar"
+    curl -fsS -c "$jar" -o /dev/null -d "email=bench%40example.com&password=benchmark-password" "$BASE/_fn/sign_in"
+    cookie="Cookie: $(awk '$6 == "mosaic_session" { print $6 "=" $7 }' "$jar")"
+    conv=$(curl -fsS -H "$cookie" "$BASE/api/conversations?limit=1" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+    # The cursor of page 1 000 (50 per page), or of the last page when there are fewer.
+    cursor=""; page=1
+    while [ $page -lt 1000 ]; do
+      next=$(curl -fsS -H "$cookie" "$BASE/api/conversations?limit=50${cursor:+&cursor=$cursor}" | sed -nE 's/.*"next":"([^"]+)".*/\1/p')
+      [ -n "$next" ] || break
+      cursor=$next; page=$((page + 1))
+    done
+    rows+=("| **$engine, $n conversations** (cold start ${cold_ms} ms, RSS idle ${idle} MB) | | | | |")
+    rows+=("$(wrk_row "list, first page" "$BASE/api/conversations" -H "$cookie")")
+    rows+=("$(wrk_row "list, page $page" "$BASE/api/conversations?cursor=$cursor" -H "$cookie")")
+    rows+=("$(wrk_row "messages of one conversation" "$BASE/api/conversations/$conv/messages" -H "$cookie")")
+    rows+=("$(wrk_row "dashboard page (SSR)" "$BASE/c/$conv" -H "$cookie")")
+    rows+=("$(wrk_row "effective preferences" "$BASE/api/preferences" -H "$cookie")")
+    printf 'wrk.method = "POST"\nwrk.body = "email=bench%%40example.com&password=benchmark-password"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' > "$RAW/signin.lua"
+    CONNS_SAVED=$CONNS; CONNS=2
+    rows+=("$(wrk_row "sign-in (argon2id, 2 connections)" "$BASE/_fn/sign_in" -s "$RAW/signin.lua")")
+    CONNS=$CONNS_SAVED
+    rows+=("| RSS after load: $(rss_mb) MB | | | | |")
+    stop
+  done
+done
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Command: \`BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(date -u +%Y-%m-%d)."
+  echo "Responses uncompressed (wrk sends no Accept-Encoding). Cold start: process start to the first 200 of /healthz."
+  echo
+  echo "| What | req/s | p50 | p99 | errors |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} > "$OUT"
+log "wrote $OUT"
+cat "$OUT"
