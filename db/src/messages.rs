@@ -55,7 +55,6 @@ macro_rules! message_ops {
             ) -> DbResult<Message> {
                 messages::check_content(&new.content)?;
                 messages::check_metadata(&new.metadata)?;
-                let now = now_micros();
                 let message = Message {
                     id: Uuid::now_v7(),
                     conversation_id,
@@ -63,14 +62,38 @@ macro_rules! message_ops {
                     content: new.content,
                     metadata: new.metadata,
                     status: if new.complete { "complete" } else { "incomplete" }.to_string(),
-                    created_at: now,
+                    created_at: now_micros(),
                 };
+                self.insert_message(user_id, message).await
+            }
+
+            pub(crate) async fn start_reply(
+                &self,
+                user_id: Uuid,
+                conversation_id: Uuid,
+                metadata: &serde_json::Value,
+            ) -> DbResult<Message> {
+                messages::check_metadata(metadata)?;
+                let message = Message {
+                    id: Uuid::now_v7(),
+                    conversation_id,
+                    role: MessageRole::Assistant,
+                    content: String::new(),
+                    metadata: metadata.clone(),
+                    status: "incomplete".to_string(),
+                    created_at: now_micros(),
+                };
+                self.insert_message(user_id, message).await
+            }
+
+            /// Inserts a checked message and bumps its conversation, in one write transaction.
+            async fn insert_message(&self, user_id: Uuid, message: Message) -> DbResult<Message> {
                 let mut tx = self.begin_write().await?;
                 // The ownership check and the bump are one statement: no row, no message.
                 let bumped = sqlx::query("UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2")
-                    .bind(conversation_id)
+                    .bind(message.conversation_id)
                     .bind(user_id)
-                    .bind(now)
+                    .bind(message.created_at)
                     .execute(&mut *tx)
                     .await?;
                 if bumped.rows_affected() == 0 {
@@ -81,53 +104,12 @@ macro_rules! message_ops {
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(message.id)
-                .bind(conversation_id)
+                .bind(message.conversation_id)
                 .bind(message.role.as_str())
                 .bind(&message.content)
                 .bind(sqlx::types::Json(&message.metadata))
                 .bind(&message.status)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(message)
-            }
-
-            pub(crate) async fn start_reply(
-                &self,
-                user_id: Uuid,
-                conversation_id: Uuid,
-                metadata: &serde_json::Value,
-            ) -> DbResult<Message> {
-                messages::check_metadata(metadata)?;
-                let now = now_micros();
-                let message = Message {
-                    id: Uuid::now_v7(),
-                    conversation_id,
-                    role: MessageRole::Assistant,
-                    content: String::new(),
-                    metadata: metadata.clone(),
-                    status: "incomplete".to_string(),
-                    created_at: now,
-                };
-                let mut tx = self.begin_write().await?;
-                let bumped = sqlx::query("UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2")
-                    .bind(conversation_id)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                if bumped.rows_affected() == 0 {
-                    return Err(DbError::NotFound);
-                }
-                sqlx::query(
-                    "INSERT INTO messages (id, conversation_id, role, content, metadata, status, created_at)
-                     VALUES ($1, $2, 'assistant', '', $3, 'incomplete', $4)",
-                )
-                .bind(message.id)
-                .bind(conversation_id)
-                .bind(sqlx::types::Json(metadata))
-                .bind(now)
+                .bind(message.created_at)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;

@@ -156,6 +156,17 @@ async fn insert_rows(
     columns: usize,
     rows: Vec<Vec<Value>>,
 ) -> Result<(), DbError> {
+    insert_rows_cast(store, table_and_columns, &vec![""; columns], rows).await
+}
+
+/// A multi-row INSERT; `casts[i]` follows the placeholder of column `i` (such as `::jsonb`).
+async fn insert_rows_cast(
+    store: &Store,
+    table_and_columns: &str,
+    casts: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), DbError> {
+    let columns = casts.len();
     if rows.is_empty() {
         return Ok(());
     }
@@ -171,7 +182,7 @@ async fn insert_rows(
                 sql.push(',');
             }
             n += 1;
-            sql.push_str(&format!("${n}"));
+            sql.push_str(&format!("${n}{}", casts[c]));
         }
         sql.push(')');
     }
@@ -358,40 +369,8 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
 }
 
 async fn insert_messages(store: &Store, rows: Vec<Vec<Value>>) -> Result<(), DbError> {
-    match store {
-        // Metadata is JSONB on PostgreSQL: the text is cast on the way in.
-        Store::Postgres(_) => insert_rows_pg_json(store, rows).await,
-        Store::Sqlite(_) => {
-            insert_rows(store, "messages (id, conversation_id, role, content, metadata, created_at)", 6, rows).await
-        }
-    }
-}
-
-async fn insert_rows_pg_json(store: &Store, rows: Vec<Vec<Value>>) -> Result<(), DbError> {
-    let Store::Postgres(pg) = store else { return Ok(()) };
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut sql =
-        String::from("INSERT INTO messages (id, conversation_id, role, content, metadata, created_at) VALUES ");
-    for r in 0..rows.len() {
-        let b = r * 6;
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!("(${},${},${},${},${}::jsonb,${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-    }
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for row in rows {
-        for v in row {
-            q = match v {
-                Value::Id(u) => q.bind(u),
-                Value::Int(i) => q.bind(i),
-                Value::Text(t) => q.bind(t),
-                Value::Bool(b) => q.bind(b),
-            };
-        }
-    }
-    q.execute(pg.pool()).await?;
-    Ok(())
+    // Metadata is JSON text on SQLite and JSONB on PostgreSQL, where the text is cast on the way in.
+    let json = if matches!(store, Store::Postgres(_)) { "::jsonb" } else { "" };
+    let casts = ["", "", "", "", json, ""];
+    insert_rows_cast(store, "messages (id, conversation_id, role, content, metadata, created_at)", &casts, rows).await
 }
