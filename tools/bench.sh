@@ -49,6 +49,7 @@ log "building the release server and site"
 cargo leptos build --release >&2
 
 rows=()
+add_row() { rows+=("$1"); echo "$1" >&2; }
 for engine in $ENGINES; do
   for n in $SIZES; do
     logs=$(( n >= 100000 ? 1000000 : n * 10 ))
@@ -83,17 +84,17 @@ for engine in $ENGINES; do
       [ -n "$next" ] || break
       cursor=$next; page=$((page + 1))
     done
-    rows+=("| **$engine, $n conversations** (cold start ${cold_ms} ms, RSS idle ${idle} MB) | | | | |")
-    rows+=("$(wrk_row "list, first page" "$BASE/api/conversations" -H "$cookie")")
-    rows+=("$(wrk_row "list, page $page" "$BASE/api/conversations?cursor=$cursor" -H "$cookie")")
-    rows+=("$(wrk_row "messages of one conversation" "$BASE/api/conversations/$conv/messages" -H "$cookie")")
-    rows+=("$(wrk_row "dashboard page (SSR)" "$BASE/c/$conv" -H "$cookie")")
-    rows+=("$(wrk_row "effective preferences" "$BASE/api/preferences" -H "$cookie")")
+    add_row "| **$engine, $n conversations** (cold start ${cold_ms} ms, RSS idle ${idle} MB) | | | | |"
+    add_row "$(wrk_row "list, first page" "$BASE/api/conversations" -H "$cookie")"
+    add_row "$(wrk_row "list, page $page" "$BASE/api/conversations?cursor=$cursor" -H "$cookie")"
+    add_row "$(wrk_row "messages of one conversation" "$BASE/api/conversations/$conv/messages" -H "$cookie")"
+    add_row "$(wrk_row "dashboard page (SSR)" "$BASE/c/$conv" -H "$cookie")"
+    add_row "$(wrk_row "effective preferences" "$BASE/api/preferences" -H "$cookie")"
     printf 'wrk.method = "POST"\nwrk.body = "email=bench%%40example.com&password=benchmark-password"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' > "$RAW/signin.lua"
     CONNS_SAVED=$CONNS; CONNS=2
-    rows+=("$(wrk_row "sign-in (argon2id, 2 connections)" "$BASE/_fn/sign_in" -s "$RAW/signin.lua")")
+    add_row "$(wrk_row "sign-in (argon2id, 2 connections)" "$BASE/_fn/sign_in" -s "$RAW/signin.lua")"
     CONNS=$CONNS_SAVED
-    rows+=("| RSS after load: $(rss_mb) MB | | | | |")
+    add_row "| RSS after load: $(rss_mb) MB | | | | |"
     stop
   done
 done
@@ -101,7 +102,7 @@ done
 {
   echo "# Benchmark results"
   echo
-  echo "Command: \`BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
+  echo "Command: \`BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" BENCH_DURATION=$DURATION tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(date -u +%Y-%m-%d)."
   echo "Responses uncompressed (wrk sends no Accept-Encoding). Cold start: process start to the first 200 of /healthz."
   echo
