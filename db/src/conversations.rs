@@ -148,14 +148,6 @@ macro_rules! conversation_ops {
                 });
                 Ok(Page { items, next })
             }
-
-            pub(crate) async fn count_conversations(&self, user_id: Uuid, archived: bool) -> DbResult<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE user_id = $1 AND archived = $2")
-                    .bind(user_id)
-                    .bind(archived)
-                    .fetch_one(&self.pool)
-                    .await?)
-            }
         }
     };
 }

@@ -148,12 +148,12 @@ macro_rules! message_ops {
                 Ok(())
             }
 
-            pub(crate) async fn list_messages(
+            pub(crate) async fn open_conversation(
                 &self,
                 user_id: Uuid,
                 conversation_id: Uuid,
                 query: &MessageQuery,
-            ) -> DbResult<MessagePage> {
+            ) -> DbResult<(Conversation, MessagePage)> {
                 let limit = conversations::check_limit(query.limit)?;
                 let before = Cursor::decode_opt(query.before.as_deref(), CursorKind::MessagesBefore, conversation_id)?;
                 let after = match before {
@@ -161,7 +161,7 @@ macro_rules! message_ops {
                     None => Cursor::decode_opt(query.after.as_deref(), CursorKind::MessagesAfter, conversation_id)?,
                 };
                 // Ownership first, so another user's conversation is "not found" rather than empty.
-                self.get_conversation(user_id, conversation_id).await?;
+                let conversation = self.get_conversation(user_id, conversation_id).await?;
                 let earlier_of = |m: &Message| {
                     Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id)
                 };
@@ -183,7 +183,7 @@ macro_rules! message_ops {
                     .await?;
                     let later = conversations::page_end(&mut items, limit, later_of);
                     let earlier = items.first().map(earlier_of);
-                    return Ok(MessagePage { items, earlier, later });
+                    return Ok((conversation, MessagePage { items, earlier, later }));
                 }
                 let from = before.unwrap_or(Cursor { at: i64::MAX, id: Uuid::max() });
                 let mut items = sqlx::query_as::<_, Message>(
@@ -201,7 +201,7 @@ macro_rules! message_ops {
                 let earlier = conversations::page_end(&mut items, limit, earlier_of);
                 items.reverse();
                 let later = if before.is_some() { items.last().map(later_of) } else { None };
-                Ok(MessagePage { items, earlier, later })
+                Ok((conversation, MessagePage { items, earlier, later }))
             }
         }
     };

@@ -199,11 +199,6 @@ impl Store {
         dispatch!(self.list_conversations(user_id, archived, cursor, limit))
     }
 
-    /// How many conversations the user has (archived or not). Not for hot paths.
-    pub async fn count_conversations(&self, user_id: Uuid, archived: bool) -> DbResult<i64> {
-        dispatch!(self.count_conversations(user_id, archived))
-    }
-
     // ---- messages ----
 
     /// Appends a message and bumps the conversation's `updated_at`, in one transaction.
@@ -241,7 +236,18 @@ impl Store {
         conversation_id: Uuid,
         query: &MessageQuery,
     ) -> DbResult<MessagePage> {
-        dispatch!(self.list_messages(user_id, conversation_id, query))
+        Ok(self.open_conversation(user_id, conversation_id, query).await?.1)
+    }
+
+    /// One of the user's conversations and a page of its messages, checked and read together (the
+    /// ownership check is the conversation read itself), for pages that show both.
+    pub async fn open_conversation(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        query: &MessageQuery,
+    ) -> DbResult<(Conversation, MessagePage)> {
+        dispatch!(self.open_conversation(user_id, conversation_id, query))
     }
 
     // ---- preferences ----

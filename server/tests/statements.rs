@@ -5,44 +5,12 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use serde_json::json;
-use tracing_subscriber::layer::SubscriberExt;
 use uuid::Uuid;
 
-struct Counter(Arc<AtomicUsize>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        // SQLite's PRAGMAs run when the pool opens a connection: set-up, not the page's queries.
-        let mut summary = Summary(String::new());
-        event.record(&mut summary);
-        if !summary.0.trim_start().to_ascii_uppercase().starts_with("PRAGMA") {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
-struct Summary(String);
-
-impl tracing::field::Visit for Summary {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "summary" {
-            self.0 = value.to_string();
-        }
-    }
-
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "summary" {
-            self.0 = format!("{value:?}").trim_matches('"').to_string();
-        }
-    }
-}
+/// The data layer's test support, for its statement counter (one counter for both crates).
+#[path = "../../db/tests/support/mod.rs"]
+mod db_support;
 
 /// Adds `n` conversations for `user` in one transaction, straight into the schema.
 async fn add_conversations(store: &mosaic_db::Store, user: Uuid, n: usize) {
@@ -63,9 +31,6 @@ async fn add_conversations(store: &mosaic_db::Store, user: Uuid, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_per_page_do_not_grow_with_the_data() {
-    let counter = Arc::new(AtomicUsize::new(0));
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Counter(counter.clone())))
-        .expect("subscriber");
     let s = support::start("sqlite", &[]).await.expect("server");
     let c = s.user("counted@example.com").await;
     let (user, _) = s.store.find_credentials("counted@example.com").await.expect("lookup").expect("user");
@@ -80,15 +45,16 @@ async fn statements_per_page_do_not_grow_with_the_data() {
     let count = |path: String| {
         let c = c.clone();
         let url = s.url(&path);
-        let counter = counter.clone();
         async move {
             // Warm up (connections, session touch), then count one request.
             c.get(&url).send().await.expect("warm").text().await.expect("body");
-            let before = counter.load(Ordering::SeqCst);
-            let res = c.get(&url).send().await.expect("get");
-            assert!(res.status().is_success(), "{url}: {}", res.status());
-            res.text().await.expect("body");
-            counter.load(Ordering::SeqCst) - before
+            let ((), n) = db_support::count_statements(async {
+                let res = c.get(&url).send().await.expect("get");
+                assert!(res.status().is_success(), "{url}: {}", res.status());
+                res.text().await.expect("body");
+            })
+            .await;
+            n
         }
     };
     let dashboard_small = count(format!("/c/{open}")).await;

@@ -50,11 +50,10 @@ pub async fn load_dashboard(
         store.list_conversations(me.user.id, true, archived_more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
     let open = match conversation {
         Some(id) => {
-            let messages = store
-                .list_messages(me.user.id, id, &MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })
+            let (conversation, messages) = store
+                .open_conversation(me.user.id, id, &MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })
                 .await
                 .map_err(db)?;
-            let conversation = store.get_conversation(me.user.id, id).await.map_err(db)?;
             Some(OpenConversation { conversation, messages })
         }
         None => None,
