@@ -47,6 +47,21 @@ wrk_row() {
 
 log "building the release server and site"
 cargo leptos build --release >&2
+./target/release/server assets --site target/site --images public/images | tail -n 1 >&2
+command -v chromium >/dev/null || { log "installing chromium (Debian)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# transfer_rows LABEL PATH: bytes on the wire from Chromium (end2end/bench/transfer.mjs).
+transfer_rows() {
+  local json="$RAW/transfer.json"
+  (cd end2end && BASE_URL="$BASE" node bench/transfer.mjs "$2") > "$json"
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const kb = (n) => (n / 1024).toFixed(1);
+    for (const [name, t] of [["first visit", r.first], ["repeat visit", r.repeat]])
+      console.log(`| ${process.argv[2]}, ${name} | ${kb(t.total)} | ${kb(t.html)} | ${kb(t.css)} | ${kb(t.js)} | ${kb(t.wasm)} | ${kb(t.image)} | ${kb(t.other)} |`);
+  ' "$json" "$1"
+}
+transfers=()
 
 rows=()
 add_row() { rows+=("$1"); echo "$1" >&2; }
@@ -64,7 +79,8 @@ for engine in $ENGINES; do
         psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS mosaic_bench_$n WITH (FORCE)" -c "CREATE DATABASE mosaic_bench_$n" >/dev/null
       fi
       log "seeding $engine with $n conversations x 20 messages, $logs agent logs"
-      DATABASE_URL="$url" MOSAIC_DATA_DIR="$dir" ./target/release/server seed --users 100 --conversations "$n" --messages 20 --logs "$logs" \
+      DATABASE_URL="$url" MOSAIC_DATA_DIR="$dir" ./target/release/server seed --users 100 --conversations "$n" --messages 20 \
+        --open-messages 50 --logs "$logs" \
         | tee "$dir/seed.txt"
       touch "$dir/seeded"
     fi
@@ -90,11 +106,13 @@ for engine in $ENGINES; do
     add_row "$(wrk_row "messages of one conversation" "$BASE/api/conversations/$conv/messages" -H "$cookie")"
     add_row "$(wrk_row "dashboard page (SSR)" "$BASE/c/$conv" -H "$cookie")"
     add_row "$(wrk_row "effective preferences" "$BASE/api/preferences" -H "$cookie")"
+    add_row "| RSS after the rows above: $(rss_mb) MB | | | | |"
     printf 'wrk.method = "POST"\nwrk.body = "email=bench%%40example.com&password=benchmark-password"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' > "$RAW/signin.lua"
     CONNS_SAVED=$CONNS; CONNS=2
     add_row "$(wrk_row "sign-in (argon2id, 2 connections)" "$BASE/_fn/sign_in" -s "$RAW/signin.lua")"
     CONNS=$CONNS_SAVED
-    add_row "| RSS after load: $(rss_mb) MB | | | | |"
+    add_row "| RSS after sign-in too: $(rss_mb) MB | | | | |"
+    while IFS= read -r line; do transfers+=("$line"); echo "$line" >&2; done < <(transfer_rows "$engine, $n" "/c/$conv")
     stop
   done
 done
@@ -109,6 +127,14 @@ done
   echo "| What | req/s | p50 | p99 | errors |"
   echo "|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  echo
+  echo "Bytes on the wire for the dashboard with a conversation of 50 messages open, from Debian's Chromium"
+  echo "(end2end/bench/transfer.mjs: compressed bodies plus headers, KB; the repeat visit is a new tab of the"
+  echo "same browser, so hashed assets come from its cache)."
+  echo
+  echo "| Visit | total | HTML | CSS | JS | wasm | images | other |"
+  echo "|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${transfers[@]}"
 } > "$OUT"
 log "wrote $OUT"
 cat "$OUT"

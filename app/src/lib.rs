@@ -10,6 +10,7 @@ pub mod api;
 pub mod chat_client;
 pub mod chat_events;
 pub mod components;
+pub mod images;
 pub mod markdown;
 pub mod pages;
 
@@ -19,11 +20,12 @@ pub mod auth;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server. The stylesheet, script and wasm names
+/// carry their content hash when the build wrote one (`hash-files`), so they can be cached forever.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -32,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="icon" href=images::FAVICON.svg_url() type="image/svg+xml"/>
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -51,7 +54,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     chat_client::ChatState::provide();
     view! {
-        <Stylesheet id="leptos" href="/pkg/mosaic.css"/>
         <Title text="Mosaic"/>
         <Router>
             <Routes fallback=pages::NotFound>

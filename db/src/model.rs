@@ -46,6 +46,8 @@ pub struct User {
     pub role: Role,
     pub banned: bool,
     pub created_at: i64,
+    /// The avatar's content-hash key (its files are `/media/avatars/<key>-<size>.<avif|webp>`).
+    pub image: Option<String>,
 }
 
 /// One signed-in browser or client, as the user sees it on the settings page.

@@ -1,10 +1,16 @@
 //! Password hashing with argon2id at OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).
 //!
-//! Hashing takes tens of milliseconds of CPU on purpose, so it runs on tokio's blocking pool and
-//! never on the async worker threads that serve other requests.
+//! Hashing takes tens of milliseconds of CPU and 19 MiB of memory on purpose. It runs on a small,
+//! fixed set of threads ([`HASHING_THREADS`]), never on the async workers, and each of those threads
+//! reuses one work area. So memory stays at threads × 19 MiB however many people sign in at once,
+//! instead of a fresh 19 MiB allocation per attempt on whichever blocking thread picks it up (which
+//! the allocator keeps per thread: that made resident memory grow to hundreds of MB under load).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::error::DbError;
 
@@ -12,36 +18,115 @@ use crate::error::DbError;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The longest password accepted (argon2 does not care, but an unbounded input is a DoS vector).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Threads that hash, each with its own 19 MiB work area; more attempts wait their turn.
+pub const HASHING_THREADS: usize = 2;
+/// OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1.
+const MEMORY_KIB: u32 = 19_456;
+const PASSES: u32 = 2;
+const OUTPUT_LEN: usize = 32;
 
-fn hasher() -> Argon2<'static> {
-    // OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1.
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+
+/// The hashing threads' queue, started on first use.
+fn queue() -> &'static mpsc::Sender<Job> {
+    static QUEUE: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..HASHING_THREADS {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                let mut memory = vec![Block::default(); MEMORY_KIB as usize];
+                loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut memory),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "cannot start a password hashing thread");
+            }
+        }
+        tx
+    })
 }
 
-/// Hashes `password` into a PHC string, off the async threads.
+/// Runs `work` on a hashing thread with its work area.
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+) -> Result<T, DbError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    queue()
+        .send(Box::new(move |memory| {
+            let _ = tx.send(work(memory));
+        }))
+        .map_err(|_| DbError::Invalid("password hashing is unavailable".into()))?;
+    rx.await.map_err(|_| DbError::Invalid("password hashing failed".into()))
+}
+
+fn params(output_len: usize) -> Result<Params, argon2::Error> {
+    Params::new(MEMORY_KIB, PASSES, 1, Some(output_len))
+}
+
+/// Hashes `password` into a PHC string, on a hashing thread.
 pub async fn hash(password: String) -> Result<String, DbError> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt_bytes = [0u8; 16];
-        getrandom::fill(&mut salt_bytes).map_err(|e| DbError::Invalid(format!("no randomness: {e}")))?;
-        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| DbError::Invalid(e.to_string()))?;
-        hasher()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| DbError::Invalid(e.to_string()))
-    })
-    .await
-    .map_err(|e| DbError::Invalid(format!("hashing task failed: {e}")))?
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| DbError::Invalid(format!("no randomness: {e}")))?;
+    on_hashing_thread(move |memory| hash_with(password.as_bytes(), &salt, memory)).await?
 }
 
-/// Checks `password` against a stored PHC string, off the async threads. A malformed stored hash
-/// counts as a mismatch.
+fn hash_with(password: &[u8], salt: &[u8], memory: &mut [Block]) -> Result<String, DbError> {
+    let invalid = |e: &dyn std::fmt::Display| DbError::Invalid(e.to_string());
+    let params = params(OUTPUT_LEN).map_err(|e| invalid(&e))?;
+    let mut out = [0u8; OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..params.block_count()])
+        .map_err(|e| invalid(&e))?;
+    let salt = SaltString::encode_b64(salt).map_err(|e| invalid(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: (&params).try_into().map_err(|e: argon2::password_hash::Error| invalid(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| invalid(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks `password` against a stored PHC string, on a hashing thread. A malformed stored hash, or
+/// one asking for more memory than a work area has, counts as a mismatch.
 pub async fn verify(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false)
+    on_hashing_thread(move |memory| verify_with(password.as_bytes(), &phc, memory)).await.unwrap_or(false)
+}
+
+fn verify_with(password: &[u8], phc: &str, memory: &mut [Block]) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(stored) = Params::try_from(&parsed) else { return false };
+    let Ok(params) = Params::new(stored.m_cost(), stored.t_cost(), stored.p_cost(), Some(expected.len())) else {
+        return false;
+    };
+    if params.block_count() > memory.len() {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..params.block_count()])
+        .is_ok()
+        && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// A hash of a random password, verified against when the email is unknown so that a wrong email
@@ -60,5 +145,36 @@ mod tests {
         assert!(super::verify("correct horse".into(), phc.clone()).await);
         assert!(!super::verify("wrong horse".into(), phc).await);
         assert!(!super::verify("x".into(), "not a hash".into()).await);
+    }
+
+    /// Hashes stored before the hashing threads existed (argon2's own PHC API) still verify, and
+    /// ours verify with it: same algorithm, parameters, salt encoding and output.
+    #[tokio::test]
+    async fn compatible_with_argon2s_own_phc_api() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+        let argon = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(19_456, 2, 1, None).expect("params"),
+        );
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let theirs = argon.hash_password(b"old password", &salt).expect("hash").to_string();
+        assert!(super::verify("old password".into(), theirs.clone()).await);
+        assert!(!super::verify("other".into(), theirs).await);
+        let ours = super::hash("new password".into()).await.expect("hash");
+        let parsed = argon2::PasswordHash::new(&ours).expect("phc");
+        assert!(argon.verify_password(b"new password", &parsed).is_ok());
+    }
+
+    /// Many attempts at once all finish, through the fixed number of hashing threads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_attempts_share_the_hashing_threads() {
+        let phc = super::hash("together".into()).await.expect("hash");
+        let attempts: Vec<_> = (0..8)
+            .map(|i| tokio::spawn(super::verify(if i % 2 == 0 { "together" } else { "apart" }.into(), phc.clone())))
+            .collect();
+        for (i, attempt) in attempts.into_iter().enumerate() {
+            assert_eq!(attempt.await.expect("join"), i % 2 == 0);
+        }
     }
 }

@@ -63,8 +63,8 @@ macro_rules! session_ops {
 
             pub(crate) async fn resolve_session(&self, token_hash: &[u8], policy: SessionPolicy) -> DbResult<Option<ActiveSession>> {
                 let now = now_micros();
-                let row: Option<(Uuid, i64, i64, Uuid, String, String, String, bool, i64)> = sqlx::query_as(
-                    "SELECT s.id, s.last_seen_at, s.absolute_expires_at, u.id, u.email, u.name, u.role, u.banned, u.created_at
+                let row: Option<(Uuid, i64, i64, Uuid, String, String, String, bool, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT s.id, s.last_seen_at, s.absolute_expires_at, u.id, u.email, u.name, u.role, u.banned, u.created_at, u.image
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.banned",
                 )
@@ -72,7 +72,7 @@ macro_rules! session_ops {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
-                let Some((session_id, last_seen, absolute, id, email, name, role, banned, created_at)) = row else {
+                let Some((session_id, last_seen, absolute, id, email, name, role, banned, created_at, image)) = row else {
                     return Ok(None);
                 };
                 if now - last_seen > sessions::TOUCH_EVERY {
@@ -84,7 +84,7 @@ macro_rules! session_ops {
                         .await?;
                 }
                 let role = Role::try_from(role).map_err(DbError::Invalid)?;
-                Ok(Some(ActiveSession { id: session_id, user: User { id, email, name, role, banned, created_at } }))
+                Ok(Some(ActiveSession { id: session_id, user: User { id, email, name, role, banned, created_at, image } }))
             }
 
             pub(crate) async fn list_sessions(&self, user_id: Uuid) -> DbResult<Vec<SessionInfo>> {

@@ -117,6 +117,17 @@ impl Store {
         dispatch!(self.get_user(id))
     }
 
+    /// Sets or clears the user's avatar (the content-hash key of its files); returns the previous key,
+    /// so the caller can delete files nobody uses any more.
+    pub async fn set_user_image(&self, id: Uuid, image: Option<&str>) -> DbResult<Option<String>> {
+        dispatch!(self.set_user_image(id, image))
+    }
+
+    /// Whether any user's avatar is `image` (files are shared between users who upload the same picture).
+    pub async fn image_in_use(&self, image: &str) -> DbResult<bool> {
+        dispatch!(self.image_in_use(image))
+    }
+
     /// Bans (revoking every session) or unbans a user.
     pub async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<()> {
         dispatch!(self.set_banned(id, banned, reason))

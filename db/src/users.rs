@@ -57,7 +57,7 @@ macro_rules! user_ops {
                 let user = sqlx::query_as::<_, User>(
                     "INSERT INTO users (id, email, name, role, banned, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, FALSE, $5, $5)
-                     RETURNING id, email, name, role, banned, created_at",
+                     RETURNING id, email, name, role, banned, created_at, image",
                 )
                 .bind(id)
                 .bind(&email)
@@ -91,18 +91,19 @@ macro_rules! user_ops {
 
             pub(crate) async fn find_credentials(&self, email: &str) -> DbResult<Option<(User, String)>> {
                 let Ok(email) = users::clean_email(email) else { return Ok(None) };
-                let row: Option<(Uuid, String, String, String, bool, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT u.id, u.email, u.name, u.role, u.banned, u.created_at, a.password
+                let row: Option<(Uuid, String, String, String, bool, i64, Option<String>, Option<String>)> =
+                    sqlx::query_as(
+                        "SELECT u.id, u.email, u.name, u.role, u.banned, u.created_at, u.image, a.password
                      FROM users u JOIN accounts a ON a.user_id = u.id AND a.provider_id = $2
                      WHERE u.email = $1",
-                )
-                .bind(email)
-                .bind(users::CREDENTIAL_PROVIDER)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.and_then(|(id, email, name, role, banned, created_at, password)| {
+                    )
+                    .bind(email)
+                    .bind(users::CREDENTIAL_PROVIDER)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.and_then(|(id, email, name, role, banned, created_at, image, password)| {
                     let role = Role::try_from(role).ok()?;
-                    Some((User { id, email, name, role, banned, created_at }, password?))
+                    Some((User { id, email, name, role, banned, created_at, image }, password?))
                 }))
             }
 
@@ -111,11 +112,37 @@ macro_rules! user_ops {
             }
 
             pub(crate) async fn get_user(&self, id: Uuid) -> DbResult<User> {
-                sqlx::query_as::<_, User>("SELECT id, email, name, role, banned, created_at FROM users WHERE id = $1")
+                sqlx::query_as::<_, User>(
+                    "SELECT id, email, name, role, banned, created_at, image FROM users WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(DbError::NotFound)
+            }
+
+            pub(crate) async fn set_user_image(&self, id: Uuid, image: Option<&str>) -> DbResult<Option<String>> {
+                let mut tx = self.begin_write().await?;
+                let previous: Option<Option<String>> = sqlx::query_scalar("SELECT image FROM users WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .ok_or(DbError::NotFound)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let previous = previous.ok_or(DbError::NotFound)?;
+                sqlx::query("UPDATE users SET image = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(image)
+                    .bind(now_micros())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(previous)
+            }
+
+            pub(crate) async fn image_in_use(&self, image: &str) -> DbResult<bool> {
+                Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE image = $1)")
+                    .bind(image)
+                    .fetch_one(&self.pool)
+                    .await?)
             }
 
             pub(crate) async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<()> {

@@ -5,8 +5,10 @@ pub mod api;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod media;
 pub mod middleware;
 pub mod seed;
+pub mod site;
 
 use std::sync::Arc;
 
@@ -28,6 +30,8 @@ pub struct ServerState {
     pub chat: Arc<chat::Chat>,
     /// The configured public origin (MOSAIC_PUBLIC_URL), accepted by the cross-origin check.
     pub public_origin: Option<String>,
+    /// Users' avatar files.
+    pub avatars: media::avatar::Avatars,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -83,6 +87,7 @@ pub async fn state(config: &Config, leptos: LeptosOptions) -> Result<ServerState
         app: AppState { store, auth: Arc::new(auth), limiter: Arc::default(), chat: hooks },
         chat,
         public_origin: config.public_origin.clone(),
+        avatars: media::avatar::Avatars::new(&config.data_dir.join("media")),
     })
 }
 
@@ -115,6 +120,11 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
         options.output_name = Arc::from("mosaic");
     }
     options.site_addr = config.site_addr;
+    // A release build by cargo-leptos leaves hash.txt beside the binary: use the hashed names.
+    if std::env::var("LEPTOS_HASH_FILES").is_err() {
+        let beside_exe = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(&*options.hash_file)));
+        options.hash_files = beside_exe.is_some_and(|p| p.exists());
+    }
     Ok(options)
 }
 
@@ -129,14 +139,18 @@ pub fn router(state: ServerState) -> Router {
         let options = state.leptos.clone();
         move || app::shell(options.clone())
     };
+    let site_root = std::path::PathBuf::from(&*state.leptos.site_root);
     Router::new()
         .merge(api::routes())
+        .merge(media::avatar::routes())
+        .merge(site::routes(&site_root))
         .leptos_routes_with_context(&state, routes, context, shell)
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_origin_check))
         .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(site::cache_pages))
         .layer(CompressionLayer::new().br(true).gzip(true).zstd(true))
         .with_state(state)
 }

@@ -27,7 +27,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match args.first().map(String::as_str) {
         None | Some("serve") => {}
         Some("seed") => return seed(&config, &args[1..]).await,
-        Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed").into()),
+        Some("assets") => return assets(&args[1..]),
+        Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets").into()),
     }
     let options = server::leptos_options(&config)?;
     let state = server::state(&config, options).await?;
@@ -45,12 +46,40 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `server seed [--users N] [--conversations N] [--messages N] [--logs N] [--email E] [--password P]`
+/// `server assets [--site DIR] [--images DIR]`: the build step after `cargo leptos build` that writes
+/// the image variants and the brotli/gzip copies into the site (default: LEPTOS_SITE_ROOT or
+/// target/site, images from public/images).
+fn assets(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut site = std::path::PathBuf::from(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()));
+    let mut images = std::path::PathBuf::from("public/images");
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--site" => site = value.into(),
+            "--images" => images = value.into(),
+            other => return Err(format!("unknown option {other:?}; options: --site DIR, --images DIR").into()),
+        }
+    }
+    let started = std::time::Instant::now();
+    let summary = server::site::prepare(&site, &images, |line| println!("{line}"))?;
+    println!(
+        "assets ready in {:.1} s: {} files precompressed, {} KB → {} KB with brotli",
+        started.elapsed().as_secs_f64(),
+        summary.compressed,
+        summary.plain_bytes / 1024,
+        summary.brotli_bytes / 1024
+    );
+    Ok(())
+}
+
+/// `server seed [--users N] [--conversations N] [--messages N] [--open-messages N] [--logs N] [--email E] [--password P]`
 async fn seed(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut plan = server::seed::SeedPlan {
         users: 100,
         conversations: 1_000,
         messages: 20,
+        open_messages: 50,
         logs: 10_000,
         email: "bench@example.com".into(),
         password: "benchmark-password".into(),
@@ -64,6 +93,7 @@ async fn seed(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error
             "--users" => plan.users = number()?,
             "--conversations" => plan.conversations = number()?,
             "--messages" => plan.messages = number()?,
+            "--open-messages" => plan.open_messages = number()?,
             "--logs" => plan.logs = number()?,
             "--email" => plan.email = value.clone(),
             "--password" => plan.password = value.clone(),

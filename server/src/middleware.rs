@@ -58,8 +58,8 @@ pub async fn cross_origin_check(State(state): State<ServerState>, req: Request, 
 /// Paths that never need the signed-in user (static files).
 fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/")
-        || path.starts_with("/assets/")
-        || path == "/favicon.svg"
+        || path.starts_with("/img/")
+        || path == "/robots.txt"
         || path == "/favicon.ico"
         || path == "/healthz"
 }

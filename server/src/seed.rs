@@ -21,6 +21,9 @@ pub struct SeedPlan {
     pub conversations: usize,
     /// Messages per conversation of the benchmark user.
     pub messages: usize,
+    /// Messages of the benchmark user's most recent conversation, the one the benchmark opens on
+    /// the dashboard (at least `messages`).
+    pub open_messages: usize,
     /// Agent log rows, spread over the three tiers.
     pub logs: usize,
     /// The benchmark user's email and password.
@@ -255,7 +258,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
     progress.finish();
 
     // Conversations: the benchmark user's, updated over the past year, plus three per other user.
-    let mut conversations: Vec<(Uuid, i64)> = Vec::with_capacity(plan.conversations);
+    let mut conversations: Vec<(Uuid, i64, i64)> = Vec::with_capacity(plan.conversations);
     let mut progress = Progress::new("conversations", plan.conversations + others.len() * 3);
     let owners: Vec<Uuid> =
         std::iter::repeat_n(bench.id, plan.conversations).chain(others.iter().flat_map(|u| [*u, *u, *u])).collect();
@@ -267,7 +270,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
                 let updated = now - rng.below(year as u64) as i64;
                 let created = updated - rng.below(30 * 24 * 3600 * SECOND as u64) as i64;
                 if *owner == bench.id {
-                    conversations.push((id, created));
+                    conversations.push((id, created, updated));
                 }
                 let archived = rng.below(10) == 0;
                 vec![
@@ -286,11 +289,14 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
     progress.finish();
 
     // Messages: alternating user and assistant turns of realistic lengths.
-    let total = conversations.len() * plan.messages;
+    let newest = conversations.iter().max_by_key(|c| c.2).map(|c| c.0);
+    let open_messages = plan.open_messages.max(plan.messages);
+    let total = conversations.len() * plan.messages + newest.map_or(0, |_| open_messages - plan.messages);
     let mut progress = Progress::new("messages", total);
     let mut batch: Vec<Vec<Value>> = Vec::with_capacity(ROWS_PER_STATEMENT);
-    for (conversation, created) in &conversations {
-        for m in 0..plan.messages {
+    for (conversation, created, _) in &conversations {
+        let count = if Some(*conversation) == newest { open_messages } else { plan.messages };
+        for m in 0..count {
             let user_turn = m % 2 == 0;
             let (role, content) = if user_turn {
                 ("user", sentence(&mut rng, 20, 400))
@@ -364,7 +370,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
     progress.add(left);
     progress.finish();
 
-    let busiest = conversations.first().map(|c| c.0).unwrap_or_else(Uuid::nil);
+    let busiest = newest.unwrap_or_else(Uuid::nil);
     Ok((bench.id, busiest))
 }
 

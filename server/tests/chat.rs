@@ -437,3 +437,28 @@ async fn requests_to_a_provider_are_bounded() {
     assert_eq!(e["type"], "delta");
     assert!(second_at >= first_done - Duration::from_millis(100), "the second waited for the first");
 }
+
+/// Compression must not hold a live reply back: server-sent events go out uncompressed, each as it
+/// happens, even to a client that accepts brotli and gzip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sent_events_are_not_held_back_by_compression() {
+    let s = server_with_standin("standin-slow", None, None).await;
+    let c = s.user("sse@example.com").await;
+    let mut res = c
+        .post(s.url("/api/chat"))
+        .header("accept-encoding", "br, gzip, zstd")
+        .json(&json!({"message": "stream slowly"}))
+        .send()
+        .await
+        .expect("chat");
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    assert!(res.headers().get("content-encoding").is_none(), "events are not compressed");
+    // The first word arrives while the reply is still being written (the slow model needs seconds
+    // for the rest): a buffering compressor would deliver it only with the end.
+    let mut seen = String::new();
+    while !seen.contains("\"delta\"") {
+        let chunk = res.chunk().await.expect("chunk").expect("the stream ended before a word arrived");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("\"finished\""), "the first word came only with the end: {seen}");
+}

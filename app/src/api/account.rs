@@ -10,6 +10,8 @@ pub struct AccountView {
     pub name: String,
     pub email: String,
     pub role: String,
+    /// The avatar's key, if one was uploaded.
+    pub avatar: Option<String>,
     pub current_session: uuid::Uuid,
     pub sessions: Vec<SessionInfo>,
 }
@@ -167,6 +169,7 @@ pub async fn account() -> Result<AccountView, ServerFnError> {
         name: me.user.name,
         email: me.user.email,
         role: me.user.role.as_str().to_string(),
+        avatar: me.user.image,
         current_session: me.session_id,
         sessions,
     })

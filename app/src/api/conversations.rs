@@ -14,6 +14,8 @@ pub const MESSAGES_PAGE: u32 = 50;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub user_name: String,
+    /// The user's avatar key, if one was uploaded.
+    pub user_avatar: Option<String>,
     pub conversations: Page<Conversation>,
     pub archived: Page<Conversation>,
     /// Whether the sidebar starts from a cursor (so it can offer a way back to the newest).
@@ -69,6 +71,7 @@ pub async fn load_dashboard(
         .and_then(|p| p.value.as_str().map(str::to_string));
     Ok(Dashboard {
         user_name: me.user.name,
+        user_avatar: me.user.image,
         conversations,
         archived,
         paged: more.is_some(),

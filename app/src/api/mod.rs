@@ -15,6 +15,10 @@ pub fn error_text(err: &ServerFnError) -> String {
     }
 }
 
+/// Adds `?key=value` to a path (how plain form posts are sent back with an error).
+#[cfg(feature = "ssr")]
+pub use respond::with_query;
+
 #[cfg(feature = "ssr")]
 pub(crate) mod respond {
     //! Turning failures into what the user sees: a message, the right HTTP status for API clients,

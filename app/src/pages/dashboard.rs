@@ -12,6 +12,7 @@ use crate::api::error_text;
 use crate::chat_client::use_chat;
 use crate::chat_events::ClientEvent;
 use crate::components::{format_time, ErrorBanner};
+use crate::images::{Avatar, Picture, LOGO, WELCOME};
 use crate::markdown;
 
 /// The actions the dashboard's forms dispatch; any of them finishing reloads the page's data.
@@ -138,7 +139,7 @@ fn Sidebar(data: Dashboard, open_id: Option<Uuid>) -> impl IntoView {
     view! {
         <aside class="sidebar">
             <header class="sidebar-head">
-                <a class="brand" href="/">"Mosaic"</a>
+                <a class="brand" href="/"><Picture image=LOGO width=28 alt="" eager=true/>"Mosaic"</a>
                 <a class="button" href="/">"+ New"</a>
             </header>
             <nav aria-label="Conversations">
@@ -150,7 +151,7 @@ fn Sidebar(data: Dashboard, open_id: Option<Uuid>) -> impl IntoView {
                 </details>
             </nav>
             <footer class="sidebar-foot">
-                <span class="who">{data.user_name}</span>
+                <span class="who"><Avatar key=data.user_avatar name=data.user_name.clone() size=28/>{data.user_name}</span>
                 <a href="/settings">"Settings"</a>
             </footer>
         </aside>
@@ -241,6 +242,7 @@ fn Welcome(models: Vec<String>, selected: Option<String>) -> impl IntoView {
     };
     view! {
         <section class="welcome">
+            <Picture image=WELCOME width=360 alt="" class="illustration" eager=true/>
             <h1>"Start a conversation"</h1>
             <p class="muted">"Your first message names the conversation; you can rename it later."</p>
         </section>

@@ -7,6 +7,7 @@ use super::flash_error;
 use crate::api::account::{account, RevokeSession, SignOut};
 use crate::api::error_text;
 use crate::components::{format_time, ErrorBanner};
+use crate::images::Avatar;
 
 /// Account details and active sessions.
 #[component]
@@ -31,7 +32,8 @@ pub fn Settings() -> impl IntoView {
                             view! {
                                 <section class="card">
                                     <h2>"Account"</h2>
-                                    <p>{acc.name}" · "{acc.email}" · "{acc.role}</p>
+                                    <p>{acc.name.clone()}" · "{acc.email}" · "{acc.role}</p>
+                                    <AvatarForm key=acc.avatar name=acc.name/>
                                     <ActionForm action=sign_out attr:class="inline">
                                         <button type="submit">"Sign out"</button>
                                     </ActionForm>
@@ -68,5 +70,34 @@ pub fn Settings() -> impl IntoView {
                 })}
             </Suspense>
         </main>
+    }
+}
+
+/// The avatar and the form that replaces or removes it. A plain multipart form (the server re-encodes
+/// the picture and redirects back), so it works the same with JavaScript off.
+#[component]
+fn AvatarForm(key: Option<String>, name: String) -> impl IntoView {
+    let has_avatar = key.is_some();
+    let sending = RwSignal::new(false);
+    view! {
+        <div class="avatar-row">
+            <Avatar key name size=64/>
+            <form method="post" action="/api/me/avatar" enctype="multipart/form-data" class="inline"
+                aria-label="Avatar" on:submit=move |_| sending.set(true)>
+                <label>
+                    "New avatar "
+                    <input type="file" name="avatar" accept="image/png,image/jpeg,image/webp,image/gif" required/>
+                </label>
+                <small class="muted">"PNG, JPEG, WebP or GIF, up to 5 MB and 16 megapixels."</small>
+                <button type="submit" disabled=move || sending.get()>
+                    {move || if sending.get() { "Uploading…" } else { "Upload" }}
+                </button>
+            </form>
+            {has_avatar.then(|| view! {
+                <form method="post" action="/api/me/avatar/remove" class="inline">
+                    <button type="submit">"Remove avatar"</button>
+                </form>
+            })}
+        </div>
     }
 }

@@ -7,6 +7,7 @@ use leptos_router::components::A;
 use super::flash_error;
 use crate::api::account::{SignIn as SignInFn, SignUp as SignUpFn};
 use crate::components::ErrorBanner;
+use crate::images::{Picture, LOGO};
 
 /// Email + password sign-in.
 #[component]
@@ -17,7 +18,7 @@ pub fn SignIn() -> impl IntoView {
     view! {
         <Title text="Sign in · Mosaic"/>
         <main class="auth">
-            <h1 class="brand">"Mosaic"</h1>
+            <h1 class="brand"><Picture image=LOGO width=72 alt="" eager=true/>"Mosaic"</h1>
             <ActionForm action=action attr:class="card" attr:aria-label="Sign in">
                 <h2>"Sign in"</h2>
                 <ErrorBanner message=Signal::derive(error)/>
@@ -41,7 +42,7 @@ pub fn SignUp() -> impl IntoView {
     view! {
         <Title text="Create an account · Mosaic"/>
         <main class="auth">
-            <h1 class="brand">"Mosaic"</h1>
+            <h1 class="brand"><Picture image=LOGO width=72 alt="" eager=true/>"Mosaic"</h1>
             <ActionForm action=action attr:class="card" attr:aria-label="Create an account">
                 <h2>"Create an account"</h2>
                 <ErrorBanner message=Signal::derive(error)/>

@@ -17,7 +17,18 @@ pub struct TestServer {
     pub base: String,
     pub store: mosaic_db::Store,
     pub state: server::ServerState,
+    /// MOSAIC_DATA_DIR (the SQLite file on that engine, and uploaded media on both).
+    pub data_dir: std::path::PathBuf,
     _db: TempDb,
+    _files: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 enum TempDb {
@@ -51,6 +62,8 @@ impl Drop for TempDb {
 
 pub async fn start(engine: &str, extra: &[(&str, &str)]) -> Option<TestServer> {
     let mut vars: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let data_dir = std::env::temp_dir().join(format!("mosaic-http-{}", Uuid::now_v7().simple()));
+    vars.push(("MOSAIC_DATA_DIR".into(), data_dir.display().to_string()));
     let db = if engine == "postgres" {
         let base = std::env::var("MOSAIC_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
         let name = format!("mosaic_h_{}", Uuid::now_v7().simple());
@@ -60,13 +73,14 @@ pub async fn start(engine: &str, extra: &[(&str, &str)]) -> Option<TestServer> {
         vars.push(("DATABASE_URL".into(), url));
         TempDb::Postgres(base, name)
     } else {
-        let dir = std::env::temp_dir().join(format!("mosaic-http-{}", Uuid::now_v7().simple()));
-        vars.push(("MOSAIC_DATA_DIR".into(), dir.display().to_string()));
-        TempDb::Sqlite(dir)
+        TempDb::Sqlite(data_dir.clone())
     };
     let config =
         Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("config");
-    let options = server::leptos_options(&config).expect("leptos options");
+    let mut options = server::leptos_options(&config).expect("leptos options");
+    if let Some(root) = vars.iter().find(|(k, _)| k == "LEPTOS_SITE_ROOT") {
+        options.site_root = root.1.clone().into();
+    }
     let state = server::state(&config, options).await.expect("state");
     let store = state.app.store.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -75,7 +89,14 @@ pub async fn start(engine: &str, extra: &[(&str, &str)]) -> Option<TestServer> {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.ok();
     });
-    Some(TestServer { base: format!("http://{addr}"), store, state, _db: db })
+    Some(TestServer {
+        base: format!("http://{addr}"),
+        store,
+        state,
+        data_dir: data_dir.clone(),
+        _db: db,
+        _files: TempDir(data_dir),
+    })
 }
 
 pub fn client() -> Client {
