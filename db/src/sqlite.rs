@@ -35,13 +35,19 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
+            .pragma("cache_size", "-16000")
+            // Results come back from each connection's worker thread through a channel; room for a
+            // whole page (and then some) keeps the worker from stalling mid-result.
+            .row_buffer_size(256);
         if let Some(dir) = Path::new(options.get_filename()).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 DbError::Unavailable(format!("cannot create the data directory {}: {e}", dir.display()))
             })?;
         }
         let pool = SqlitePoolOptions::new()
+            // A local file cannot drop a connection: skip the ping sqlx otherwise sends on every
+            // acquire (a round trip to the connection's thread, doubling the hops per statement).
+            .test_before_acquire(false)
             .max_connections(settings.max_connections)
             .idle_timeout(settings.idle_timeout)
             .acquire_timeout(settings.connect_timeout)
