@@ -35,7 +35,10 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000")
+            // 4 MB of page cache per connection: the file's pages are in the OS cache anyway, shared
+            // by every connection, and 20 connections × 16 MB took resident memory past 120 MB at
+            // 100 000 conversations without making any page faster.
+            .pragma("cache_size", "-4000")
             // Results come back from each connection's worker thread through a channel; room for a
             // whole page (and then some) keeps the worker from stalling mid-result.
             .row_buffer_size(256);
