@@ -101,6 +101,8 @@ for engine in $ENGINES; do
       cursor=$next; page=$((page + 1))
     done
     add_row "| **$engine, $n conversations** (cold start ${cold_ms} ms, RSS idle ${idle} MB) | | | | |"
+    # Warm-up, not reported: the pool opens its connections and the caches fill (cold start has its own number).
+    wrk -t2 -c"$CONNS" -d2s "$BASE/api/conversations" -H "$cookie" > /dev/null 2>&1 || true
     add_row "$(wrk_row "list, first page" "$BASE/api/conversations" -H "$cookie")"
     add_row "$(wrk_row "list, page $page" "$BASE/api/conversations?cursor=$cursor" -H "$cookie")"
     add_row "$(wrk_row "messages of one conversation" "$BASE/api/conversations/$conv/messages" -H "$cookie")"

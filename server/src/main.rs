@@ -51,23 +51,27 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `server assets [--site DIR] [--images DIR]`: the build step after `cargo leptos build` that writes
-/// the image variants and the brotli/gzip copies into the site (default: LEPTOS_SITE_ROOT or
-/// target/site, images from public/images).
+/// `server assets [--site DIR] [--images DIR] [--no-compress]`: the build step after `cargo leptos
+/// build` that writes the image variants and the brotli/gzip copies into the site (default:
+/// LEPTOS_SITE_ROOT or target/site, images from public/images).
 fn assets(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut site = std::path::PathBuf::from(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()));
     let mut images = std::path::PathBuf::from("public/images");
+    let mut compress = true;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--site" => site = value.into(),
-            "--images" => images = value.into(),
-            other => return Err(format!("unknown option {other:?}; options: --site DIR, --images DIR").into()),
+            "--no-compress" => compress = false,
+            "--site" => site = value()?.into(),
+            "--images" => images = value()?.into(),
+            other => {
+                return Err(format!("unknown option {other:?}; options: --site DIR, --images DIR, --no-compress").into())
+            }
         }
     }
     let started = std::time::Instant::now();
-    let summary = server::site::prepare(&site, &images, |line| println!("{line}"))?;
+    let summary = server::site::prepare_with(&site, &images, compress, |line| println!("{line}"))?;
     println!(
         "assets ready in {:.1} s: {} files precompressed, {} KB → {} KB with brotli",
         started.elapsed().as_secs_f64(),

@@ -52,7 +52,18 @@ pub struct Summary {
 
 /// Writes the image variants of `public/images` (`sources`) into `site_root/img`, then brotli and gzip
 /// copies of every compressible file under `site_root`. Reports progress through `progress`.
-pub fn prepare(site_root: &Path, sources: &Path, mut progress: impl FnMut(&str)) -> Result<Summary, SiteError> {
+pub fn prepare(site_root: &Path, sources: &Path, progress: impl FnMut(&str)) -> Result<Summary, SiteError> {
+    prepare_with(site_root, sources, true, progress)
+}
+
+/// [`prepare`], optionally without the compressed copies (a development build changes too often
+/// for brotli's highest quality to pay off).
+pub fn prepare_with(
+    site_root: &Path,
+    sources: &Path,
+    compress: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<Summary, SiteError> {
     let mut summary = Summary::default();
     let img = site_root.join("img");
     std::fs::create_dir_all(&img).map_err(io(&img))?;
@@ -60,7 +71,9 @@ pub fn prepare(site_root: &Path, sources: &Path, mut progress: impl FnMut(&str))
         images(set, sources, site_root, &mut summary, &mut progress)?;
     }
     progress(&format!("images: {} written, {} already current", summary.images_written, summary.images_kept));
-    precompress_dir(site_root, &mut summary, &mut progress)?;
+    if compress {
+        precompress_dir(site_root, &mut summary, &mut progress)?;
+    }
     Ok(summary)
 }
 
