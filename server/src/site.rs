@@ -254,25 +254,25 @@ mod tests {
     #[test]
     fn compresses_text_and_skips_what_would_not_shrink() {
         let dir = std::env::temp_dir().join(format!("mosaic-site-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("pkg")).unwrap();
-        std::fs::write(dir.join("pkg/app.css"), "body { color: red; }\n".repeat(200)).unwrap();
-        std::fs::write(dir.join("pkg/tiny.js"), "1").unwrap();
-        std::fs::write(dir.join("pkg/photo.avif"), [0u8; 100]).unwrap();
+        std::fs::create_dir_all(dir.join("pkg")).expect("test file");
+        std::fs::write(dir.join("pkg/app.css"), "body { color: red; }\n".repeat(200)).expect("test file");
+        std::fs::write(dir.join("pkg/tiny.js"), "1").expect("test file");
+        std::fs::write(dir.join("pkg/photo.avif"), [0u8; 100]).expect("test file");
         let mut summary = Summary::default();
-        precompress_dir(&dir, &mut summary, &mut |_| {}).unwrap();
-        let css = std::fs::read(dir.join("pkg/app.css")).unwrap();
+        precompress_dir(&dir, &mut summary, &mut |_| {}).expect("test file");
+        let css = std::fs::read(dir.join("pkg/app.css")).expect("test file");
         let mut decoded = Vec::new();
-        brotli::BrotliDecompress(&mut &std::fs::read(dir.join("pkg/app.css.br")).unwrap()[..], &mut decoded).unwrap();
+        brotli::BrotliDecompress(&mut &std::fs::read(dir.join("pkg/app.css.br")).expect("test file")[..], &mut decoded).expect("test file");
         assert_eq!(decoded, css, "the brotli copy decodes to the file");
         let mut gunzipped = Vec::new();
         std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(&std::fs::read(dir.join("pkg/app.css.gz")).unwrap()[..]),
+            &mut flate2::read::GzDecoder::new(&std::fs::read(dir.join("pkg/app.css.gz")).expect("test file")[..]),
             &mut gunzipped,
         )
-        .unwrap();
+        .expect("test file");
         assert_eq!(gunzipped, css, "the gzip copy decodes to the file");
         assert!(!dir.join("pkg/tiny.js.br").exists(), "no copy bigger than the file");
         assert!(!dir.join("pkg/photo.avif.br").exists(), "images are not recompressed");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).expect("test file");
     }
 }
