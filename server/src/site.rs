@@ -262,7 +262,8 @@ mod tests {
         precompress_dir(&dir, &mut summary, &mut |_| {}).expect("test file");
         let css = std::fs::read(dir.join("pkg/app.css")).expect("test file");
         let mut decoded = Vec::new();
-        brotli::BrotliDecompress(&mut &std::fs::read(dir.join("pkg/app.css.br")).expect("test file")[..], &mut decoded).expect("test file");
+        brotli::BrotliDecompress(&mut &std::fs::read(dir.join("pkg/app.css.br")).expect("test file")[..], &mut decoded)
+            .expect("test file");
         assert_eq!(decoded, css, "the brotli copy decodes to the file");
         let mut gunzipped = Vec::new();
         std::io::Read::read_to_end(

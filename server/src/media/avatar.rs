@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use app::images::{avatar_url, AVATAR_SIZES};
 use app::state::CurrentUser;
-use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use image::{ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -28,6 +30,8 @@ pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PIXELS: u64 = 16_777_216;
 /// The longest side an upload may declare.
 pub const MAX_SIDE: u32 = 8_192;
+/// A refused upload up to this size is read to its end, so the browser gets to show our answer.
+const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
 /// Decoding never allocates more than this, whatever the file claims.
 const MAX_DECODE_ALLOC: u64 = 128 * 1024 * 1024;
 
@@ -170,20 +174,19 @@ fn respond(html: bool, result: Result<Option<String>, AvatarError>) -> Response 
     }
 }
 
-async fn upload(
-    State(s): State<ServerState>,
-    me: Option<axum::Extension<CurrentUser>>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let html = wants_html(&headers);
+async fn upload(State(s): State<ServerState>, me: Option<axum::Extension<CurrentUser>>, req: Request) -> Response {
+    let html = wants_html(req.headers());
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if let Some(len) = declared.filter(|&n| n > MAX_UPLOAD_BYTES + 64 * 1024) {
+        // Read what the browser is sending before answering: a reply that closes the connection
+        // mid-upload reaches the user as "connection reset" instead of this message.
+        drain(req.into_body()).await;
+        return respond(html, Err(AvatarError::TooLarge(megabytes(len))));
+    }
     let result = async {
         let me = me.ok_or(crate::error::ApiError::Unauthorized)?.0;
-        let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        if let Some(len) = declared.filter(|&n| n > MAX_UPLOAD_BYTES + 64 * 1024) {
-            return Err(AvatarError::TooLarge(megabytes(len)));
-        }
-        let bytes = read_file_field(multipart.map_err(|_| AvatarError::NoFile)?).await?;
+        let multipart = Multipart::from_request(req, &s).await.map_err(|_| AvatarError::NoFile)?;
+        let bytes = read_file_field(multipart).await?;
         let permit = s.avatars.decoding.clone().acquire_owned().await.map_err(|_| AvatarError::Storage)?;
         let processed = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -199,6 +202,19 @@ async fn upload(
     }
     .await;
     respond(html, result)
+}
+
+/// Reads and discards a refused upload, up to [`MAX_DRAIN_BYTES`] (beyond that the connection is
+/// simply closed: nobody uploads an avatar that large by mistake).
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > MAX_DRAIN_BYTES {
+            break;
+        }
+    }
 }
 
 /// The bytes of the `avatar` field, refusing more than [`MAX_UPLOAD_BYTES`].
