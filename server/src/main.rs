@@ -36,6 +36,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets").into()),
     }
     let options = server::leptos_options(&config)?;
+    make_missing_images(std::path::Path::new(&*options.site_root));
     let state = server::state(&config, options).await?;
     let engine = state.app.store.engine();
     let app = server::router(state);
@@ -49,6 +50,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+/// A development site (`cargo leptos watch` rebuilds `target/site` from scratch) has no image
+/// variants: make them from `public/images` when it is at hand. A release site has them all (built by
+/// `server assets`), so this is a few `stat` calls.
+fn make_missing_images(site: &std::path::Path) {
+    let sources = std::path::Path::new("public/images");
+    if server::site::images_present(site) {
+        return;
+    }
+    if !sources.is_dir() {
+        tracing::warn!(site = %site.display(), "image variants are missing; run `server assets` after building the site");
+        return;
+    }
+    match server::site::prepare_with(site, sources, false, |line| tracing::debug!("{line}")) {
+        Ok(summary) => tracing::info!(written = summary.images_written, "made the missing image variants"),
+        Err(err) => tracing::warn!(error = %err, "could not make the image variants; run `server assets`"),
+    }
 }
 
 /// `server assets [--site DIR] [--images DIR] [--no-compress]`: the build step after `cargo leptos

@@ -77,6 +77,17 @@ pub fn prepare_with(
     Ok(summary)
 }
 
+/// Whether every image variant the pages can ask for is in `site_root` (a few `stat` calls).
+pub fn images_present(site_root: &Path) -> bool {
+    let exists = |url: String| site_root.join(url.trim_start_matches('/')).exists();
+    app::images::ALL.iter().all(|set| {
+        if set.widths.is_empty() {
+            return exists(set.svg_url());
+        }
+        spec::pixel_widths(set.widths).into_iter().all(|w| spec::FORMATS.iter().all(|(ext, _)| exists(set.url(w, ext))))
+    })
+}
+
 /// The variants of one source, checked against the hash the build gave it.
 fn images(
     set: &ImageSet,

@@ -19,7 +19,9 @@ fn built_site() -> PathBuf {
     std::fs::write(root.join("pkg/dev.css"), "body { margin: 0 }\n".repeat(100)).expect("write");
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/images");
     let mut lines = Vec::new();
+    assert!(!server::site::images_present(&root), "a fresh site has no variants (the server would make them)");
     server::site::prepare(&root, &images, |l| lines.push(l.to_string())).expect("assets");
+    assert!(server::site::images_present(&root));
     assert!(lines.iter().any(|l| l.starts_with("images:")), "progress is reported: {lines:?}");
     root
 }
