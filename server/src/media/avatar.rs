@@ -122,11 +122,9 @@ pub fn process(bytes: &[u8]) -> Result<Processed, AvatarError> {
         image::ImageError::Limits(_) => AvatarError::TooManyPixels(width, height),
         other => AvatarError::Unreadable(other.to_string()),
     })?;
-    let largest = AVATAR_SIZES[AVATAR_SIZES.len() - 1];
-    let mut squares: Vec<(u32, image::RgbaImage)> =
-        AVATAR_SIZES.iter().map(|&s| (s, encode::square(&image, s))).collect();
-    squares.sort_by_key(|(s, _)| *s);
-    let key_pixels = &squares.iter().find(|(s, _)| *s == largest).map(|(_, p)| p).ok_or(AvatarError::Storage)?;
+    // AVATAR_SIZES is ascending: the last square is the largest, whose pixels name the files.
+    let squares: Vec<(u32, image::RgbaImage)> = AVATAR_SIZES.iter().map(|&s| (s, encode::square(&image, s))).collect();
+    let key_pixels = &squares.last().ok_or(AvatarError::Storage)?.1;
     let digest = Sha256::digest(key_pixels.as_raw());
     let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let mut files = Vec::new();
