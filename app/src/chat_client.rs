@@ -1,5 +1,5 @@
-//! The browser side of the chat gateway: one WebSocket per tab, kept across page navigations, and
-//! the reactive state the dashboard draws the live reply from.
+//! The browser side of the chat gateway: the tab's WebSocket and the reactive state the chat panel
+//! draws the live reply from.
 //!
 //! On the server (and with JavaScript off) there is no socket: [`ChatState::send`] returns false
 //! and the composer's form posts normally.
@@ -12,50 +12,42 @@ use crate::chat_events::{ClientEvent, ServerEvent};
 /// A reply being written, as the tab sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveReply {
-    pub conversation_id: Uuid,
     pub message_id: Uuid,
     pub text: String,
     pub model: String,
+    /// The reply has ended; it stays on screen until the saved copy has been fetched.
+    pub done: bool,
 }
 
-/// The chat state every page shares, provided by the app.
+/// The chat state of one open conversation, owned by its chat panel.
 #[derive(Clone, Copy)]
 pub struct ChatState {
+    /// The conversation on screen; events about others are ignored.
+    pub conversation: Uuid,
     /// The reply streaming in, if any.
     pub live: RwSignal<Option<LiveReply>>,
-    /// Bumped when a reply ends, so pages reload what was saved.
+    /// Bumped whenever the saved conversation changed (a reply started or ended), so the panel
+    /// fetches what was saved.
     pub settled: RwSignal<usize>,
     /// The last error the gateway reported.
     pub error: RwSignal<Option<String>>,
     /// True while the socket is open.
     pub connected: RwSignal<bool>,
-    /// Set when this tab started a new conversation, to follow it once it has an id.
-    pub follow_new: RwSignal<bool>,
-    wanted: StoredValue<bool>,
 }
 
 impl ChatState {
-    /// Creates the state; the socket opens when a signed-in page first asks for it.
-    pub fn provide() -> ChatState {
+    /// Creates the state for `conversation` and, in the browser, opens the socket.
+    pub fn new(conversation: Uuid) -> ChatState {
         let state = ChatState {
+            conversation,
             live: RwSignal::new(None),
             settled: RwSignal::new(0),
             error: RwSignal::new(None),
             connected: RwSignal::new(false),
-            follow_new: RwSignal::new(false),
-            wanted: StoredValue::new(false),
         };
-        provide_context(state);
+        #[cfg(feature = "hydrate")]
+        connect(state);
         state
-    }
-
-    /// Opens the socket (in the browser, once per tab); it then stays open across pages.
-    pub fn ensure_connected(&self) {
-        if !self.wanted.get_value() {
-            self.wanted.set_value(true);
-            #[cfg(feature = "hydrate")]
-            connect(*self);
-        }
     }
 
     /// Sends an event if the socket is open; false means "use the form instead".
@@ -66,10 +58,13 @@ impl ChatState {
 
     /// Applies one event from the gateway.
     pub fn apply(&self, event: ServerEvent) {
+        if event.conversation().is_some_and(|id| id != self.conversation) {
+            return;
+        }
         match event {
-            ServerEvent::Started { conversation_id, message_id, model, text, .. } => {
+            ServerEvent::Started { message_id, model, text, .. } => {
                 self.error.set(None);
-                self.live.set(Some(LiveReply { conversation_id, message_id, text, model }));
+                self.live.set(Some(LiveReply { message_id, text, model, done: false }));
                 // Show the user's saved message (and the reply's place) right away.
                 self.settled.update(|n| *n += 1);
             }
@@ -78,31 +73,24 @@ impl ChatState {
                     live.text.push_str(&text);
                 }
             }),
-            ServerEvent::Finished { message_id, .. } => self.end(message_id),
+            ServerEvent::Finished { .. } => self.end(),
             ServerEvent::Error { conversation_id, message } => {
                 self.error.set(Some(message));
                 if conversation_id.is_some() {
-                    if let Some(id) = self.live.get_untracked().map(|l| l.message_id) {
-                        self.end(id);
-                    } else {
-                        self.settled.update(|n| *n += 1);
-                    }
+                    self.end();
                 }
             }
         }
     }
 
-    fn end(&self, message_id: Uuid) {
-        if self.live.get_untracked().is_some_and(|l| l.message_id == message_id) {
-            self.live.set(None);
-        }
+    fn end(&self) {
+        self.live.update(|live| {
+            if let Some(live) = live.as_mut() {
+                live.done = true;
+            }
+        });
         self.settled.update(|n| *n += 1);
     }
-}
-
-/// The chat state of the current app.
-pub fn use_chat() -> ChatState {
-    use_context::<ChatState>().unwrap_or_else(ChatState::provide)
 }
 
 #[cfg(feature = "hydrate")]

@@ -1,8 +1,11 @@
-//! Mosaic's UI: the routes, pages and components, rendered on the server and hydrated in the
-//! browser, and the server functions they call.
+//! Mosaic's UI: the routes, pages and components, rendered on the server, and the server functions
+//! they call.
 //!
+//! Pages are plain server HTML; only the parts that must react in the browser are Leptos islands
+//! (`#[island]`): the chat panel (composer, live reply, Stop), "load more" / "load earlier" lists and
+//! busy buttons. The rest never ships to the browser, and pages carry no hydration copy of their data.
 //! Every page works with JavaScript off: forms are real `<form method="post">` elements that post to
-//! the server functions, which redirect back. With JavaScript on, the same forms submit in place.
+//! the server functions, which redirect back.
 
 #![recursion_limit = "512"]
 
@@ -11,6 +14,7 @@ pub mod chat_client;
 pub mod chat_events;
 pub mod components;
 pub mod images;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 pub mod pages;
 
@@ -37,7 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href=images::FAVICON.svg_url() type="image/svg+xml"/>
                 <HashedStylesheet id="leptos" options=options.clone()/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -52,7 +56,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    chat_client::ChatState::provide();
     view! {
         <Title text="Mosaic"/>
         <Router>

@@ -36,19 +36,26 @@ async function replyDone(page: Page) {
 test("sign up, start a conversation, post, reload: the messages are there (hydrated, in place)", async ({ page }) => {
   const errors = watchErrors(page);
   await signUp(page, "js");
-  await page.evaluate(() => ((window as any).__noReload = true));
+  // A new conversation is a page of its own: the form posts, the server starts the reply and sends
+  // the browser there, and the chat panel joins the reply being written.
   await page.getByRole("textbox", { name: "Message" }).fill("Hello from the browser");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Hello from the browser");
   await replyDone(page);
+  await expect(page.locator(".message.assistant .content")).toContainText('You said: "Hello from the browser"');
+  await expect(page.locator(".message.assistant")).toHaveCount(1);
 
-  // Hydration: the second message goes over the socket, in place, without a page load.
+  // Hydration (the chat panel island): the second message goes over the socket, in place, without
+  // a page load, and the saved reply replaces the live one.
+  await page.evaluate(() => ((window as any).__noReload = true));
   await page.getByRole("textbox", { name: "Message" }).fill("Second message, in place");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByRole("textbox", { name: "Message" })).toHaveValue("");
   await expect(page.locator(".message.user .content").last()).toHaveText("Second message, in place");
   await replyDone(page);
+  await expect(page.locator(".message.assistant")).toHaveCount(2);
+  await expect(page.locator(".message.assistant .content").last()).toContainText('You said: "Second message, in place"');
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 
   await page.reload();
@@ -149,7 +156,7 @@ test("load more conversations and earlier messages in place", async ({ page }) =
     expect(res.status()).toBe(201);
   }
   await page.goto("/");
-  const active = page.locator("nav > ul.conversations a");
+  const active = page.locator("nav .recent .conversations a");
   await expect(active).toHaveCount(50);
   await page.evaluate(() => ((window as any).__noReload = true));
   await page.getByRole("link", { name: "Load more" }).first().click();
@@ -202,8 +209,10 @@ test.describe("with JavaScript disabled", () => {
       return page.locator(".message.assistant:not(:has(.badge))").count();
     }).toBe(1);
     await page.getByRole("textbox", { name: "Message" }).fill("And a second one");
+    // The post answers with a redirect back to the conversation (a new page, its composer empty).
     await page.getByRole("button", { name: "Send" }).click();
-    await page.reload();
+    await expect(page.getByRole("textbox", { name: "Message" })).toHaveValue("");
+    await page.goto(page.url());
     await expect(page.locator(".message.user .content")).toHaveText(["Plain HTML works", "And a second one"]);
   });
 

@@ -33,7 +33,48 @@ both_engines!(
     banned_users_cannot_sign_in,
     plain_form_errors_come_back_to_the_form,
     the_server_rendered_sidebar_pages_by_cursor,
+    the_dashboard_carries_its_data_once,
 );
+
+/// Only the islands are hydrated, so a page holds each message once (as HTML) instead of twice (as
+/// HTML and again as the data to hydrate it from); the chat panel then fetches only what is newer.
+async fn the_dashboard_carries_its_data_once(engine: &str) {
+    let Some(s) = start(engine, &[]).await else { return };
+    let c = s.user("once@example.com").await;
+    let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "Once"}))).await;
+    let id = conv["id"].as_str().expect("id").to_string();
+    for text in ["first-unmistakable-line", "second-unmistakable-line"] {
+        let (st, _) = s
+            .json(&c, reqwest::Method::POST, &format!("/api/conversations/{id}/messages"), Some(json!({"content": text})))
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    let page = c.get(s.url(&format!("/c/{id}"))).send().await.expect("page").text().await.expect("html");
+    assert_eq!(page.matches("first-unmistakable-line").count(), 1, "one copy of each message");
+    assert_eq!(page.matches("second-unmistakable-line").count(), 1);
+    assert!(page.contains("<leptos-island") && page.contains("ChatPanel"), "the chat panel is an island");
+    assert!(!page.contains("__RESOLVED_RESOURCES"), "no hydration copy of the page's data");
+    // The panel picks up after the newest settled message: nothing is newer yet.
+    let props = page.split("data-component=\"ChatPanel").nth(1).expect("chat panel props");
+    let since = props.split("&quot;since&quot;:&quot;").nth(1).and_then(|r| r.split("&quot;").next()).expect("since");
+    let res = c
+        .post(s.url("/_fn/messages_since"))
+        .form(&[("conversation", id.as_str()), ("since", since)])
+        .send()
+        .await
+        .expect("since");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.expect("json"), json!([]));
+    // A third message is what it then fetches, rendered.
+    let (st, _) = s
+        .json(&c, reqwest::Method::POST, &format!("/api/conversations/{id}/messages"), Some(json!({"content": "**third**"})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let res = c.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str()), ("since", since)]).send().await;
+    let list = res.expect("since").json::<Value>().await.expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["html"], "<p><strong>third</strong></p>\n");
+}
 
 async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
     let Some(s) = start(engine, &[]).await else {
@@ -78,6 +119,10 @@ async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
         .await
         .expect("post");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // The chat panel's follow-up fetch answers "not found" too, and shows nothing of alice's.
+    let res = mallory.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str())]).send().await.expect("since");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(!res.text().await.expect("body").contains("secret"));
     // Alice's sessions cannot be revoked by mallory.
     let (_, sessions) = s.json(&alice, M::GET, "/api/sessions", None).await;
     let sid = sessions[0]["id"].as_str().expect("session id").to_string();

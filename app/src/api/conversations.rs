@@ -1,7 +1,7 @@
 //! The dashboard's data and its conversation actions.
 
 use leptos::prelude::*;
-use mosaic_db::model::{Conversation, MessagePage, Page};
+use mosaic_db::model::{Conversation, Message, MessagePage, MessageRole, Page};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -32,6 +32,66 @@ pub struct Dashboard {
 pub struct OpenConversation {
     pub conversation: Conversation,
     pub messages: MessagePage,
+    /// Where the chat panel picks up: the cursor just after the newest message that is settled and
+    /// older than any reply still being written (absent when there is no such message). The panel
+    /// fetches from here whenever a reply starts or ends.
+    pub since: Option<String>,
+    /// Whether a reply on this page is still being written.
+    pub pending: bool,
+}
+
+/// A message as the page shows it. The Markdown is already rendered to safe HTML on the server,
+/// so the browser's code carries no Markdown renderer and every view of a message looks the same.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub role: MessageRole,
+    /// The model that wrote a reply, as `model`.
+    pub model: Option<String>,
+    /// When it was written, formatted for people.
+    pub time: String,
+    /// "stopped" or "incomplete" for a reply that did not finish.
+    pub badge: Option<String>,
+    /// The content as HTML (see [`crate::markdown`]).
+    pub html: String,
+    /// What went wrong while writing a reply, if anything.
+    pub problem: Option<String>,
+}
+
+impl MessageView {
+    /// Renders a stored message for display.
+    #[cfg(feature = "ssr")]
+    pub fn of(m: &Message) -> MessageView {
+        let text = |key: &str| m.metadata.get(key).and_then(|e| e.as_str()).map(str::to_string);
+        let error = text("error");
+        let badge = match (m.status.as_str(), error.as_deref()) {
+            ("complete", _) => None,
+            (_, Some("stopped")) => Some("stopped".to_string()),
+            _ => Some("incomplete".to_string()),
+        };
+        MessageView {
+            id: m.id,
+            role: m.role,
+            model: text("model"),
+            time: crate::components::format_time(m.created_at),
+            badge,
+            html: crate::markdown::render(&m.content),
+            problem: error.filter(|e| e != "stopped"),
+        }
+    }
+}
+
+/// True for a reply that is still being written (not complete, and no error recorded yet).
+pub fn in_progress(m: &Message) -> bool {
+    m.status != "complete" && m.metadata.get("error").is_none()
+}
+
+/// An earlier page of a conversation, ready to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EarlierPage {
+    pub items: Vec<MessageView>,
+    /// Cursor for the page before this one, absent at the start of the conversation.
+    pub earlier: Option<String>,
 }
 
 /// Loads the dashboard: the sidebar (from `more`, or the newest), the archived section (from
@@ -56,7 +116,8 @@ pub async fn load_dashboard(
                 .open_conversation(me.user.id, id, &MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })
                 .await
                 .map_err(db)?;
-            Some(OpenConversation { conversation, messages })
+            let (since, pending) = pick_up_point(id, &messages.items);
+            Some(OpenConversation { conversation, messages, since, pending })
         }
         None => None,
     };
@@ -81,6 +142,36 @@ pub async fn load_dashboard(
     })
 }
 
+/// Where the chat panel of a page showing `items` (the newest messages) starts fetching from: after
+/// the newest settled message before the first reply still being written.
+#[cfg(feature = "ssr")]
+fn pick_up_point(conversation: Uuid, items: &[Message]) -> (Option<String>, bool) {
+    use mosaic_db::cursor::{Cursor, CursorKind};
+    let first_pending = items.iter().position(in_progress);
+    let settled = first_pending.map_or(items, |i| &items[..i]);
+    let since =
+        settled.last().map(|m| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesAfter, conversation));
+    (since, first_pending.is_some())
+}
+
+/// The messages after `since` (a cursor from [`OpenConversation::since`]), or the newest page when
+/// absent: what the chat panel shows below the server-rendered ones after a reply starts or ends.
+#[server(prefix = "/_fn", endpoint = "messages_since")]
+pub async fn messages_since(conversation: Uuid, since: Option<String>) -> Result<Vec<MessageView>, ServerFnError> {
+    use crate::api::respond::{db, require_user};
+    use mosaic_db::model::MessageQuery;
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    let page = store
+        .list_messages(me.user.id, conversation, &MessageQuery { before: None, after: since, limit: MAX_FOLLOW })
+        .await
+        .map_err(db)?;
+    Ok(page.items.iter().map(MessageView::of).collect())
+}
+
+/// The most messages the chat panel shows beyond the page it was rendered with (a reload shows all).
+pub const MAX_FOLLOW: u32 = 200;
+
 /// The next page of the sidebar, for "load more" in place.
 #[server(prefix = "/_fn", endpoint = "more_conversations")]
 pub async fn more_conversations(archived: bool, cursor: String) -> Result<Page<Conversation>, ServerFnError> {
@@ -92,24 +183,30 @@ pub async fn more_conversations(archived: bool, cursor: String) -> Result<Page<C
 
 /// An earlier page of a conversation's messages, for "load earlier" in place.
 #[server(prefix = "/_fn", endpoint = "earlier_messages")]
-pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<MessagePage, ServerFnError> {
+pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<EarlierPage, ServerFnError> {
     use crate::api::respond::{db, require_user};
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store
+    let page = store
         .list_messages(
             me.user.id,
             conversation,
             &MessageQuery { before: Some(cursor), after: None, limit: MESSAGES_PAGE },
         )
         .await
-        .map_err(db)
+        .map_err(db)?;
+    Ok(EarlierPage { items: page.items.iter().map(MessageView::of).collect(), earlier: page.earlier })
 }
 
-/// Starts a conversation, optionally with a first message (which then also names it).
+/// Starts a conversation, optionally with a first message (which then also names it) answered by
+/// `model` (the user's pick, else their default).
 #[server(prefix = "/_fn", endpoint = "new_conversation")]
-pub async fn new_conversation(title: Option<String>, message: Option<String>) -> Result<Uuid, ServerFnError> {
+pub async fn new_conversation(
+    title: Option<String>,
+    message: Option<String>,
+    model: Option<String>,
+) -> Result<Uuid, ServerFnError> {
     use crate::api::respond::{db, redirect_plain_form, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
@@ -125,7 +222,7 @@ pub async fn new_conversation(title: Option<String>, message: Option<String>) ->
     let conversation = store.create_conversation(me.user.id, &title).await.map_err(db)?;
     redirect_plain_form(&format!("/c/{}", conversation.id));
     if let Some(content) = message {
-        send_and_reply(me.user.id, conversation.id, content, None).await?;
+        send_and_reply(me.user.id, conversation.id, content, model).await?;
     }
     Ok(conversation.id)
 }

@@ -12,6 +12,35 @@ pub fn ErrorBanner(#[prop(into)] message: Signal<Option<String>>) -> impl IntoVi
     }
 }
 
+/// A form's submit button that says it is working once the form is sent (sign-in hashing and
+/// avatar encoding take a moment), and ignores further clicks meanwhile. Without JavaScript it is a
+/// plain submit button.
+#[island]
+pub fn BusyButton(label: String, busy: String) -> impl IntoView {
+    let sent = RwSignal::new(false);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if sent.get_untracked() {
+            ev.prevent_default();
+        }
+    };
+    // Submitting (after the browser's own validation passed) is what counts, not the click.
+    let node = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(form) = node.get().and_then(|b| b.form()) {
+            use wasm_bindgen::JsCast;
+            let cb = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || sent.set(true));
+            let _ = form.add_event_listener_with_callback("submit", cb.as_ref().unchecked_ref());
+            cb.forget();
+        }
+    });
+    view! {
+        <button type="submit" node_ref=node on:click=on_click aria-busy=move || sent.get().to_string()>
+            {move || if sent.get() { busy.clone() } else { label.clone() }}
+        </button>
+    }
+}
+
 /// A timestamp (microseconds since the epoch) as a short UTC date and time.
 pub fn format_time(micros: i64) -> String {
     let secs = micros.div_euclid(1_000_000);

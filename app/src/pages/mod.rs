@@ -1,5 +1,6 @@
 //! The pages, one module each.
 
+mod chat_panel;
 mod dashboard;
 mod settings;
 mod sign_in;

@@ -4,20 +4,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::flash_error;
-use crate::api::account::{account, RevokeSession, SignOut};
+use crate::api::account::account;
 use crate::api::error_text;
-use crate::components::{format_time, ErrorBanner};
+use crate::components::{format_time, BusyButton, ErrorBanner};
 use crate::images::Avatar;
 
-/// Account details and active sessions.
+/// Account details and active sessions. Every action is a plain form post that comes back here.
 #[component]
 pub fn Settings() -> impl IntoView {
-    let revoke = ServerAction::<RevokeSession>::new();
-    let sign_out = ServerAction::<SignOut>::new();
-    let data = Resource::new(move || revoke.version().get(), |_| account());
-    let flash = flash_error();
-    let error =
-        Signal::derive(move || revoke.value().get().and_then(|r| r.err()).map(|e| error_text(&e)).or_else(flash));
+    let data = Resource::new(|| (), |_| account());
+    let error = Signal::derive(flash_error());
     view! {
         <Title text="Settings · Mosaic"/>
         <main class="settings">
@@ -34,9 +30,9 @@ pub fn Settings() -> impl IntoView {
                                     <h2>"Account"</h2>
                                     <p>{acc.name.clone()}" · "{acc.email}" · "{acc.role}</p>
                                     <AvatarForm key=acc.avatar name=acc.name/>
-                                    <ActionForm action=sign_out attr:class="inline">
+                                    <form method="post" action="/_fn/sign_out" class="inline">
                                         <button type="submit">"Sign out"</button>
-                                    </ActionForm>
+                                    </form>
                                 </section>
                                 <section class="card">
                                     <h2>"Active sessions"</h2>
@@ -52,10 +48,10 @@ pub fn Settings() -> impl IntoView {
                                                         <td>{format_time(s.created_at)}</td>
                                                         <td>{format_time(s.last_seen_at)}</td>
                                                         <td>
-                                                            <ActionForm action=revoke attr:class="inline">
+                                                            <form method="post" action="/_fn/revoke_session" class="inline">
                                                                 <input type="hidden" name="id" value=s.id.to_string()/>
                                                                 <button type="submit">{if this { "Sign out here" } else { "Revoke" }}</button>
-                                                            </ActionForm>
+                                                            </form>
                                                         </td>
                                                     </tr>
                                                 }
@@ -78,20 +74,16 @@ pub fn Settings() -> impl IntoView {
 #[component]
 fn AvatarForm(key: Option<String>, name: String) -> impl IntoView {
     let has_avatar = key.is_some();
-    let sending = RwSignal::new(false);
     view! {
         <div class="avatar-row">
             <Avatar key name size=64/>
-            <form method="post" action="/api/me/avatar" enctype="multipart/form-data" class="inline"
-                aria-label="Avatar" on:submit=move |_| sending.set(true)>
+            <form method="post" action="/api/me/avatar" enctype="multipart/form-data" class="inline" aria-label="Avatar">
                 <label>
                     "New avatar "
                     <input type="file" name="avatar" accept="image/png,image/jpeg,image/webp,image/gif" required/>
                 </label>
                 <small class="muted">"PNG, JPEG, WebP or GIF, up to 5 MB and 16 megapixels."</small>
-                <button type="submit" disabled=move || sending.get()>
-                    {move || if sending.get() { "Uploading…" } else { "Upload" }}
-                </button>
+                <BusyButton label="Upload".to_string() busy="Uploading…".to_string()/>
             </form>
             {has_avatar.then(|| view! {
                 <form method="post" action="/api/me/avatar/remove" class="inline">
