@@ -20,6 +20,8 @@ pub mod conversations;
 #[cfg(feature = "server")]
 pub mod cursor;
 #[cfg(feature = "server")]
+pub mod dashboard;
+#[cfg(feature = "server")]
 pub mod error;
 #[cfg(feature = "server")]
 pub mod jobs;

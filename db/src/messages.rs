@@ -154,6 +154,18 @@ macro_rules! message_ops {
                 conversation_id: Uuid,
                 query: &MessageQuery,
             ) -> DbResult<(Conversation, MessagePage)> {
+                let mut conn = self.pool.acquire().await?;
+                Self::open_conversation_on(&mut conn, user_id, conversation_id, query).await
+            }
+
+            /// [`Self::open_conversation`] on a connection the caller holds (the dashboard reads
+            /// everything on one).
+            pub(crate) async fn open_conversation_on(
+                conn: &mut sqlx::pool::PoolConnection<Db>,
+                user_id: Uuid,
+                conversation_id: Uuid,
+                query: &MessageQuery,
+            ) -> DbResult<(Conversation, MessagePage)> {
                 let limit = conversations::check_limit(query.limit)?;
                 let before = Cursor::decode_opt(query.before.as_deref(), CursorKind::MessagesBefore, conversation_id)?;
                 let after = match before {
@@ -161,7 +173,15 @@ macro_rules! message_ops {
                     None => Cursor::decode_opt(query.after.as_deref(), CursorKind::MessagesAfter, conversation_id)?,
                 };
                 // Ownership first, so another user's conversation is "not found" rather than empty.
-                let conversation = self.get_conversation(user_id, conversation_id).await?;
+                let conversation = sqlx::query_as::<_, Conversation>(
+                    "SELECT id, title, archived, created_at, updated_at FROM conversations
+                     WHERE id = $1 AND user_id = $2",
+                )
+                .bind(conversation_id)
+                .bind(user_id)
+                .fetch_optional(&mut **conn)
+                .await?
+                .ok_or(DbError::NotFound)?;
                 let earlier_of = |m: &Message| {
                     Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id)
                 };
@@ -179,7 +199,7 @@ macro_rules! message_ops {
                     .bind(after.at)
                     .bind(after.id)
                     .bind(limit + 1)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut **conn)
                     .await?;
                     let later = conversations::page_end(&mut items, limit, later_of);
                     let earlier = items.first().map(earlier_of);
@@ -196,7 +216,7 @@ macro_rules! message_ops {
                 .bind(from.at)
                 .bind(from.id)
                 .bind(limit + 1)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut **conn)
                 .await?;
                 let earlier = conversations::page_end(&mut items, limit, earlier_of);
                 items.reverse();

@@ -7,6 +7,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::ops_prelude::*;
+
+/// The database the shared operation macros run against here.
+pub(crate) type Db = Postgres;
 use crate::{DbError, DbResult, PoolSettings};
 
 /// The PostgreSQL store; cheap to clone (the pool is shared).
@@ -61,3 +64,4 @@ crate::messages::message_ops!(PgStore);
 crate::preferences::preference_ops!(PgStore);
 crate::agent_logs::agent_log_ops!(PgStore);
 crate::jobs::job_ops!(PgStore);
+crate::dashboard::dashboard_ops!(PgStore);

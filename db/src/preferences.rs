@@ -138,10 +138,19 @@ macro_rules! preference_ops {
             }
 
             pub(crate) async fn effective_preferences(&self, user_id: Uuid) -> DbResult<Vec<Preference>> {
+                let mut conn = self.pool.acquire().await?;
+                Self::effective_preferences_on(&mut conn, user_id).await
+            }
+
+            /// [`Self::effective_preferences`] on a connection the caller holds.
+            pub(crate) async fn effective_preferences_on(
+                conn: &mut sqlx::pool::PoolConnection<Db>,
+                user_id: Uuid,
+            ) -> DbResult<Vec<Preference>> {
                 let rows: Vec<(String, sqlx::types::Json<serde_json::Value>, bool)> =
                     sqlx::query_as("SELECT key, value, mutable FROM preferences WHERE user_id = $1")
                         .bind(user_id)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut **conn)
                         .await?;
                 Ok(preferences::effective(rows.into_iter().map(|(k, v, m)| (k, v.0, m)).collect()))
             }

@@ -13,6 +13,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::ops_prelude::*;
+
+/// The database the shared operation macros run against here.
+pub(crate) type Db = Sqlite;
 use crate::{DbError, DbResult, PoolSettings};
 
 /// How long a writer waits for the write lock before giving up.
@@ -85,3 +88,4 @@ crate::messages::message_ops!(SqliteStore);
 crate::preferences::preference_ops!(SqliteStore);
 crate::agent_logs::agent_log_ops!(SqliteStore);
 crate::jobs::job_ops!(SqliteStore);
+crate::dashboard::dashboard_ops!(SqliteStore);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::agent_logs::NewAgentLog;
+use crate::dashboard::{DashboardQuery, DashboardRows};
 use crate::error::{DbError, DbResult};
 use crate::jobs::JobRun;
 use crate::messages::{MessagePage, MessageQuery, NewMessage};
@@ -259,6 +260,12 @@ impl Store {
         query: &MessageQuery,
     ) -> DbResult<(Conversation, MessagePage)> {
         dispatch!(self.open_conversation(user_id, conversation_id, query))
+    }
+
+    /// Everything the dashboard page shows, read on one connection with a fixed number of
+    /// statements (see [`crate::dashboard`]).
+    pub async fn dashboard(&self, user_id: Uuid, query: &DashboardQuery) -> DbResult<DashboardRows> {
+        dispatch!(self.dashboard(user_id, query))
     }
 
     // ---- preferences ----

@@ -331,15 +331,18 @@ async fn two_hundred_clients_leave_no_tasks_behind() {
     let busy = metrics.num_alive_tasks();
     assert!(busy >= baseline + 200, "each client runs tasks while connected ({baseline} -> {busy})");
     drop(clients);
+    // A leak would be per client (200 or more); a few tasks of the reply still being written, or of
+    // the pool returning a connection, may come and go meanwhile.
+    const SLACK: usize = 8;
     let mut now = busy;
     for _ in 0..100 {
         now = metrics.num_alive_tasks();
-        if now <= baseline {
+        if now <= baseline + SLACK {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(now <= baseline, "tasks left behind: {baseline} before, {busy} connected, {now} after");
+    assert!(now <= baseline + SLACK, "tasks left behind: {baseline} before, {busy} connected, {now} after");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

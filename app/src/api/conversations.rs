@@ -106,30 +106,25 @@ pub async fn load_dashboard(
     use crate::api::respond::{db, require_user};
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
-    let store = crate::state::app_state()?.store;
-    let conversations = store.list_conversations(me.user.id, false, more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
-    let archived =
-        store.list_conversations(me.user.id, true, archived_more.as_deref(), SIDEBAR_PAGE).await.map_err(db)?;
-    let open = match conversation {
-        Some(id) => {
-            let (conversation, messages) = store
-                .open_conversation(me.user.id, id, &MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })
-                .await
-                .map_err(db)?;
-            let (since, pending) = pick_up_point(id, &messages.items);
-            Some(OpenConversation { conversation, messages, since, pending })
-        }
-        None => None,
-    };
     let state = crate::state::app_state()?;
+    let query = mosaic_db::dashboard::DashboardQuery {
+        recent_from: more.clone(),
+        archived_from: archived_more,
+        page: SIDEBAR_PAGE,
+        open: conversation.map(|id| (id, MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })),
+    };
+    let rows = state.store.dashboard(me.user.id, &query).await.map_err(db)?;
+    let open = rows.open.map(|(conversation, messages)| {
+        let (since, pending) = pick_up_point(conversation.id, &messages.items);
+        OpenConversation { conversation, messages, since, pending }
+    });
     let models = (state.chat.models)().await;
-    let selected_model = store
-        .effective_preferences(me.user.id)
-        .await
-        .map_err(db)?
+    let selected_model = rows
+        .preferences
         .into_iter()
         .find(|p| p.key == "chat.model")
         .and_then(|p| p.value.as_str().map(str::to_string));
+    let (conversations, archived) = (rows.recent, rows.archived);
     Ok(Dashboard {
         user_name: me.user.name,
         user_avatar: me.user.image,
