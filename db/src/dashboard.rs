@@ -4,7 +4,7 @@
 //! The page is the busiest in the product, and on SQLite each statement and each pool checkout is
 //! a round trip to the connection's worker thread. Reading it all on one connection, with the two
 //! sidebar lists in a single statement, keeps it to one checkout and four statements whatever the
-//! data size.
+//! data size. The archived list is read only when asked for (it sits in a closed section).
 
 use uuid::Uuid;
 
@@ -16,6 +16,8 @@ use crate::model::{Conversation, Page, Preference};
 pub struct DashboardQuery {
     /// Where the sidebar list starts (a cursor of the conversation listing), or the newest.
     pub recent_from: Option<String>,
+    /// Whether to read the archived list at all.
+    pub with_archived: bool,
     /// Where the archived list starts, or the newest.
     pub archived_from: Option<String>,
     /// Rows per sidebar list.
@@ -28,7 +30,8 @@ pub struct DashboardQuery {
 #[derive(Clone, Debug)]
 pub struct DashboardRows {
     pub recent: Page<Conversation>,
-    pub archived: Page<Conversation>,
+    /// Absent unless [`DashboardQuery::with_archived`].
+    pub archived: Option<Page<Conversation>>,
     pub open: Option<(Conversation, MessagePage)>,
     pub preferences: Vec<Preference>,
 }
@@ -52,7 +55,9 @@ macro_rules! dashboard_ops {
                     Cursor::decode_opt(query.archived_from.as_deref(), archived_kind, Uuid::nil())?.unwrap_or(newest);
 
                 let mut conn = self.pool.acquire().await?;
-                // Both lists in one statement; each arm is the keyset read its index serves.
+                // Both lists in one statement; each arm is the keyset read its index serves. An
+                // archived list not asked for is a LIMIT 0 arm, which reads nothing.
+                let archived_limit = if query.with_archived { limit + 1 } else { 0 };
                 let rows = sqlx::query_as::<_, Conversation>(
                     "SELECT * FROM (SELECT id, title, archived, created_at, updated_at FROM conversations
                                      WHERE user_id = $1 AND archived = $2 AND (updated_at, id) < ($3, $4)
@@ -60,7 +65,7 @@ macro_rules! dashboard_ops {
                      UNION ALL
                      SELECT * FROM (SELECT id, title, archived, created_at, updated_at FROM conversations
                                      WHERE user_id = $1 AND archived = $6 AND (updated_at, id) < ($7, $8)
-                                     ORDER BY updated_at DESC, id DESC LIMIT $5) AS old",
+                                     ORDER BY updated_at DESC, id DESC LIMIT $9) AS old",
                 )
                 .bind(user_id)
                 .bind(false)
@@ -70,6 +75,7 @@ macro_rules! dashboard_ops {
                 .bind(true)
                 .bind(archived_from.at)
                 .bind(archived_from.id)
+                .bind(archived_limit)
                 .fetch_all(&mut *conn)
                 .await?;
                 let (mut archived, mut recent): (Vec<Conversation>, Vec<Conversation>) =
@@ -94,7 +100,7 @@ macro_rules! dashboard_ops {
 
                 Ok(crate::dashboard::DashboardRows {
                     recent: Page { items: recent, next: next_recent },
-                    archived: Page { items: archived, next: next_archived },
+                    archived: query.with_archived.then_some(Page { items: archived, next: next_archived }),
                     open,
                     preferences,
                 })

@@ -531,16 +531,19 @@ async fn the_dashboard_read_matches_the_separate_reads(store: &Store) {
     let messages = MessageQuery { limit: 3, ..Default::default() };
 
     let first = store
-        .dashboard(u.id, &DashboardQuery { page: 2, open: Some((ids[4], messages.clone())), ..Default::default() })
+        .dashboard(
+            u.id,
+            &DashboardQuery { page: 2, with_archived: true, open: Some((ids[4], messages.clone())), ..Default::default() },
+        )
         .await
         .expect("dashboard");
     let recent = store.list_conversations(u.id, false, None, 2).await.expect("list");
     let archived = store.list_conversations(u.id, true, None, 2).await.expect("list");
     assert_eq!(first.recent, recent);
-    assert_eq!(first.archived, archived);
+    assert_eq!(first.archived.as_ref(), Some(&archived));
     assert_eq!(first.recent.items.iter().map(|c| c.title.as_str()).collect::<Vec<_>>(), ["c4", "c3"]);
-    assert_eq!(first.archived.items.len(), 2);
-    assert!(first.archived.next.is_none() && first.recent.next.is_some());
+    assert_eq!(archived.items.len(), 2);
+    assert!(archived.next.is_none() && first.recent.next.is_some());
     let (open, page) = first.open.expect("open conversation");
     assert_eq!(open.id, ids[4]);
     assert_eq!(page, store.list_messages(u.id, ids[4], &messages).await.expect("messages"));
@@ -554,11 +557,13 @@ async fn the_dashboard_read_matches_the_separate_reads(store: &Store) {
         .expect("page 2");
     assert_eq!(second.recent.items.iter().map(|c| c.title.as_str()).collect::<Vec<_>>(), ["c2"]);
     assert!(second.recent.next.is_none() && second.open.is_none());
+    assert!(second.archived.is_none(), "the archived list is read only when asked for");
 
     // Refused: another user's conversation, a cursor of the other list, a page size out of range.
     let foreign = DashboardQuery { page: 2, open: Some((ids[4], messages.clone())), ..Default::default() };
     assert!(matches!(store.dashboard(other.id, &foreign).await, Err(DbError::NotFound)));
-    let swapped = DashboardQuery { archived_from: first.recent.next.clone(), page: 2, ..Default::default() };
+    let swapped =
+        DashboardQuery { with_archived: true, archived_from: first.recent.next.clone(), page: 2, ..Default::default() };
     assert!(matches!(store.dashboard(u.id, &swapped).await, Err(DbError::BadCursor)));
     assert!(matches!(store.dashboard(u.id, &DashboardQuery::default()).await, Err(DbError::Invalid(_))));
 }

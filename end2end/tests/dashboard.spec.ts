@@ -135,6 +135,14 @@ test("rename, archive and delete a conversation", async ({ page }) => {
   await expect(page.getByRole("button", { name: "Unarchive" })).toBeVisible();
   await expect(page.locator(".archived .conversations a")).toHaveText(["Trip to Lisbon"]);
 
+  // Elsewhere the archived section is closed and not read; opening it loads it in place.
+  const conversationUrl = page.url();
+  await page.goto("/");
+  await expect(page.locator(".archived .conversations a")).toHaveCount(0);
+  await page.locator("summary", { hasText: "Archived" }).click();
+  await expect(page.locator(".archived .conversations a")).toHaveText(["Trip to Lisbon"]);
+  await page.goto(conversationUrl);
+
   await page.locator("summary", { hasText: "Delete" }).click();
   await page.getByRole("button", { name: "Delete for good" }).click();
   await expect(page).toHaveURL(/\/$/);

@@ -17,7 +17,9 @@ pub struct Dashboard {
     /// The user's avatar key, if one was uploaded.
     pub user_avatar: Option<String>,
     pub conversations: Page<Conversation>,
-    pub archived: Page<Conversation>,
+    /// The archived list, when the page asked for it (`?archived`, a page of it, or an archived
+    /// conversation open); otherwise its closed section loads it when opened.
+    pub archived: Option<Page<Conversation>>,
     /// Whether the sidebar starts from a cursor (so it can offer a way back to the newest).
     pub paged: bool,
     pub open: Option<OpenConversation>,
@@ -94,12 +96,14 @@ pub struct EarlierPage {
     pub earlier: Option<String>,
 }
 
-/// Loads the dashboard: the sidebar (from `more`, or the newest), the archived section (from
-/// `archived_more`), and the open conversation's messages (the latest, or those before `earlier`).
+/// Loads the dashboard: the sidebar (from `more`, or the newest), the archived section when
+/// `show_archived` or `archived_more` asks for it, and the open conversation's messages (the latest,
+/// or those before `earlier`).
 #[server(prefix = "/_fn", endpoint = "dashboard")]
 pub async fn load_dashboard(
     conversation: Option<Uuid>,
     more: Option<String>,
+    #[server(default)] show_archived: bool,
     archived_more: Option<String>,
     earlier: Option<String>,
 ) -> Result<Dashboard, ServerFnError> {
@@ -109,6 +113,7 @@ pub async fn load_dashboard(
     let state = crate::state::app_state()?;
     let query = mosaic_db::dashboard::DashboardQuery {
         recent_from: more.clone(),
+        with_archived: show_archived || archived_more.is_some(),
         archived_from: archived_more,
         page: SIDEBAR_PAGE,
         open: conversation.map(|id| (id, MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })),
@@ -124,7 +129,14 @@ pub async fn load_dashboard(
         .into_iter()
         .find(|p| p.key == "chat.model")
         .and_then(|p| p.value.as_str().map(str::to_string));
-    let (conversations, archived) = (rows.recent, rows.archived);
+    let archived = match rows.archived {
+        // An archived conversation is open: show it in its (opened) section.
+        None if open.as_ref().is_some_and(|o| o.conversation.archived) => {
+            Some(state.store.list_conversations(me.user.id, true, None, SIDEBAR_PAGE).await.map_err(db)?)
+        }
+        archived => archived,
+    };
+    let conversations = rows.recent;
     Ok(Dashboard {
         user_name: me.user.name,
         user_avatar: me.user.image,
@@ -167,13 +179,14 @@ pub async fn messages_since(conversation: Uuid, since: Option<String>) -> Result
 /// The most messages the chat panel shows beyond the page it was rendered with (a reload shows all).
 pub const MAX_FOLLOW: u32 = 200;
 
-/// The next page of the sidebar, for "load more" in place.
+/// A page of a sidebar list, for "load more" in place (and the archived list when its section is
+/// first opened, without a cursor).
 #[server(prefix = "/_fn", endpoint = "more_conversations")]
-pub async fn more_conversations(archived: bool, cursor: String) -> Result<Page<Conversation>, ServerFnError> {
+pub async fn more_conversations(archived: bool, cursor: Option<String>) -> Result<Page<Conversation>, ServerFnError> {
     use crate::api::respond::{db, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store.list_conversations(me.user.id, archived, Some(&cursor), SIDEBAR_PAGE).await.map_err(db)
+    store.list_conversations(me.user.id, archived, cursor.as_deref(), SIDEBAR_PAGE).await.map_err(db)
 }
 
 /// An earlier page of a conversation's messages, for "load earlier" in place.

@@ -24,16 +24,17 @@ pub fn Dashboard() -> impl IntoView {
     let data = Resource::new(
         move || {
             let q = query.read();
-            (params.read().get("id"), q.get("more"), q.get("archived_more"), q.get("earlier"))
+            let show_archived = q.get("archived").is_some();
+            (params.read().get("id"), q.get("more"), show_archived, q.get("archived_more"), q.get("earlier"))
         },
-        |(raw, more, archived_more, earlier)| async move {
+        |(raw, more, show_archived, archived_more, earlier)| async move {
             let conversation = match raw {
                 Some(raw) => {
                     Some(raw.parse::<Uuid>().map_err(|_| ServerFnError::new("That conversation does not exist."))?)
                 }
                 None => None,
             };
-            load_dashboard(conversation, more, archived_more, earlier).await
+            load_dashboard(conversation, more, show_archived, archived_more, earlier).await
         },
     );
     let flash = flash_error();
@@ -80,13 +81,29 @@ fn DashboardView(data: Dashboard, error: Option<String>) -> impl IntoView {
 #[component]
 fn Sidebar(
     conversations: Page<Conversation>,
-    archived: Page<Conversation>,
+    archived: Option<Page<Conversation>>,
     paged: bool,
     user_name: String,
     user_avatar: Option<String>,
     open_id: Option<Uuid>,
 ) -> impl IntoView {
-    let archived_open = archived.items.iter().any(|c| Some(c.id) == open_id);
+    // Read on the server only when asked for; then the section starts open.
+    let archived_section = match archived {
+        Some(page) => view! {
+            <details class="archived" open=true>
+                <summary>"Archived"</summary>
+                <ConversationList page archived=true open_id/>
+            </details>
+        }
+        .into_any(),
+        None => view! {
+            <details class="archived">
+                <summary>"Archived"</summary>
+                <ArchivedOnOpen open_id/>
+            </details>
+        }
+        .into_any(),
+    };
     view! {
         <aside class="sidebar">
             <header class="sidebar-head">
@@ -98,10 +115,7 @@ fn Sidebar(
                     <ConversationList page=conversations archived=false open_id/>
                 </div>
                 {paged.then(|| view! { <a class="more" href="?">"Back to the newest"</a> })}
-                <details class="archived" open=archived_open>
-                    <summary>"Archived"</summary>
-                    <ConversationList page=archived archived=true open_id/>
-                </details>
+                {archived_section}
             </nav>
             <footer class="sidebar-foot">
                 <span class="who"><Avatar key=user_avatar name=user_name.clone() size=28/>{user_name}</span>
@@ -124,7 +138,7 @@ fn ConversationList(page: Page<Conversation>, archived: bool, open_id: Option<Uu
                 page.items.into_iter().map(|c| conversation_link(c, open_id)).collect_view().into_any()
             }}
         </ul>
-        {page.next.map(|cursor| view! { <MoreConversations archived cursor open_id/> })}
+        {page.next.map(|cursor| view! { <MoreConversations archived cursor=Some(cursor) open_id/> })}
     }
     .into_any()
 }
@@ -142,9 +156,9 @@ fn conversation_link(c: Conversation, open_id: Option<Uuid>) -> impl IntoView {
 /// "Load more" for a sidebar list: appends the next page in place. Without JavaScript it is a link
 /// to the page starting at `cursor`.
 #[island]
-fn MoreConversations(archived: bool, cursor: String, open_id: Option<Uuid>) -> impl IntoView {
+fn MoreConversations(archived: bool, cursor: Option<String>, open_id: Option<Uuid>) -> impl IntoView {
     let items = RwSignal::new(Vec::<Conversation>::new());
-    let next = RwSignal::new(Some(cursor));
+    let next = RwSignal::new(cursor);
     let loading = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
     let param = if archived { "archived_more" } else { "more" };
@@ -156,7 +170,7 @@ fn MoreConversations(archived: bool, cursor: String, open_id: Option<Uuid>) -> i
         }
         loading.set(true);
         leptos::task::spawn_local(async move {
-            match more_conversations(archived, cursor).await {
+            match more_conversations(archived, Some(cursor)).await {
                 Ok(more) => {
                     items.update(|list| list.extend(more.items));
                     next.set(more.next);
@@ -177,6 +191,68 @@ fn MoreConversations(archived: bool, cursor: String, open_id: Option<Uuid>) -> i
                 {move || if loading.get() { "Loading…" } else { "Load more" }}
             </a>
         })}
+    }
+}
+
+/// The archived section's content when the page did not read it: loaded in place the first time the
+/// section is opened. Without JavaScript, a link to the page with the section read and open.
+#[island]
+fn ArchivedOnOpen(open_id: Option<Uuid>) -> impl IntoView {
+    let page = RwSignal::new(None::<Page<Conversation>>);
+    let failed = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(false);
+    let link = NodeRef::<leptos::html::A>::new();
+    let load = move || {
+        if loading.get_untracked() || page.with_untracked(Option::is_some) {
+            return;
+        }
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            match more_conversations(true, None).await {
+                Ok(p) => {
+                    failed.set(None);
+                    page.set(Some(p));
+                }
+                Err(e) => failed.set(Some(error_text(&e))),
+            }
+            loading.set(false);
+        });
+    };
+    // Load when the enclosing <details> opens.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(details) = link.get().and_then(|a| a.closest("details").ok().flatten()) {
+            use wasm_bindgen::JsCast;
+            let opened = details.clone();
+            let on_toggle = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+                if opened.has_attribute("open") {
+                    load();
+                }
+            });
+            let _ = details.add_event_listener_with_callback("toggle", on_toggle.as_ref().unchecked_ref());
+            on_toggle.forget();
+            // Opened before the page finished loading.
+            if details.has_attribute("open") {
+                load();
+            }
+        }
+    });
+    view! {
+        {move || match page.get() {
+            None => view! {
+                <a class="more" href="?archived" node_ref=link on:click=move |ev| { ev.prevent_default(); load(); }>
+                    {move || if loading.get() { "Loading…" } else { "Show archived conversations" }}
+                </a>
+            }
+            .into_any(),
+            Some(p) if p.items.is_empty() => view! { <p class="muted empty">"Nothing archived."</p> }.into_any(),
+            Some(p) => view! {
+                <ul class="conversations">{p.items.into_iter().map(|c| conversation_link(c, open_id)).collect_view()}</ul>
+                {p.next.map(|cursor| view! { <MoreConversations archived=true cursor=Some(cursor) open_id/> })}
+            }
+            .into_any(),
+        }}
+        <ErrorBanner message=failed/>
     }
 }
 
