@@ -107,6 +107,11 @@ for engine in $ENGINES; do
     add_row "$(wrk_row "list, page $page" "$BASE/api/conversations?cursor=$cursor" -H "$cookie")"
     add_row "$(wrk_row "messages of one conversation" "$BASE/api/conversations/$conv/messages" -H "$cookie")"
     add_row "$(wrk_row "dashboard page (SSR)" "$BASE/c/$conv" -H "$cookie")"
+    # The same page at one connection per core: its latency when the server is not saturated (at 16
+    # connections the p50 is mostly queueing: 16 / throughput).
+    CONNS_SAVED=$CONNS; CONNS=2
+    add_row "$(wrk_row "dashboard page (SSR), 2 connections" "$BASE/c/$conv" -H "$cookie")"
+    CONNS=$CONNS_SAVED
     add_row "$(wrk_row "effective preferences" "$BASE/api/preferences" -H "$cookie")"
     add_row "| RSS after the rows above: $(rss_mb) MB | | | | |"
     printf 'wrk.method = "POST"\nwrk.body = "email=bench%%40example.com&password=benchmark-password"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' > "$RAW/signin.lua"

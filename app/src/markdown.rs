@@ -42,9 +42,92 @@ pub fn render(source: &str) -> String {
     out
 }
 
+/// The HTML of settled messages, kept between page views: a finished message never changes, and
+/// every dashboard view renders the same fifty of them again otherwise. Two generations bound the
+/// memory: when the newer one holds [`CACHE_BYTES`] of HTML it becomes the older one, and the older
+/// one is dropped.
+mod cache {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    /// HTML held per generation.
+    pub const CACHE_BYTES: usize = 8 << 20;
+
+    /// A message id and the length of the text its HTML was made from (a changed text is a miss).
+    pub type Key = (uuid::Uuid, usize);
+
+    #[derive(Default)]
+    struct Generations {
+        current: HashMap<Key, Arc<str>>,
+        previous: HashMap<Key, Arc<str>>,
+        bytes: usize,
+    }
+
+    static CACHE: Mutex<Option<Generations>> = Mutex::new(None);
+
+    pub fn get(key: &Key) -> Option<Arc<str>> {
+        let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let g = guard.get_or_insert_with(Generations::default);
+        if let Some(html) = g.current.get(key) {
+            return Some(html.clone());
+        }
+        let html = g.previous.remove(key)?;
+        insert_locked(g, *key, html.clone());
+        Some(html)
+    }
+
+    pub fn insert(key: Key, html: Arc<str>) {
+        let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        insert_locked(guard.get_or_insert_with(Generations::default), key, html);
+    }
+
+    fn insert_locked(g: &mut Generations, key: Key, html: Arc<str>) {
+        if g.bytes + html.len() > CACHE_BYTES {
+            g.previous = std::mem::take(&mut g.current);
+            g.bytes = 0;
+        }
+        g.bytes += html.len();
+        g.current.insert(key, html);
+    }
+
+    #[cfg(test)]
+    pub fn len() -> usize {
+        CACHE.lock().map(|g| g.as_ref().map_or(0, |g| g.current.len() + g.previous.len())).unwrap_or(0)
+    }
+}
+
+/// [`render`] for a stored message: a settled one (`settled`: complete or ended with an error) is
+/// rendered once and then served from memory; one still being written is always rendered afresh.
+pub fn render_message(id: uuid::Uuid, source: &str, settled: bool) -> String {
+    if !settled {
+        return render(source);
+    }
+    let key = (id, source.len());
+    if let Some(html) = cache::get(&key) {
+        return html.to_string();
+    }
+    let html = render(source);
+    cache::insert(key, std::sync::Arc::from(html.as_str()));
+    html
+}
+
 #[cfg(test)]
 mod tests {
     use super::render;
+
+    #[test]
+    fn settled_messages_are_rendered_once_and_changed_text_is_not_served_stale() {
+        let id = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef);
+        let first = super::render_message(id, "**one**", true);
+        assert_eq!(first, "<p><strong>one</strong></p>\n");
+        let before = super::cache::len();
+        assert!(super::cache::get(&(id, "**one**".len())).is_some(), "kept after the first render");
+        assert_eq!(super::render_message(id, "**one**", true), first, "served from the cache");
+        assert_eq!(super::cache::len(), before, "no second entry");
+        // A reply still being written is never cached; a different text is a different entry.
+        assert_eq!(super::render_message(id, "*growing", false), "<p>*growing</p>\n");
+        assert_eq!(super::render_message(id, "**one, two**", true), "<p><strong>one, two</strong></p>\n");
+    }
 
     #[test]
     fn renders_markdown_and_code_blocks() {

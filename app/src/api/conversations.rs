@@ -77,7 +77,7 @@ impl MessageView {
             model: text("model"),
             time: crate::components::format_time(m.created_at),
             badge,
-            html: crate::markdown::render(&m.content),
+            html: crate::markdown::render_message(m.id, &m.content, !in_progress(m)),
             problem: error.filter(|e| e != "stopped"),
         }
     }
