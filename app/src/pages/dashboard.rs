@@ -329,10 +329,17 @@ fn OpenView(open: OpenConversation, models: Vec<String>, selected: Option<String
     }
 }
 
-/// The server-rendered messages of the open page.
+/// The server-rendered messages of the open page. Those from the first reply still being written
+/// on carry their id, so the chat panel can replace them with what it fetches (the rest never
+/// change, and their ids would only add bytes to every page).
 #[cfg(feature = "ssr")]
 fn history_items(items: &[mosaic_db::model::Message]) -> impl IntoView {
-    items.iter().map(|m| view! { <MessageItem m=MessageView::of(m)/> }).collect_view()
+    let first_pending = items.iter().position(in_progress).unwrap_or(items.len());
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, m)| view! { <MessageItem m=MessageView::of(m) replaceable={i >= first_pending}/> })
+        .collect_view()
 }
 
 /// In the browser this page is never rendered (only its islands are), so there is nothing to show.
@@ -384,15 +391,16 @@ fn EarlierMessages(conversation: Uuid, cursor: String) -> impl IntoView {
 }
 
 /// One message: who wrote it, with which model, when, whether it finished, and its content.
+/// `replaceable` marks it with its id for the chat panel (see `history_items`).
 #[component]
-pub fn MessageItem(m: MessageView) -> impl IntoView {
+pub fn MessageItem(m: MessageView, #[prop(optional)] replaceable: bool) -> impl IntoView {
     let (class, who) = match m.role {
         MessageRole::User => ("message user", "You"),
         MessageRole::Assistant => ("message assistant", "Assistant"),
         MessageRole::System => ("message system", "System"),
     };
     view! {
-        <li class=class data-message=m.id.to_string()>
+        <li class=class data-message=replaceable.then(|| m.id.to_string())>
             <div class="meta">
                 <strong>{who}</strong>
                 {m.model.map(|m| view! { <span class="muted">{m}</span> })}
