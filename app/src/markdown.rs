@@ -48,7 +48,7 @@ pub fn render(source: &str) -> String {
 /// one is dropped.
 mod cache {
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, LazyLock, Mutex};
 
     /// HTML held per generation.
     pub const CACHE_BYTES: usize = 8 << 20;
@@ -63,22 +63,24 @@ mod cache {
         bytes: usize,
     }
 
-    static CACHE: Mutex<Option<Generations>> = Mutex::new(None);
+    static CACHE: LazyLock<Mutex<Generations>> = LazyLock::new(Mutex::default);
+
+    fn lock() -> std::sync::MutexGuard<'static, Generations> {
+        CACHE.lock().unwrap_or_else(|e| e.into_inner())
+    }
 
     pub fn get(key: &Key) -> Option<Arc<str>> {
-        let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        let g = guard.get_or_insert_with(Generations::default);
+        let mut g = lock();
         if let Some(html) = g.current.get(key) {
             return Some(html.clone());
         }
         let html = g.previous.remove(key)?;
-        insert_locked(g, *key, html.clone());
+        insert_locked(&mut g, *key, html.clone());
         Some(html)
     }
 
     pub fn insert(key: Key, html: Arc<str>) {
-        let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        insert_locked(guard.get_or_insert_with(Generations::default), key, html);
+        insert_locked(&mut lock(), key, html);
     }
 
     fn insert_locked(g: &mut Generations, key: Key, html: Arc<str>) {
@@ -92,7 +94,8 @@ mod cache {
 
     #[cfg(test)]
     pub fn len() -> usize {
-        CACHE.lock().map(|g| g.as_ref().map_or(0, |g| g.current.len() + g.previous.len())).unwrap_or(0)
+        let g = lock();
+        g.current.len() + g.previous.len()
     }
 }
 

@@ -63,13 +63,23 @@ macro_rules! conversation_ops {
             }
 
             pub(crate) async fn get_conversation(&self, user_id: Uuid, id: Uuid) -> DbResult<Conversation> {
+                let mut conn = self.pool.acquire().await?;
+                Self::get_conversation_on(&mut conn, user_id, id).await
+            }
+
+            /// [`Self::get_conversation`] on a connection the caller holds.
+            pub(crate) async fn get_conversation_on(
+                conn: &mut sqlx::pool::PoolConnection<Db>,
+                user_id: Uuid,
+                id: Uuid,
+            ) -> DbResult<Conversation> {
                 sqlx::query_as::<_, Conversation>(
                     "SELECT id, title, archived, created_at, updated_at FROM conversations
                      WHERE id = $1 AND user_id = $2",
                 )
                 .bind(id)
                 .bind(user_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut **conn)
                 .await?
                 .ok_or(DbError::NotFound)
             }

@@ -173,15 +173,7 @@ macro_rules! message_ops {
                     None => Cursor::decode_opt(query.after.as_deref(), CursorKind::MessagesAfter, conversation_id)?,
                 };
                 // Ownership first, so another user's conversation is "not found" rather than empty.
-                let conversation = sqlx::query_as::<_, Conversation>(
-                    "SELECT id, title, archived, created_at, updated_at FROM conversations
-                     WHERE id = $1 AND user_id = $2",
-                )
-                .bind(conversation_id)
-                .bind(user_id)
-                .fetch_optional(&mut **conn)
-                .await?
-                .ok_or(DbError::NotFound)?;
+                let conversation = Self::get_conversation_on(conn, user_id, conversation_id).await?;
                 let earlier_of = |m: &Message| {
                     Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id)
                 };

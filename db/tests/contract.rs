@@ -502,7 +502,8 @@ async fn hot_queries_use_an_index(store: &Store) {
         let plan = plan(store, sql, u.id, c.id).await;
         assert!(plan.contains(index), "{} should use {index}; plan:\n{plan}", store.engine());
         // "SCAN recent" / "SCAN old" read the union's own subquery results, not a table.
-        let table_scan = plan.lines().any(|l| l.contains("SCAN ") && !l.contains("SCAN recent") && !l.contains("SCAN old"));
+        let table_scan =
+            plan.lines().any(|l| l.contains("SCAN ") && !l.contains("SCAN recent") && !l.contains("SCAN old"));
         assert!(!table_scan && !plan.contains("Seq Scan"), "no full scan; plan:\n{plan}");
     }
 }
@@ -533,7 +534,12 @@ async fn the_dashboard_read_matches_the_separate_reads(store: &Store) {
     let first = store
         .dashboard(
             u.id,
-            &DashboardQuery { page: 2, with_archived: true, open: Some((ids[4], messages.clone())), ..Default::default() },
+            &DashboardQuery {
+                page: 2,
+                with_archived: true,
+                open: Some((ids[4], messages.clone())),
+                ..Default::default()
+            },
         )
         .await
         .expect("dashboard");

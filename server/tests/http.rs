@@ -45,7 +45,12 @@ async fn the_dashboard_carries_its_data_once(engine: &str) {
     let id = conv["id"].as_str().expect("id").to_string();
     for text in ["first-unmistakable-line", "second-unmistakable-line"] {
         let (st, _) = s
-            .json(&c, reqwest::Method::POST, &format!("/api/conversations/{id}/messages"), Some(json!({"content": text})))
+            .json(
+                &c,
+                reqwest::Method::POST,
+                &format!("/api/conversations/{id}/messages"),
+                Some(json!({"content": text})),
+            )
             .await;
         assert_eq!(st, StatusCode::CREATED);
     }
@@ -69,10 +74,16 @@ async fn the_dashboard_carries_its_data_once(engine: &str) {
     assert_eq!(res.json::<Value>().await.expect("json"), json!([]));
     // A third message is what it then fetches, rendered.
     let (st, _) = s
-        .json(&c, reqwest::Method::POST, &format!("/api/conversations/{id}/messages"), Some(json!({"content": "**third**"})))
+        .json(
+            &c,
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/messages"),
+            Some(json!({"content": "**third**"})),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED);
-    let res = c.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str()), ("since", since)]).send().await;
+    let res =
+        c.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str()), ("since", since)]).send().await;
     let list = res.expect("since").json::<Value>().await.expect("json");
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["html"], "<p><strong>third</strong></p>\n");
@@ -122,7 +133,8 @@ async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
         .expect("post");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // The chat panel's follow-up fetch answers "not found" too, and shows nothing of alice's.
-    let res = mallory.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str())]).send().await.expect("since");
+    let res =
+        mallory.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str())]).send().await.expect("since");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(!res.text().await.expect("body").contains("secret"));
     // Alice's sessions cannot be revoked by mallory.

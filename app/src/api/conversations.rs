@@ -124,11 +124,8 @@ pub async fn load_dashboard(
         OpenConversation { conversation, messages, since, pending }
     });
     let models = (state.chat.models)().await;
-    let selected_model = rows
-        .preferences
-        .into_iter()
-        .find(|p| p.key == "chat.model")
-        .and_then(|p| p.value.as_str().map(str::to_string));
+    let selected_model =
+        rows.preferences.into_iter().find(|p| p.key == "chat.model").and_then(|p| p.value.as_str().map(str::to_string));
     let archived = match rows.archived {
         // An archived conversation is open: show it in its (opened) section.
         None if open.as_ref().is_some_and(|o| o.conversation.archived) => {

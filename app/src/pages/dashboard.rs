@@ -1,7 +1,8 @@
 //! The conversation dashboard: the sidebar of conversations and the open conversation.
 //!
-//! Rendered on the server as plain HTML. Three islands make it live in the browser: the chat panel
-//! (see [`super::chat_panel`]), and "load more" / "load earlier", which append pages in place.
+//! Rendered on the server as plain HTML. Islands make it live in the browser: the chat panel (see
+//! [`super::chat_panel`]), "load more" / "load earlier", which add pages in place, and the archived
+//! section, which loads when first opened.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -153,32 +154,57 @@ fn conversation_link(c: Conversation, open_id: Option<Uuid>) -> impl IntoView {
     }
 }
 
+/// A fetch the user starts in place ("load more", "load earlier", opening the archive): at most one
+/// at a time, its failure shown until the next success.
+#[derive(Clone, Copy)]
+struct InPlace {
+    loading: RwSignal<bool>,
+    failed: RwSignal<Option<String>>,
+}
+
+impl InPlace {
+    fn new() -> InPlace {
+        InPlace { loading: RwSignal::new(false), failed: RwSignal::new(None) }
+    }
+
+    /// Runs `fetch` unless one is under way, and hands what it returns to `apply`.
+    fn run<T: 'static>(
+        self,
+        fetch: impl std::future::Future<Output = Result<T, ServerFnError>> + 'static,
+        apply: impl FnOnce(T) + 'static,
+    ) {
+        if self.loading.get_untracked() {
+            return;
+        }
+        self.loading.set(true);
+        leptos::task::spawn_local(async move {
+            match fetch.await {
+                Ok(value) => {
+                    self.failed.set(None);
+                    apply(value);
+                }
+                Err(e) => self.failed.set(Some(error_text(&e))),
+            }
+            self.loading.set(false);
+        });
+    }
+}
+
 /// "Load more" for a sidebar list: appends the next page in place. Without JavaScript it is a link
 /// to the page starting at `cursor`.
 #[island]
 fn MoreConversations(archived: bool, cursor: Option<String>, open_id: Option<Uuid>) -> impl IntoView {
     let items = RwSignal::new(Vec::<Conversation>::new());
     let next = RwSignal::new(cursor);
-    let loading = RwSignal::new(false);
-    let failed = RwSignal::new(None::<String>);
+    let fetch = InPlace::new();
+    let InPlace { loading, failed } = fetch;
     let param = if archived { "archived_more" } else { "more" };
     let load_more = move |ev: leptos::ev::MouseEvent| {
         let Some(cursor) = next.get_untracked() else { return };
         ev.prevent_default();
-        if loading.get_untracked() {
-            return;
-        }
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            match more_conversations(archived, Some(cursor)).await {
-                Ok(more) => {
-                    items.update(|list| list.extend(more.items));
-                    next.set(more.next);
-                    failed.set(None);
-                }
-                Err(e) => failed.set(Some(error_text(&e))),
-            }
-            loading.set(false);
+        fetch.run(more_conversations(archived, Some(cursor)), move |more| {
+            items.update(|list| list.extend(more.items));
+            next.set(more.next);
         });
     };
     view! {
@@ -199,24 +225,13 @@ fn MoreConversations(archived: bool, cursor: Option<String>, open_id: Option<Uui
 #[island]
 fn ArchivedOnOpen(open_id: Option<Uuid>) -> impl IntoView {
     let page = RwSignal::new(None::<Page<Conversation>>);
-    let failed = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(false);
+    let fetch = InPlace::new();
+    let InPlace { loading, failed } = fetch;
     let link = NodeRef::<leptos::html::A>::new();
     let load = move || {
-        if loading.get_untracked() || page.with_untracked(Option::is_some) {
-            return;
+        if page.with_untracked(Option::is_none) {
+            fetch.run(more_conversations(true, None), move |p| page.set(Some(p)));
         }
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            match more_conversations(true, None).await {
-                Ok(p) => {
-                    failed.set(None);
-                    page.set(Some(p));
-                }
-                Err(e) => failed.set(Some(error_text(&e))),
-            }
-            loading.set(false);
-        });
     };
     // Load when the enclosing <details> opens.
     Effect::new(move |_| {
@@ -288,10 +303,9 @@ fn OpenView(open: OpenConversation, models: Vec<String>, selected: Option<String
     let id = conversation.id;
     let archived = conversation.archived;
     // The model is picked per conversation: the one its last reply used, else the user's default.
-    let conversation_model =
-        messages.items.iter().rev().find(|m| m.role == MessageRole::Assistant).and_then(|m| {
-            Some(format!("{}/{}", m.metadata.get("provider")?.as_str()?, m.metadata.get("model")?.as_str()?))
-        });
+    let conversation_model = messages.items.iter().rev().find(|m| m.role == MessageRole::Assistant).and_then(|m| {
+        Some(format!("{}/{}", m.metadata.get("provider")?.as_str()?, m.metadata.get("model")?.as_str()?))
+    });
     let selected = conversation_model.filter(|m| models.contains(m)).or(selected);
     let history = history_items(&messages.items);
     view! {
@@ -352,29 +366,18 @@ fn history_items(_items: &[mosaic_db::model::Message]) -> impl IntoView {}
 fn EarlierMessages(conversation: Uuid, cursor: String) -> impl IntoView {
     let items = RwSignal::new(Vec::<MessageView>::new());
     let earlier = RwSignal::new(Some(cursor));
-    let loading = RwSignal::new(false);
-    let failed = RwSignal::new(None::<String>);
+    let fetch = InPlace::new();
+    let InPlace { loading, failed } = fetch;
     let load_earlier = move |ev: leptos::ev::MouseEvent| {
         let Some(cursor) = earlier.get_untracked() else { return };
         ev.prevent_default();
-        if loading.get_untracked() {
-            return;
-        }
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            match earlier_messages(conversation, cursor).await {
-                Ok(page) => {
-                    items.update(|list| {
-                        let mut older = page.items;
-                        older.append(list);
-                        *list = older;
-                    });
-                    earlier.set(page.earlier);
-                    failed.set(None);
-                }
-                Err(e) => failed.set(Some(error_text(&e))),
-            }
-            loading.set(false);
+        fetch.run(earlier_messages(conversation, cursor), move |page| {
+            items.update(|list| {
+                let mut older = page.items;
+                older.append(list);
+                *list = older;
+            });
+            earlier.set(page.earlier);
         });
     };
     view! {
