@@ -10,8 +10,6 @@
 #![recursion_limit = "512"]
 
 pub mod api;
-pub mod chat_client;
-pub mod chat_events;
 pub mod components;
 pub mod images;
 #[cfg(feature = "ssr")]
@@ -20,6 +18,8 @@ pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod error;
 #[cfg(feature = "ssr")]
 pub mod state;
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use mosaic_chat::Chat;
 use mosaic_db::model::User;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::Store;
@@ -20,39 +21,14 @@ pub struct AuthSettings {
     pub policy: SessionPolicy,
 }
 
-/// A boxed future, for the chat hooks below.
-pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
-
-/// What the pages need of the server's chat service, which lives in the server crate: the models
-/// on offer, and sending a message (saving it and starting the reply) for forms posted without
-/// JavaScript.
-#[derive(Clone)]
-pub struct ChatHooks {
-    /// The models on offer now, as `provider/model` (never waits on a provider).
-    pub models: Arc<dyn Fn() -> BoxFuture<Vec<String>> + Send + Sync>,
-    /// Saves the user's message and starts a reply; `Err` carries the HTTP status and what to tell
-    /// the user (the message is saved even then, unless the error says otherwise).
-    #[allow(clippy::type_complexity)]
-    pub send: Arc<
-        dyn Fn(uuid::Uuid, uuid::Uuid, String, Option<String>) -> BoxFuture<Result<(), (http::StatusCode, String)>>
-            + Send
-            + Sync,
-    >,
-}
-
-impl std::fmt::Debug for ChatHooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ChatHooks")
-    }
-}
-
 /// Everything a request handler needs; provided to Leptos as context and held by the axum router.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The chat service (providers and the replies being written).
+    pub chat: Arc<Chat>,
     pub auth: Arc<AuthSettings>,
     pub limiter: Arc<SignInLimiter>,
-    pub chat: ChatHooks,
 }
 
 /// The user a request is signed in as, resolved once per request by the server's middleware and
@@ -65,7 +41,8 @@ pub struct CurrentUser {
 
 /// The shared state, inside a server function or a server render.
 pub fn app_state() -> Result<AppState, ServerFnError> {
-    use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+    use_context::<AppState>()
+        .ok_or_else(|| crate::api::respond::fail(crate::error::AppError::internal("server state is missing")))
 }
 
 /// The request being served, inside a server function or a server render.

@@ -40,6 +40,11 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The position before every row of a newest-first listing (its first page).
+    pub const NEWEST: Cursor = Cursor { at: i64::MAX, id: Uuid::max() };
+    /// The position before every row of an oldest-first listing (its first page).
+    pub const OLDEST: Cursor = Cursor { at: i64::MIN, id: Uuid::nil() };
+
     /// Encodes this position for `kind`, bound to `scope` (the parent row, or nil when none).
     pub fn encode(self, kind: CursorKind, scope: Uuid) -> String {
         let mut buf = Vec::with_capacity(LEN);

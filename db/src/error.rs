@@ -1,7 +1,10 @@
 //! The data layer's one error type.
 //!
-//! Policy: variants other than `Sqlx`/`Migrate` carry a message a user can act on and map to a 4xx
-//! in the layers above; `Sqlx`/`Migrate` are internal, logged by the caller and never shown.
+//! Policy: the caller's mistakes (`NotFound`, `Invalid`, `BadCursor`, `Conflict`, `Immutable`) carry
+//! a message a user can act on and become 4xx answers; `Unavailable` is the database being out of
+//! reach (503); `Internal`, `Sqlx` and `Migrate` are faults of the server (a failed hash, no
+//! randomness, a corrupt row, an unexpected driver error), logged by the layer that answers and never
+//! shown. The HTTP mapping lives in one place above this crate (`app::error`).
 
 /// Everything a data-layer call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,10 @@ pub enum DbError {
     /// The database could not be reached in time (connect timeout or pool exhausted).
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A fault inside the server that is no fault of the caller: password hashing failed, the system
+    /// had no randomness, a stored row could not be read back.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Anything else the driver reported.
     #[error("database error: {0}")]
     Sqlx(sqlx::Error),
@@ -37,6 +44,7 @@ impl From<sqlx::Error> for DbError {
         match err {
             sqlx::Error::RowNotFound => DbError::NotFound,
             sqlx::Error::PoolTimedOut => DbError::Unavailable("no connection became free in time".into()),
+            sqlx::Error::PoolClosed => DbError::Unavailable("the connection pool is closed".into()),
             sqlx::Error::Io(e) => DbError::Unavailable(e.to_string()),
             other => DbError::Sqlx(other),
         }

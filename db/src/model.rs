@@ -106,19 +106,78 @@ impl TryFrom<String> for MessageRole {
     }
 }
 
-/// One turn of a conversation. `complete` is false for a reply that was cut short.
+/// Where a message is in its life. A user's message is complete when it is saved; an assistant's
+/// reply is saved `Streaming` the moment it starts and ends in one of the other three states.
+///
+/// Stored as the `status` and `status_reason` columns (a CHECK in both schemas keeps them to these
+/// four, and a reason only where one belongs); sent to clients as `"status"` and `"reason"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum ReplyState {
+    /// Still being written; the text is what has arrived so far.
+    Streaming,
+    /// Written to its end.
+    Complete,
+    /// Ended early on purpose: the user pressed Stop (no reason), or the server was shutting down.
+    Stopped {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Ended by a fault: the provider failed, or the process writing it died ("interrupted").
+    Failed { reason: String },
+}
+
+impl ReplyState {
+    /// The reason a reply recovered at startup was left unfinished: its process died mid-reply.
+    pub const INTERRUPTED: &'static str = "interrupted";
+
+    /// The spelling stored in the `messages.status` column.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReplyState::Streaming => "streaming",
+            ReplyState::Complete => "complete",
+            ReplyState::Stopped { .. } => "stopped",
+            ReplyState::Failed { .. } => "failed",
+        }
+    }
+
+    /// The `messages.status_reason` column: why a reply stopped or failed.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ReplyState::Stopped { reason } => reason.as_deref(),
+            ReplyState::Failed { reason } => Some(reason),
+            ReplyState::Streaming | ReplyState::Complete => None,
+        }
+    }
+
+    /// Rebuilds the state from its two columns; anything else is a corrupt row.
+    pub fn from_columns(status: &str, reason: Option<String>) -> Result<ReplyState, String> {
+        match (status, reason) {
+            ("streaming", None) => Ok(ReplyState::Streaming),
+            ("complete", None) => Ok(ReplyState::Complete),
+            ("stopped", reason) => Ok(ReplyState::Stopped { reason }),
+            ("failed", Some(reason)) => Ok(ReplyState::Failed { reason }),
+            (status, reason) => Err(format!("invalid message state {status:?} with reason {reason:?}")),
+        }
+    }
+
+    /// True once the reply can no longer change.
+    pub fn is_settled(&self) -> bool {
+        !matches!(self, ReplyState::Streaming)
+    }
+}
+
+/// One turn of a conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Message {
     pub id: Uuid,
     pub conversation_id: Uuid,
-    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub role: MessageRole,
     pub content: String,
-    #[cfg_attr(feature = "server", sqlx(json))]
     pub metadata: serde_json::Value,
-    pub status: String,
+    #[serde(flatten)]
+    pub state: ReplyState,
     pub created_at: i64,
 }
 

@@ -65,8 +65,8 @@ async fn on_hashing_thread<T: Send + 'static>(
         .send(Box::new(move |memory| {
             let _ = tx.send(work(memory));
         }))
-        .map_err(|_| DbError::Invalid("password hashing is unavailable".into()))?;
-    rx.await.map_err(|_| DbError::Invalid("password hashing failed".into()))
+        .map_err(|_| DbError::Internal("password hashing is unavailable".into()))?;
+    rx.await.map_err(|_| DbError::Internal("password hashing failed".into()))
 }
 
 fn params(output_len: usize) -> Result<Params, argon2::Error> {
@@ -76,12 +76,12 @@ fn params(output_len: usize) -> Result<Params, argon2::Error> {
 /// Hashes `password` into a PHC string, on a hashing thread.
 pub async fn hash(password: String) -> Result<String, DbError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| DbError::Invalid(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut salt).map_err(|e| DbError::Internal(format!("no randomness: {e}")))?;
     on_hashing_thread(move |memory| hash_with(password.as_bytes(), &salt, memory)).await?
 }
 
 fn hash_with(password: &[u8], salt: &[u8], memory: &mut [Block]) -> Result<String, DbError> {
-    let invalid = |e: &dyn std::fmt::Display| DbError::Invalid(e.to_string());
+    let invalid = |e: &dyn std::fmt::Display| DbError::Internal(format!("password hashing: {e}"));
     let params = params(OUTPUT_LEN).map_err(|e| invalid(&e))?;
     let mut out = [0u8; OUTPUT_LEN];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())

@@ -6,11 +6,12 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::ops_prelude::*;
-
-/// The database the shared operation macros run against here.
-pub(crate) type Db = Postgres;
 use crate::{DbError, DbResult, PoolSettings};
+
+/// The sqlx database the shared statements (`sql/`) run on here.
+pub(crate) type Db = Postgres;
+/// The store type the shared statements (`sql/`) implement here.
+pub(crate) type Backend = PgStore;
 
 /// The PostgreSQL store; cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
@@ -26,6 +27,9 @@ impl PgStore {
             .map_err(|e| DbError::Invalid(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?
             .application_name("mosaic");
         let pool = PgPoolOptions::new()
+            // Each checkout emits a TRACE event (off unless RUST_LOG asks for it), which the tests
+            // count to prove a page or a chat send takes a fixed number of connections.
+            .acquire_time_level(log::LevelFilter::Trace)
             .max_connections(settings.max_connections)
             .idle_timeout(settings.idle_timeout)
             .acquire_timeout(settings.connect_timeout)
@@ -57,11 +61,6 @@ impl PgStore {
     }
 }
 
-crate::users::user_ops!(PgStore);
-crate::sessions::session_ops!(PgStore);
-crate::conversations::conversation_ops!(PgStore);
-crate::messages::message_ops!(PgStore);
-crate::preferences::preference_ops!(PgStore);
-crate::agent_logs::agent_log_ops!(PgStore);
-crate::jobs::job_ops!(PgStore);
-crate::dashboard::dashboard_ops!(PgStore);
+/// The operations' SQL (`sql/`), compiled for this engine.
+#[path = "sql/mod.rs"]
+pub mod sql;

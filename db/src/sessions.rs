@@ -10,10 +10,25 @@ pub struct SessionPolicy {
     pub absolute: i64,
 }
 
+impl SessionPolicy {
+    /// Hours of disuse after which a session expires, when MOSAIC_SESSION_IDLE_HOURS is not set.
+    pub const DEFAULT_IDLE_HOURS: u32 = 7 * 24;
+    /// Days after sign-in that no session outlives, when MOSAIC_SESSION_MAX_DAYS is not set.
+    pub const DEFAULT_MAX_DAYS: u32 = 30;
+
+    /// A policy of `idle_hours` of disuse and `max_days` in all.
+    pub fn new(idle_hours: u32, max_days: u32) -> SessionPolicy {
+        use crate::clock::SECOND;
+        SessionPolicy {
+            idle: i64::from(idle_hours) * 3600 * SECOND,
+            absolute: i64::from(max_days) * 24 * 3600 * SECOND,
+        }
+    }
+}
+
 impl Default for SessionPolicy {
     fn default() -> Self {
-        use crate::clock::SECOND;
-        SessionPolicy { idle: 7 * 24 * 3600 * SECOND, absolute: 30 * 24 * 3600 * SECOND }
+        SessionPolicy::new(Self::DEFAULT_IDLE_HOURS, Self::DEFAULT_MAX_DAYS)
     }
 }
 
@@ -26,102 +41,3 @@ pub struct ActiveSession {
     pub id: uuid::Uuid,
     pub user: crate::model::User,
 }
-
-/// Implements the session operations on a backend store type.
-macro_rules! session_ops {
-    ($store:ty) => {
-        impl $store {
-            pub(crate) async fn create_session(
-                &self,
-                user_id: Uuid,
-                token_hash: &[u8],
-                ip_address: Option<&str>,
-                user_agent: Option<&str>,
-                policy: SessionPolicy,
-            ) -> DbResult<SessionInfo> {
-                let now = now_micros();
-                let absolute = now.saturating_add(policy.absolute);
-                let expires = absolute.min(now.saturating_add(policy.idle));
-                let user_agent = user_agent.map(|ua| ua.chars().take(300).collect::<String>());
-                sqlx::query_as::<_, SessionInfo>(
-                    "INSERT INTO sessions (id, user_id, token_hash, ip_address, user_agent, created_at, last_seen_at, expires_at, absolute_expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
-                     RETURNING id, user_agent, ip_address, created_at, last_seen_at, expires_at",
-                )
-                .bind(Uuid::now_v7())
-                .bind(user_id)
-                .bind(token_hash)
-                .bind(ip_address)
-                .bind(user_agent)
-                .bind(now)
-                .bind(expires)
-                .bind(absolute)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(Into::into)
-            }
-
-            pub(crate) async fn resolve_session(&self, token_hash: &[u8], policy: SessionPolicy) -> DbResult<Option<ActiveSession>> {
-                let now = now_micros();
-                let row: Option<(Uuid, i64, i64, Uuid, String, String, String, bool, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT s.id, s.last_seen_at, s.absolute_expires_at, u.id, u.email, u.name, u.role, u.banned, u.created_at, u.image
-                     FROM sessions s JOIN users u ON u.id = s.user_id
-                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.banned",
-                )
-                .bind(token_hash)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some((session_id, last_seen, absolute, id, email, name, role, banned, created_at, image)) = row else {
-                    return Ok(None);
-                };
-                if now - last_seen > sessions::TOUCH_EVERY {
-                    sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1")
-                        .bind(session_id)
-                        .bind(now)
-                        .bind(absolute.min(now.saturating_add(policy.idle)))
-                        .execute(&self.pool)
-                        .await?;
-                }
-                let role = Role::try_from(role).map_err(DbError::Invalid)?;
-                Ok(Some(ActiveSession { id: session_id, user: User { id, email, name, role, banned, created_at, image } }))
-            }
-
-            pub(crate) async fn list_sessions(&self, user_id: Uuid) -> DbResult<Vec<SessionInfo>> {
-                Ok(sqlx::query_as::<_, SessionInfo>(
-                    "SELECT id, user_agent, ip_address, created_at, last_seen_at, expires_at FROM sessions
-                     WHERE user_id = $1 AND expires_at > $2
-                     ORDER BY created_at DESC, id DESC
-                     LIMIT 200",
-                )
-                .bind(user_id)
-                .bind(now_micros())
-                .fetch_all(&self.pool)
-                .await?)
-            }
-
-            pub(crate) async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> DbResult<()> {
-                let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-                    .bind(session_id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(DbError::NotFound);
-                }
-                Ok(())
-            }
-
-            pub(crate) async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<()> {
-                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
-                Ok(())
-            }
-
-            pub(crate) async fn delete_expired_sessions(&self, now: i64) -> DbResult<u64> {
-                let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
-                Ok(done.rows_affected())
-            }
-        }
-    };
-}
-pub(crate) use session_ops;

@@ -12,11 +12,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::ops_prelude::*;
-
-/// The database the shared operation macros run against here.
-pub(crate) type Db = Sqlite;
 use crate::{DbError, DbResult, PoolSettings};
+
+/// The sqlx database the shared statements (`sql/`) run on here.
+pub(crate) type Db = Sqlite;
+/// The store type the shared statements (`sql/`) implement here.
+pub(crate) type Backend = SqliteStore;
 
 /// How long a writer waits for the write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,6 +55,9 @@ impl SqliteStore {
             // A local file cannot drop a connection: skip the ping sqlx otherwise sends on every
             // acquire (a round trip to the connection's thread, doubling the hops per statement).
             .test_before_acquire(false)
+            // Each checkout emits a TRACE event (off unless RUST_LOG asks for it), which the tests
+            // count to prove a page or a chat send takes a fixed number of connections.
+            .acquire_time_level(log::LevelFilter::Trace)
             .max_connections(settings.max_connections)
             .idle_timeout(settings.idle_timeout)
             .acquire_timeout(settings.connect_timeout)
@@ -81,11 +85,6 @@ impl SqliteStore {
     }
 }
 
-crate::users::user_ops!(SqliteStore);
-crate::sessions::session_ops!(SqliteStore);
-crate::conversations::conversation_ops!(SqliteStore);
-crate::messages::message_ops!(SqliteStore);
-crate::preferences::preference_ops!(SqliteStore);
-crate::agent_logs::agent_log_ops!(SqliteStore);
-crate::jobs::job_ops!(SqliteStore);
-crate::dashboard::dashboard_ops!(SqliteStore);
+/// The operations' SQL (`sql/`), compiled for this engine.
+#[path = "sql/mod.rs"]
+pub mod sql;

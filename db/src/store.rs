@@ -8,13 +8,56 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::agent_logs::NewAgentLog;
+use crate::conversations::ConversationChange;
 use crate::dashboard::{DashboardQuery, DashboardRows};
 use crate::error::{DbError, DbResult};
 use crate::jobs::JobRun;
 use crate::messages::{MessagePage, MessageQuery, NewMessage};
-use crate::model::{AgentLog, Conversation, Message, Page, Preference, SessionInfo, Tier, User};
+use crate::model::{AgentLog, Conversation, Message, Page, Preference, ReplyState, SessionInfo, Tier, User};
+use crate::replies::{NewTurn, StartedTurn, TurnContext, TurnTarget};
 use crate::sessions::{ActiveSession, SessionPolicy};
 use crate::{PgStore, SqliteStore};
+
+/// The two database engines Mosaic runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded default: one file under the data directory.
+    Sqlite,
+    /// The scale-out engine, for several instances behind a load balancer.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a `DATABASE_URL` names (`sqlite:…`, `postgres://…` or `postgresql://…`), if any.
+    /// The one place a URL's scheme is checked.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The engine's name, for logs and benchmark tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// The pool size when DB_POOL_MAX is not set. SQLite: each connection is a thread with its own
+    /// page cache, and more than a few per core only add memory (throughput was the same with 4 as
+    /// with 20 on two cores). PostgreSQL: the seed's 20.
+    pub fn default_pool_size(self) -> u32 {
+        match self {
+            Engine::Sqlite => 8,
+            Engine::Postgres => 20,
+        }
+    }
+}
 
 /// How to reach the database and how big its pool is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,13 +73,21 @@ pub struct PoolSettings {
 }
 
 impl PoolSettings {
-    /// The seed's defaults (20 connections, 30 s idle, 5 s connect) for `url`.
+    /// Seconds an idle connection is kept when DB_IDLE_TIMEOUT is not set.
+    pub const DEFAULT_IDLE_SECS: u32 = 30;
+    /// Seconds to connect (or wait for a free connection) when DB_CONNECT_TIMEOUT is not set.
+    pub const DEFAULT_CONNECT_SECS: u32 = 5;
+
+    /// The defaults for `url`: the engine's pool size, 30 s idle, 5 s connect. The configuration
+    /// starts from these too, so a default is written once.
     pub fn new(url: impl Into<String>) -> PoolSettings {
+        let url = url.into();
+        let engine = Engine::of_url(&url).unwrap_or(Engine::Sqlite);
         PoolSettings {
-            url: url.into(),
-            max_connections: 20,
-            idle_timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
+            max_connections: engine.default_pool_size(),
+            url,
+            idle_timeout: Duration::from_secs(Self::DEFAULT_IDLE_SECS.into()),
+            connect_timeout: Duration::from_secs(Self::DEFAULT_CONNECT_SECS.into()),
         }
     }
 }
@@ -61,20 +112,18 @@ impl Store {
     /// Opens the database named by `settings.url` (SQLite unless it starts with `postgres`), and
     /// applies pending migrations before returning.
     pub async fn connect(settings: &PoolSettings) -> DbResult<Store> {
-        if settings.url.starts_with("postgres://") || settings.url.starts_with("postgresql://") {
-            Ok(Store::Postgres(PgStore::connect(settings).await?))
-        } else if settings.url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(settings).await?))
-        } else {
-            Err(DbError::Invalid("DATABASE_URL must start with sqlite: or postgres://".into()))
+        match Engine::of_url(&settings.url) {
+            Some(Engine::Postgres) => Ok(Store::Postgres(PgStore::connect(settings).await?)),
+            Some(Engine::Sqlite) => Ok(Store::Sqlite(SqliteStore::connect(settings).await?)),
+            None => Err(DbError::Invalid("DATABASE_URL must start with sqlite: or postgres://".into())),
         }
     }
 
-    /// The engine's name, for logs and benchmark tables.
-    pub fn engine(&self) -> &'static str {
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
         match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+            Store::Sqlite(_) => Engine::Sqlite,
+            Store::Postgres(_) => Engine::Postgres,
         }
     }
 
@@ -185,14 +234,14 @@ impl Store {
         dispatch!(self.get_conversation(user_id, id))
     }
 
-    /// Renames one of the user's conversations.
-    pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> DbResult<Conversation> {
-        dispatch!(self.rename_conversation(user_id, id, title))
-    }
-
-    /// Archives or unarchives one of the user's conversations.
-    pub async fn set_archived(&self, user_id: Uuid, id: Uuid, archived: bool) -> DbResult<Conversation> {
-        dispatch!(self.set_archived(user_id, id, archived))
+    /// Changes one of the user's conversations (title, archived, or both) in one statement.
+    pub async fn update_conversation(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        change: &ConversationChange<'_>,
+    ) -> DbResult<Conversation> {
+        dispatch!(self.update_conversation(user_id, id, change))
     }
 
     /// Deletes one of the user's conversations and its messages.
@@ -218,27 +267,37 @@ impl Store {
         dispatch!(self.append_message(user_id, conversation_id, new))
     }
 
-    /// Starts an assistant reply: an empty message marked incomplete, bumping the conversation, so
-    /// a reply in progress is in the database from its first moment.
-    pub async fn start_reply(
-        &self,
-        user_id: Uuid,
-        conversation_id: Uuid,
-        metadata: &serde_json::Value,
-    ) -> DbResult<Message> {
-        dispatch!(self.start_reply(user_id, conversation_id, metadata))
+    // ---- turns and replies ----
+
+    /// What a turn into `target` needs before it writes: the conversation (the one ownership
+    /// check), the user's remembered model and the newest messages as history, on one connection.
+    pub async fn turn_context(&self, user_id: Uuid, target: &TurnTarget) -> DbResult<TurnContext> {
+        dispatch!(self.turn_context(user_id, target))
     }
 
-    /// Saves a reply's text so far (`complete` false) or its final text (`complete` true).
+    /// Saves a turn in one write transaction: the conversation (created or moved to the top), the
+    /// user's message and, when `turn.reply` is set, the reply that answers it, saved streaming.
+    pub async fn start_turn(&self, user_id: Uuid, turn: &NewTurn) -> DbResult<StartedTurn> {
+        dispatch!(self.start_turn(user_id, turn))
+    }
+
+    /// Saves a reply's text so far (state `Streaming`) or its final text and how it ended.
     pub async fn save_reply(
         &self,
         conversation_id: Uuid,
         message_id: Uuid,
         content: &str,
-        complete: bool,
+        state: &ReplyState,
         metadata: &serde_json::Value,
     ) -> DbResult<()> {
-        dispatch!(self.save_reply(conversation_id, message_id, content, complete, metadata))
+        dispatch!(self.save_reply(conversation_id, message_id, content, state, metadata))
+    }
+
+    /// Settles replies left streaming by a process that died (those created before
+    /// `started_before`, this process's start) as failed ("interrupted"), keeping their text;
+    /// returns how many.
+    pub async fn recover_interrupted_replies(&self, started_before: i64) -> DbResult<u64> {
+        dispatch!(self.recover_interrupted_replies(started_before))
     }
 
     /// A page of a conversation's messages, oldest first (the newest page when no cursor is given).

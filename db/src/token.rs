@@ -10,7 +10,7 @@ use crate::error::DbError;
 /// A new random session token, URL-safe base64 of 32 bytes.
 pub fn generate() -> Result<String, DbError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| DbError::Invalid(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| DbError::Internal(format!("no randomness: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 

@@ -1,20 +1,20 @@
 //! The data-layer contract, proven on SQLite always and on PostgreSQL whenever
 //! `MOSAIC_TEST_POSTGRES_URL` names a server (CI always sets it).
 
-mod support;
-
 use std::collections::HashSet;
 
 use mosaic_db::agent_logs::NewAgentLog;
 use mosaic_db::clock::{now_micros, SECOND};
+use mosaic_db::conversations::ConversationChange;
 use mosaic_db::messages::{MessageQuery, NewMessage};
-use mosaic_db::model::{MessageRole, Tier, User};
+use mosaic_db::model::{MessageRole, ReplyState, Tier, User};
+use mosaic_db::replies::{NewTurn, TurnTarget};
 use mosaic_db::sessions::SessionPolicy;
-use mosaic_db::{token, DbError, Store};
+use mosaic_db::{token, DbError, Engine, Store};
 use serde_json::json;
 use uuid::Uuid;
 
-both_backends!(
+mosaic_test_support::both_engines!(
     first_user_is_admin_and_emails_are_unique,
     conversations_page_through_every_row_once_in_order,
     equal_timestamps_do_not_lose_or_repeat_rows,
@@ -32,14 +32,27 @@ both_backends!(
     deleting_a_conversation_deletes_its_messages,
     hot_queries_use_an_index,
     the_dashboard_read_matches_the_separate_reads,
+    a_conversation_change_is_one_statement_and_all_or_nothing,
+    a_turn_saves_the_message_and_its_reply_together,
+    replies_settle_in_one_of_their_states,
+    replies_left_streaming_by_a_dead_process_fail_as_interrupted,
+    old_reply_rows_migrate_to_their_states,
 );
 
 async fn user(store: &Store, email: &str) -> User {
     store.create_user_with_password(email, "Test User", "$argon2id$fake").await.expect("create user")
 }
 
+fn archive(archived: bool) -> ConversationChange<'static> {
+    ConversationChange { title: None, archived: Some(archived) }
+}
+
+fn rename(title: &str) -> ConversationChange<'_> {
+    ConversationChange { title: Some(title), archived: None }
+}
+
 fn text(content: &str) -> NewMessage {
-    NewMessage { role: MessageRole::User, content: content.into(), metadata: json!({}), complete: true }
+    NewMessage { role: MessageRole::User, content: content.into(), metadata: json!({}) }
 }
 
 /// Sets a conversation's `updated_at` directly, to build ties and spreads the API cannot make.
@@ -52,7 +65,9 @@ async fn set_updated_at(store: &Store, id: Uuid, at: i64) {
     .expect("set updated_at");
 }
 
-async fn first_user_is_admin_and_emails_are_unique(store: &Store) {
+async fn first_user_is_admin_and_emails_are_unique(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let first = user(store, "Admin@Example.com").await;
     assert_eq!(first.role, mosaic_db::model::Role::Admin);
     assert_eq!(first.email, "admin@example.com");
@@ -66,7 +81,9 @@ async fn first_user_is_admin_and_emails_are_unique(store: &Store) {
     assert!(store.find_credentials("nobody@example.com").await.expect("find").is_none());
 }
 
-async fn conversations_page_through_every_row_once_in_order(store: &Store) {
+async fn conversations_page_through_every_row_once_in_order(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "pager@example.com").await;
     let mut made = Vec::new();
     for i in 0..53 {
@@ -95,7 +112,9 @@ async fn conversations_page_through_every_row_once_in_order(store: &Store) {
     }
 }
 
-async fn equal_timestamps_do_not_lose_or_repeat_rows(store: &Store) {
+async fn equal_timestamps_do_not_lose_or_repeat_rows(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "ties@example.com").await;
     let mut ids = HashSet::new();
     for _ in 0..25 {
@@ -144,21 +163,25 @@ async fn equal_timestamps_do_not_lose_or_repeat_rows(store: &Store) {
     assert_eq!(got, sorted, "oldest first, ties by id");
 }
 
-async fn archived_filter_separates_the_two_lists(store: &Store) {
+async fn archived_filter_separates_the_two_lists(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "arch@example.com").await;
     let a = store.create_conversation(u.id, "keep").await.expect("create");
     let b = store.create_conversation(u.id, "archive me").await.expect("create");
-    let archived = store.set_archived(u.id, b.id, true).await.expect("archive");
+    let archived = store.update_conversation(u.id, b.id, &archive(true)).await.expect("archive");
     assert!(archived.archived);
     let active = store.list_conversations(u.id, false, None, 50).await.expect("list");
     assert_eq!(active.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a.id]);
     let arch = store.list_conversations(u.id, true, None, 50).await.expect("list");
     assert_eq!(arch.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b.id]);
-    store.set_archived(u.id, b.id, false).await.expect("unarchive");
+    store.update_conversation(u.id, b.id, &archive(false)).await.expect("unarchive");
     assert_eq!(store.list_conversations(u.id, false, None, 50).await.expect("list").items.len(), 2);
 }
 
-async fn messages_page_backwards_and_forwards(store: &Store) {
+async fn messages_page_backwards_and_forwards(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "msgs@example.com").await;
     let c = store.create_conversation(u.id, "chat").await.expect("create");
     for i in 0..25 {
@@ -189,7 +212,9 @@ async fn messages_page_backwards_and_forwards(store: &Store) {
     assert!(forward.later.is_some());
 }
 
-async fn appending_a_message_bumps_the_conversation(store: &Store) {
+async fn appending_a_message_bumps_the_conversation(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "bump@example.com").await;
     let old = store.create_conversation(u.id, "old").await.expect("create");
     let new = store.create_conversation(u.id, "new").await.expect("create");
@@ -203,15 +228,17 @@ async fn appending_a_message_bumps_the_conversation(store: &Store) {
     assert_eq!(list.items[0].updated_at, m.created_at);
 }
 
-async fn other_users_rows_are_not_found(store: &Store) {
+async fn other_users_rows_are_not_found(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let alice = user(store, "alice@example.com").await;
     let mallory = user(store, "mallory@example.com").await;
     let c = store.create_conversation(alice.id, "private").await.expect("create");
     store.append_message(alice.id, c.id, text("secret")).await.expect("append");
     let nf = |r: Result<(), DbError>| assert!(matches!(r, Err(DbError::NotFound)), "{r:?}");
     nf(store.get_conversation(mallory.id, c.id).await.map(|_| ()));
-    nf(store.rename_conversation(mallory.id, c.id, "mine").await.map(|_| ()));
-    nf(store.set_archived(mallory.id, c.id, true).await.map(|_| ()));
+    nf(store.update_conversation(mallory.id, c.id, &rename("mine")).await.map(|_| ()));
+    nf(store.update_conversation(mallory.id, c.id, &archive(true)).await.map(|_| ()));
     nf(store.delete_conversation(mallory.id, c.id).await);
     nf(store.append_message(mallory.id, c.id, text("injected")).await.map(|_| ()));
     nf(store.list_messages(mallory.id, c.id, &MessageQuery { limit: 10, ..Default::default() }).await.map(|_| ()));
@@ -231,7 +258,9 @@ async fn other_users_rows_are_not_found(store: &Store) {
     assert_eq!(store.list_sessions(alice.id).await.expect("list").len(), 1);
 }
 
-async fn malformed_and_foreign_cursors_are_refused(store: &Store) {
+async fn malformed_and_foreign_cursors_are_refused(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "cursor@example.com").await;
     let c = store.create_conversation(u.id, "c").await.expect("create");
     let other = store.create_conversation(u.id, "other").await.expect("create");
@@ -252,18 +281,20 @@ async fn malformed_and_foreign_cursors_are_refused(store: &Store) {
     // An archived-list cursor does not page the active list.
     for _ in 0..2 {
         let a = store.create_conversation(u.id, "a").await.expect("create");
-        store.set_archived(u.id, a.id, true).await.expect("archive");
+        store.update_conversation(u.id, a.id, &archive(true)).await.expect("archive");
     }
     let archived = store.list_conversations(u.id, true, None, 1).await.expect("list");
     bad(store.list_conversations(u.id, false, archived.next.as_deref(), 10).await.map(|_| ()));
 }
 
-async fn bad_input_changes_nothing(store: &Store) {
+async fn bad_input_changes_nothing(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "bad@example.com").await;
     let c = store.create_conversation(u.id, "fine").await.expect("create");
     let invalid = |r: Result<(), DbError>| assert!(matches!(r, Err(DbError::Invalid(_))), "{r:?}");
     invalid(store.create_conversation(u.id, &"t".repeat(201)).await.map(|_| ()));
-    invalid(store.rename_conversation(u.id, c.id, &"t".repeat(201)).await.map(|_| ()));
+    invalid(store.update_conversation(u.id, c.id, &rename(&"t".repeat(201))).await.map(|_| ()));
     invalid(store.append_message(u.id, c.id, text(&"x".repeat(64 * 1024 + 1))).await.map(|_| ()));
     invalid(store.append_message(u.id, c.id, text("   ")).await.map(|_| ()));
     invalid(store.append_message(u.id, c.id, NewMessage { metadata: json!([1, 2]), ..text("ok") }).await.map(|_| ()));
@@ -282,7 +313,9 @@ async fn bad_input_changes_nothing(store: &Store) {
     assert!(store.effective_preferences(u.id).await.expect("prefs").iter().all(|p| p.is_default));
 }
 
-async fn preferences_overlay_defaults_and_respect_locks(store: &Store) {
+async fn preferences_overlay_defaults_and_respect_locks(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "prefs@example.com").await;
     let defaults = store.effective_preferences(u.id).await.expect("prefs");
     let theme = defaults.iter().find(|p| p.key == "theme").expect("theme default");
@@ -317,7 +350,9 @@ async fn preferences_overlay_defaults_and_respect_locks(store: &Store) {
     assert_eq!((density.value, density.mutable), (json!("compact"), false));
 }
 
-async fn concurrent_preference_writers_both_succeed(store: &Store) {
+async fn concurrent_preference_writers_both_succeed(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "race@example.com").await;
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -335,7 +370,9 @@ async fn concurrent_preference_writers_both_succeed(store: &Store) {
     assert!(!rows[0].is_default);
 }
 
-async fn revoked_and_expired_sessions_are_refused(store: &Store) {
+async fn revoked_and_expired_sessions_are_refused(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "sess@example.com").await;
     let policy = SessionPolicy::default();
     let t1 = token::generate().expect("token");
@@ -361,7 +398,9 @@ async fn revoked_and_expired_sessions_are_refused(store: &Store) {
     assert_eq!(store.delete_expired_sessions(now_micros()).await.expect("gc"), 1, "only the idle-expired one was left");
 }
 
-async fn banned_users_lose_their_sessions(store: &Store) {
+async fn banned_users_lose_their_sessions(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let _admin = user(store, "root@example.com").await;
     let u = user(store, "banned@example.com").await;
     let t = token::generate().expect("token");
@@ -384,7 +423,9 @@ fn log(user_id: Uuid, session: &str, tier: Tier, at: Option<i64>) -> NewAgentLog
     }
 }
 
-async fn agent_logs_list_and_age_through_tiers(store: &Store) {
+async fn agent_logs_list_and_age_through_tiers(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "logs@example.com").await;
     let day = 24 * 3600 * SECOND;
     let now = now_micros();
@@ -416,7 +457,9 @@ async fn agent_logs_list_and_age_through_tiers(store: &Store) {
     assert_eq!(store.list_tier_logs(Tier::Cold, 0, i64::MAX, None, 200).await.expect("cold").items.len(), 5);
 }
 
-async fn deleting_a_conversation_deletes_its_messages(store: &Store) {
+async fn deleting_a_conversation_deletes_its_messages(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = user(store, "del@example.com").await;
     let c = store.create_conversation(u.id, "bye").await.expect("create");
     store.append_message(u.id, c.id, text("one")).await.expect("append");
@@ -431,14 +474,39 @@ async fn deleting_a_conversation_deletes_its_messages(store: &Store) {
     assert_eq!(left, 0);
 }
 
-/// The plan of `sql` with its parameters bound, as text, with sequential scans discouraged on
-/// PostgreSQL (its planner prefers them on tiny tables even when an index fits).
-async fn plan(store: &Store, sql: &'static str, user: uuid::Uuid, other: uuid::Uuid) -> String {
+/// A parameter of a statement under EXPLAIN.
+#[derive(Clone)]
+enum P {
+    Id(Uuid),
+    Int(i64),
+    Flag(bool),
+    Text(&'static str),
+    Bytes(Vec<u8>),
+}
+
+/// The plan of `sql` with `params` bound, as text, with sequential scans discouraged on PostgreSQL
+/// (its planner prefers them on tiny tables even when an index fits).
+async fn plan(store: &Store, sql: &'static str, params: &[P]) -> String {
+    macro_rules! bind_all {
+        ($query:expr) => {{
+            let mut q = $query;
+            for p in params.iter().cloned() {
+                q = match p {
+                    P::Id(v) => q.bind(v),
+                    P::Int(v) => q.bind(v),
+                    P::Flag(v) => q.bind(v),
+                    P::Text(v) => q.bind(v),
+                    P::Bytes(v) => q.bind(v),
+                };
+            }
+            q
+        }};
+    }
     match store {
         Store::Sqlite(s) => {
             let explain = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"));
             let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(explain).bind(user).bind(other).fetch_all(s.pool()).await.expect("explain");
+                bind_all!(sqlx::query_as(explain)).fetch_all(s.pool()).await.expect("explain");
             rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
         }
         Store::Postgres(s) => {
@@ -446,72 +514,109 @@ async fn plan(store: &Store, sql: &'static str, user: uuid::Uuid, other: uuid::U
             sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
             let explain = sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"));
             let rows: Vec<String> =
-                sqlx::query_scalar(explain).bind(user).bind(other).fetch_all(&mut *conn).await.expect("explain");
+                bind_all!(sqlx::query_scalar(explain)).fetch_all(&mut *conn).await.expect("explain");
             sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.expect("reset");
             rows.join("\n")
         }
     }
 }
 
-async fn hot_queries_use_an_index(store: &Store) {
+/// The hot statements, as the code runs them (the same constants), each served by its index.
+async fn hot_queries_use_an_index(engine: Engine) {
+    use mosaic_db::sqlite::sql as q;
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     let u = store.create_user_with_password("plan@example.com", "Plan", "h").await.expect("user");
     let c = store.create_conversation(u.id, "c").await.expect("conversation");
-    store
-        .append_message(
-            u.id,
-            c.id,
-            NewMessage { role: MessageRole::User, content: "hi".into(), metadata: json!({}), complete: true },
-        )
-        .await
-        .expect("message");
-    store.list_messages(u.id, c.id, &MessageQuery { limit: 5, ..Default::default() }).await.expect("list");
-
-    let cases: [(&str, &'static str); 8] = [
+    store.append_message(u.id, c.id, text("hi")).await.expect("message");
+    let (newest, oldest) = (P::Int(i64::MAX), P::Int(i64::MIN));
+    let (max_id, nil_id) = (P::Id(Uuid::max()), P::Id(Uuid::nil()));
+    let (user, conversation, page) = (P::Id(u.id), P::Id(c.id), P::Int(51));
+    // The unique indexes behind UNIQUE columns are named by each engine (SQLite numbers them in
+    // column order, after the primary key's).
+    let unique = |sqlite: &'static str, postgres: &'static str| match engine {
+        Engine::Sqlite => sqlite,
+        Engine::Postgres => postgres,
+    };
+    let cases: Vec<(&str, &'static str, Vec<P>)> = vec![
         (
-            // The dashboard's two sidebar lists in one statement: each arm still walks the index.
             "conversations_user_archived_idx",
-            "SELECT * FROM (SELECT id FROM conversations WHERE user_id = $1 AND archived = FALSE
-                             AND (updated_at, id) < (9223372036854775807, $2) ORDER BY updated_at DESC, id DESC LIMIT 51) AS recent
-             UNION ALL
-             SELECT * FROM (SELECT id FROM conversations WHERE user_id = $1 AND archived = TRUE
-                             AND (updated_at, id) < (9223372036854775807, $2) ORDER BY updated_at DESC, id DESC LIMIT 51) AS old",
+            q::dashboard::SIDEBAR,
+            vec![
+                user.clone(),
+                P::Flag(false),
+                newest.clone(),
+                max_id.clone(),
+                page.clone(),
+                P::Flag(true),
+                newest.clone(),
+                max_id.clone(),
+                page.clone(),
+            ],
         ),
         (
             "conversations_user_archived_idx",
-            "SELECT id FROM conversations WHERE user_id = $1 AND archived = FALSE AND (updated_at, id) < (9223372036854775807, $2)
-             ORDER BY updated_at DESC, id DESC LIMIT 51",
+            q::conversations::LIST,
+            vec![user.clone(), P::Flag(false), newest.clone(), max_id.clone(), page.clone()],
         ),
         (
             "messages_conversation_created_idx",
-            "SELECT id FROM messages WHERE conversation_id = $1 AND (created_at, id) < (9223372036854775807, $2)
-             ORDER BY created_at DESC, id DESC LIMIT 51",
+            q::messages::PAGE_BEFORE,
+            vec![conversation.clone(), newest.clone(), max_id.clone(), page.clone()],
         ),
-        ("sessions_user_id_idx", "SELECT id FROM sessions WHERE user_id = $1 AND id <> $2"),
-        ("sessions_expires_at_idx", "SELECT id FROM sessions WHERE expires_at <= 5 AND user_id <> $1 AND id <> $2"),
         (
-            "accounts_provider_account_idx",
-            "SELECT id FROM accounts WHERE provider_id = 'credential' AND account_id = 'x' AND user_id <> $1 AND id <> $2",
+            "messages_conversation_created_idx",
+            q::messages::PAGE_AFTER,
+            vec![conversation.clone(), oldest.clone(), nil_id.clone(), page.clone()],
         ),
-        ("preferences_user_key_idx", "SELECT value FROM preferences WHERE user_id = $1 AND key = 'theme' AND id <> $2"),
+        ("messages_streaming_idx", q::replies::INTERRUPTED, vec![newest.clone(), P::Text("interrupted")]),
+        (
+            unique("sqlite_autoindex_sessions_2", "sessions_token_hash_key"),
+            q::sessions::RESOLVE,
+            vec![P::Bytes(vec![0; 32]), P::Int(5)],
+        ),
+        ("sessions_user_id_idx", q::sessions::LIST, vec![user.clone(), P::Int(5)]),
+        ("sessions_expires_at_idx", q::sessions::DELETE_EXPIRED, vec![P::Int(5)]),
+        (
+            unique("sqlite_autoindex_users_2", "users_email_key"),
+            q::users::CREDENTIALS,
+            vec![P::Text("plan@example.com"), P::Text("credential")],
+        ),
+        ("preferences_user_key_idx", q::preferences::EFFECTIVE, vec![user.clone()]),
+        (
+            "agent_logs_session_created_idx",
+            q::agent_logs::SESSION_PAGE,
+            vec![P::Text("agent-1"), user.clone(), oldest.clone(), nil_id.clone(), page.clone()],
+        ),
         (
             "agent_logs_tier_created_at_idx",
-            "SELECT id FROM agent_logs WHERE tier = 'hot' AND created_at < 5 AND user_id <> $1 AND id <> $2 ORDER BY created_at LIMIT 10",
+            q::agent_logs::TIER_PAGE,
+            vec![P::Text("hot"), P::Int(0), newest.clone(), oldest.clone(), nil_id.clone(), page.clone()],
         ),
+        (
+            "agent_logs_tier_created_at_idx",
+            q::agent_logs::DEMOTE_BATCH,
+            vec![P::Text("hot"), P::Int(5), P::Text("warm"), P::Int(6), P::Int(5000)],
+        ),
+        ("agent_logs_tier_created_at_idx", q::agent_logs::PURGE_BATCH, vec![P::Text("cold"), P::Int(5), P::Int(5000)]),
     ];
-    for (index, sql) in cases {
-        let plan = plan(store, sql, u.id, c.id).await;
-        assert!(plan.contains(index), "{} should use {index}; plan:\n{plan}", store.engine());
+    assert!(!cases.is_empty());
+    for (index, sql, params) in cases {
+        let plan = plan(store, sql, &params).await;
+        assert!(plan.contains(index), "{} should use {index} for\n{sql}\nplan:\n{plan}", engine.name());
         // "SCAN recent" / "SCAN old" read the union's own subquery results, not a table.
         let table_scan =
             plan.lines().any(|l| l.contains("SCAN ") && !l.contains("SCAN recent") && !l.contains("SCAN old"));
-        assert!(!table_scan && !plan.contains("Seq Scan"), "no full scan; plan:\n{plan}");
+        assert!(!table_scan && !plan.contains("Seq Scan"), "no full scan for\n{sql}\nplan:\n{plan}");
     }
 }
 
 /// `Store::dashboard` (one connection, four statements) returns what the separate reads return:
 /// both lists paged by their own cursors, the open conversation with its newest messages, the
 /// preferences; and it refuses what they refuse.
-async fn the_dashboard_read_matches_the_separate_reads(store: &Store) {
+async fn the_dashboard_read_matches_the_separate_reads(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
     use mosaic_db::dashboard::DashboardQuery;
     let u = user(store, "dash@example.com").await;
     let other = user(store, "dash-other@example.com").await;
@@ -522,7 +627,7 @@ async fn the_dashboard_read_matches_the_separate_reads(store: &Store) {
         ids.push(c.id);
     }
     for id in &ids[..2] {
-        store.set_archived(u.id, *id, true).await.expect("archive");
+        store.update_conversation(u.id, *id, &archive(true)).await.expect("archive");
         set_updated_at(store, *id, 500).await; // a tie between the two archived ones
     }
     for i in 0..4 {
@@ -572,4 +677,189 @@ async fn the_dashboard_read_matches_the_separate_reads(store: &Store) {
         DashboardQuery { with_archived: true, archived_from: first.recent.next.clone(), page: 2, ..Default::default() };
     assert!(matches!(store.dashboard(u.id, &swapped).await, Err(DbError::BadCursor)));
     assert!(matches!(store.dashboard(u.id, &DashboardQuery::default()).await, Err(DbError::Invalid(_))));
+}
+
+async fn a_conversation_change_is_one_statement_and_all_or_nothing(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "change@example.com").await;
+    let c = store.create_conversation(u.id, "before").await.expect("create");
+    let both = ConversationChange { title: Some("  after  "), archived: Some(true) };
+    let changed = store.update_conversation(u.id, c.id, &both).await.expect("change");
+    assert_eq!((changed.title.as_str(), changed.archived), ("after", true));
+    // Only what is given changes.
+    let changed = store.update_conversation(u.id, c.id, &archive(false)).await.expect("unarchive");
+    assert_eq!((changed.title.as_str(), changed.archived), ("after", false));
+    // A bad title refuses the whole change: the archive flag stays as it was.
+    let bad = ConversationChange { title: Some("a\u{0007}b"), archived: Some(true) };
+    assert!(matches!(store.update_conversation(u.id, c.id, &bad).await, Err(DbError::Invalid(_))));
+    let now = store.get_conversation(u.id, c.id).await.expect("get");
+    assert_eq!((now.title.as_str(), now.archived), ("after", false));
+}
+
+fn turn(target: TurnTarget, content: &str, reply: bool) -> NewTurn {
+    NewTurn { target, content: content.into(), reply: reply.then(|| json!({"model": "m", "provider": "p"})) }
+}
+
+async fn a_turn_saves_the_message_and_its_reply_together(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "turn@example.com").await;
+    let mallory = user(store, "turn-mallory@example.com").await;
+    // A new conversation, its first message and the reply, in one transaction.
+    let id = Uuid::now_v7();
+    let started = store
+        .start_turn(u.id, &turn(TurnTarget::New { id, title: "Tides".into() }, "Tell me about tides", true))
+        .await
+        .expect("turn");
+    assert_eq!((started.conversation.id, started.conversation.title.as_str()), (id, "Tides"));
+    let reply = started.reply.expect("a reply row");
+    assert_eq!(
+        (reply.role, &reply.state, reply.content.as_str()),
+        (MessageRole::Assistant, &ReplyState::Streaming, "")
+    );
+    let page = store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("list");
+    assert_eq!(page.items.iter().map(|m| m.id).collect::<Vec<_>>(), [started.user_message.id, reply.id]);
+    // The context of the next turn: the conversation, the remembered model, the history.
+    store.set_preference(u.id, mosaic_db::preferences::CHAT_MODEL, &json!("p/m")).await.expect("pick");
+    let context = store.turn_context(u.id, &TurnTarget::Existing(id)).await.expect("context");
+    assert_eq!(context.conversation.map(|c| c.id), Some(id));
+    assert_eq!(context.remembered_model.as_deref(), Some("p/m"));
+    assert_eq!(context.history.len(), 2);
+    // Without a reply only the message is saved.
+    let alone = store.start_turn(u.id, &turn(TurnTarget::Existing(id), "no model", false)).await.expect("turn");
+    assert!(alone.reply.is_none());
+    // Another user's conversation is not found, for the context and for the write, and nothing is saved.
+    let nf = |r: Result<(), DbError>| assert!(matches!(r, Err(DbError::NotFound)), "{r:?}");
+    nf(store.turn_context(mallory.id, &TurnTarget::Existing(id)).await.map(|_| ()));
+    // A deleted conversation is not found either, and bad content is refused before anything is written.
+    let gone = store.create_conversation(u.id, "gone").await.expect("create");
+    store.delete_conversation(u.id, gone.id).await.expect("delete");
+    nf(store.start_turn(u.id, &turn(TurnTarget::Existing(gone.id), "hello?", true)).await.map(|_| ()));
+    let refused = store.start_turn(u.id, &turn(TurnTarget::Existing(id), "   ", true)).await;
+    assert!(matches!(refused, Err(DbError::Invalid(_))), "{refused:?}");
+    let page = store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("list");
+    assert_eq!(page.items.len(), 3, "nothing else was saved");
+}
+
+async fn replies_settle_in_one_of_their_states(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "settle@example.com").await;
+    let meta = json!({"model": "m", "provider": "p"});
+    for state in [
+        ReplyState::Complete,
+        ReplyState::Stopped { reason: None },
+        ReplyState::Stopped { reason: Some("server shutting down".into()) },
+        ReplyState::Failed { reason: "The provider stopped responding.".into() },
+    ] {
+        let id = Uuid::now_v7();
+        let started = store
+            .start_turn(u.id, &turn(TurnTarget::New { id, title: String::new() }, "hi", true))
+            .await
+            .expect("turn");
+        let reply = started.reply.expect("reply");
+        store.save_reply(id, reply.id, "so far", &ReplyState::Streaming, &meta).await.expect("partial");
+        store.save_reply(id, reply.id, "so far and the rest", &state, &meta).await.expect("final");
+        let page =
+            store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("list");
+        let saved = page.items.last().expect("reply");
+        assert_eq!((saved.content.as_str(), &saved.state), ("so far and the rest", &state));
+    }
+    // The schema refuses a failure without a reason, whatever the code does.
+    let sql = "UPDATE messages SET status = 'failed', status_reason = NULL WHERE role = 'assistant'";
+    let refused = match store {
+        Store::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+        Store::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+    };
+    assert!(refused.is_err(), "a CHECK keeps a failure's reason");
+}
+
+async fn replies_left_streaming_by_a_dead_process_fail_as_interrupted(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "crash@example.com").await;
+    let meta = json!({"model": "m", "provider": "p"});
+    let old = Uuid::now_v7();
+    let dead = store.start_turn(u.id, &turn(TurnTarget::New { id: old, title: String::new() }, "hi", true)).await;
+    let dead = dead.expect("turn").reply.expect("reply");
+    store.save_reply(old, dead.id, "half a rep", &ReplyState::Streaming, &meta).await.expect("partial");
+    let started_at = now_micros() + 1;
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    // A reply this process started after it came up is left alone.
+    let new = Uuid::now_v7();
+    let live = store.start_turn(u.id, &turn(TurnTarget::New { id: new, title: String::new() }, "hi", true)).await;
+    let live = live.expect("turn").reply.expect("reply");
+    assert_eq!(store.recover_interrupted_replies(started_at).await.expect("recover"), 1);
+    let read = |id| async move {
+        let page = store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await;
+        page.expect("list").items.pop().expect("reply")
+    };
+    let recovered = read(old).await;
+    assert_eq!(recovered.id, dead.id);
+    assert_eq!(recovered.state, ReplyState::Failed { reason: ReplyState::INTERRUPTED.into() });
+    assert_eq!(recovered.content, "half a rep", "its text is kept");
+    assert_eq!(read(new).await.id, live.id);
+    assert_eq!(read(new).await.state, ReplyState::Streaming);
+    assert_eq!(store.recover_interrupted_replies(started_at).await.expect("again"), 0);
+}
+
+/// Rows written by the first schema ("complete"/"incomplete" plus metadata.error) come out of the
+/// reply-state migration in the state they meant.
+async fn old_reply_rows_migrate_to_their_states(engine: Engine) {
+    let database = mosaic_test_support::fresh_database(engine).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(engine.name());
+    let mut first = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+    first.migrations = std::borrow::Cow::Owned(first.migrations[..1].to_vec());
+    let (user, conversation) = (Uuid::now_v7(), Uuid::now_v7());
+    let rows = [
+        ("complete", json!({"model": "m"})),
+        ("incomplete", json!({"model": "m", "error": "stopped"})),
+        ("incomplete", json!({"model": "m", "error": "The provider could not be reached."})),
+        ("incomplete", json!({"model": "m"})),
+    ];
+    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
+    macro_rules! seed_old_schema {
+        ($pool:expr) => {{
+            let pool = $pool;
+            first.run(&pool).await.expect("first migration");
+            sqlx::query("INSERT INTO users (id, email, name, role, banned, created_at, updated_at) VALUES ($1, 'old@example.com', 'Old', 'admin', FALSE, 1, 1)")
+                .bind(user).execute(&pool).await.expect("user");
+            sqlx::query("INSERT INTO conversations (id, user_id, title, archived, created_at, updated_at) VALUES ($1, $2, 'old', FALSE, 1, 1)")
+                .bind(conversation).bind(user).execute(&pool).await.expect("conversation");
+            for (i, ((status, meta), id)) in rows.iter().zip(&ids).enumerate() {
+                sqlx::query("INSERT INTO messages (id, conversation_id, role, content, metadata, status, created_at) VALUES ($1, $2, 'assistant', 'text', $3, $4, $5)")
+                    .bind(id).bind(conversation).bind(sqlx::types::Json(meta)).bind(*status).bind(10 + i as i64)
+                    .execute(&pool).await.expect("message");
+            }
+            pool.close().await;
+        }};
+    }
+    match engine {
+        Engine::Sqlite => {
+            seed_old_schema!(sqlx::SqlitePool::connect(&format!("{}?mode=rwc", database.url)).await.expect("open"))
+        }
+        Engine::Postgres => seed_old_schema!(sqlx::PgPool::connect(&database.url).await.expect("open")),
+    }
+    let store = database.open().await;
+    let page = store.list_messages(user, conversation, &MessageQuery { limit: 10, ..Default::default() }).await;
+    let states: Vec<ReplyState> = page
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|m| {
+            assert!(m.metadata.get("error").is_none(), "the old convention is gone: {}", m.metadata);
+            m.state
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ReplyState::Complete,
+            ReplyState::Stopped { reason: None },
+            ReplyState::Failed { reason: "The provider could not be reached.".into() },
+            ReplyState::Streaming,
+        ]
+    );
+    store.close().await;
 }

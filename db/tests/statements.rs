@@ -1,20 +1,15 @@
 //! Statement counts, measured from sqlx's own per-statement events. The counter is process-wide,
 //! so this binary holds a single test that runs its engines one after the other.
 
-mod support;
-
-use mosaic_db::Store;
+use mosaic_db::{Engine, Store};
+use mosaic_test_support::count_statements;
 use serde_json::json;
-use support::count_statements;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statement_counts_on_both_engines() {
-    let db = support::sqlite().await;
-    preference_upsert_is_one_statement(&db).await;
-    drop(db);
-    match support::postgres().await {
-        Some(db) => preference_upsert_is_one_statement(&db).await,
-        None => eprintln!("MOSAIC_TEST_POSTGRES_URL is not set: PostgreSQL variant not run"),
+    preference_upsert_is_one_statement(&mosaic_test_support::store(Engine::Sqlite).await.store).await;
+    if mosaic_test_support::postgres_available() {
+        preference_upsert_is_one_statement(&mosaic_test_support::store(Engine::Postgres).await.store).await;
     }
 }
 

@@ -2,8 +2,7 @@
 //! session cookie. Errors are `{"error": "…"}` with a 4xx/5xx status.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,9 +11,10 @@ use mosaic_db::model::{Conversation, Message, MessagePage, MessageQuery, Page, P
 use serde::Deserialize;
 use uuid::Uuid;
 
-use app::state::CurrentUser;
+use app::error::AppError;
+use mosaic_db::conversations::ConversationChange;
 
-use crate::error::ApiError;
+use crate::middleware::Authed;
 use crate::ServerState;
 
 /// The default page size of the list endpoints.
@@ -30,33 +30,20 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/preferences/{key}", axum::routing::put(set_preference).delete(delete_preference))
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
-        .route("/api/models", get(models))
-        .route("/api/chat", axum::routing::post(crate::chat::rest::chat))
-        .route("/ws", get(crate::chat::ws::handler))
         .route("/healthz", get(health))
 }
 
-/// The signed-in user, or a 401.
-pub struct Authed(pub CurrentUser);
-
-impl<S: Send + Sync> FromRequestParts<S> for Authed {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts.extensions.get::<CurrentUser>().cloned().map(Authed).ok_or(ApiError::Unauthorized)
-    }
-}
-
-fn id(raw: &str) -> Result<Uuid, ApiError> {
+fn id(raw: &str) -> Result<Uuid, AppError> {
     // A malformed id cannot name anything the caller owns.
-    raw.parse().map_err(|_| ApiError::NotFound)
+    raw.parse().map_err(|_| AppError::NotFound)
 }
 
-fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    json.map(|Json(v)| v).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())))
+fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
+    json.map(|Json(v)| v).map_err(|e| AppError::BadRequest(format!("Invalid JSON body: {}", e.body_text())))
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v).map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+    q.map(|Query(v)| v).map_err(|e| AppError::BadRequest(format!("Invalid query: {}", e.body_text())))
 }
 
 #[derive(Deserialize)]
@@ -71,7 +58,7 @@ async fn list_conversations(
     State(s): State<ServerState>,
     Authed(me): Authed,
     q: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Page<Conversation>>, ApiError> {
+) -> Result<Json<Page<Conversation>>, AppError> {
     let q = query(q)?;
     let page = s
         .app
@@ -92,7 +79,7 @@ async fn create_conversation(
     State(s): State<ServerState>,
     Authed(me): Authed,
     json: Result<Json<NewConversationBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+) -> Result<(StatusCode, Json<Conversation>), AppError> {
     let b = body(json)?;
     Ok((StatusCode::CREATED, Json(s.app.store.create_conversation(me.user.id, &b.title).await?)))
 }
@@ -101,7 +88,7 @@ async fn get_conversation(
     State(s): State<ServerState>,
     Authed(me): Authed,
     Path(raw): Path<String>,
-) -> Result<Json<Conversation>, ApiError> {
+) -> Result<Json<Conversation>, AppError> {
     Ok(Json(s.app.store.get_conversation(me.user.id, id(&raw)?).await?))
 }
 
@@ -117,28 +104,18 @@ async fn update_conversation(
     Authed(me): Authed,
     Path(raw): Path<String>,
     json: Result<Json<UpdateConversationBody>, JsonRejection>,
-) -> Result<Json<Conversation>, ApiError> {
+) -> Result<Json<Conversation>, AppError> {
     let id = id(&raw)?;
     let b = body(json)?;
-    let store = &s.app.store;
-    if let Some(title) = &b.title {
-        mosaic_db::conversations::clean_title(title)?;
-    }
-    let mut conversation = store.get_conversation(me.user.id, id).await?;
-    if let Some(title) = b.title {
-        conversation = store.rename_conversation(me.user.id, id, &title).await?;
-    }
-    if let Some(archived) = b.archived {
-        conversation = store.set_archived(me.user.id, id, archived).await?;
-    }
-    Ok(Json(conversation))
+    let change = ConversationChange { title: b.title.as_deref(), archived: b.archived };
+    Ok(Json(s.app.store.update_conversation(me.user.id, id, &change).await?))
 }
 
 async fn delete_conversation(
     State(s): State<ServerState>,
     Authed(me): Authed,
     Path(raw): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     s.app.store.delete_conversation(me.user.id, id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -155,7 +132,7 @@ async fn list_messages(
     Authed(me): Authed,
     Path(raw): Path<String>,
     q: Result<Query<MessagesQuery>, QueryRejection>,
-) -> Result<Json<MessagePage>, ApiError> {
+) -> Result<Json<MessagePage>, AppError> {
     let q = query(q)?;
     let mq = MessageQuery { before: q.before, after: q.after, limit: q.limit.unwrap_or(DEFAULT_LIMIT) };
     Ok(Json(s.app.store.list_messages(me.user.id, id(&raw)?, &mq).await?))
@@ -172,19 +149,15 @@ async fn post_message(
     Authed(me): Authed,
     Path(raw): Path<String>,
     json: Result<Json<NewMessageBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<Message>), ApiError> {
+) -> Result<(StatusCode, Json<Message>), AppError> {
     let id = id(&raw)?;
     let b = body(json)?;
-    let new = NewMessage {
-        role: mosaic_db::model::MessageRole::User,
-        content: b.content,
-        metadata: serde_json::json!({}),
-        complete: true,
-    };
+    let new =
+        NewMessage { role: mosaic_db::model::MessageRole::User, content: b.content, metadata: serde_json::json!({}) };
     Ok((StatusCode::CREATED, Json(s.app.store.append_message(me.user.id, id, new).await?)))
 }
 
-async fn preferences(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<Preference>>, ApiError> {
+async fn preferences(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<Preference>>, AppError> {
     Ok(Json(s.app.store.effective_preferences(me.user.id).await?))
 }
 
@@ -193,7 +166,7 @@ async fn set_preference(
     Authed(me): Authed,
     Path(key): Path<String>,
     json: Result<Json<serde_json::Value>, JsonRejection>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     let value = body(json)?;
     s.app.store.set_preference(me.user.id, &key, &value).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -203,12 +176,12 @@ async fn delete_preference(
     State(s): State<ServerState>,
     Authed(me): Authed,
     Path(key): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     s.app.store.delete_preference(me.user.id, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn sessions(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+async fn sessions(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<SessionInfo>>, AppError> {
     Ok(Json(s.app.store.list_sessions(me.user.id).await?))
 }
 
@@ -216,20 +189,12 @@ async fn revoke_session(
     State(s): State<ServerState>,
     Authed(me): Authed,
     Path(raw): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     s.app.store.revoke_session(me.user.id, id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn health(State(s): State<ServerState>) -> Result<&'static str, ApiError> {
+async fn health(State(s): State<ServerState>) -> Result<&'static str, AppError> {
     s.app.store.ping().await?;
     Ok("ok")
-}
-
-/// The models the configured providers offer, as `provider/model`, and the user's current pick.
-async fn models(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<serde_json::Value>, ApiError> {
-    let models = s.chat.models().await;
-    let prefs = s.app.store.effective_preferences(me.user.id).await?;
-    let selected = prefs.into_iter().find(|p| p.key == "chat.model").map(|p| p.value).unwrap_or_default();
-    Ok(Json(serde_json::json!({ "models": models, "selected": selected })))
 }

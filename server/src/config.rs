@@ -1,24 +1,54 @@
 //! Configuration from the environment (12-factor), with defaults that run on a fresh machine.
 //!
-//! Every variable is read here and nowhere else; an invalid value stops startup with a message that
-//! names the variable and what it accepts.
+//! Every variable the server reads is read here, by [`Config::from_lookup`], and nowhere else; an
+//! invalid value stops startup with a message that names the variable and what it accepts.
+//! Defaults that other layers own are taken from them (the pool from `mosaic_db::PoolSettings` and
+//! `Engine`, session lifetimes from `SessionPolicy`), so each is written once.
+//!
+//! | Variable | Default |
+//! |---|---|
+//! | `DATABASE_URL` | `sqlite:$MOSAIC_DATA_DIR/mosaic.db` |
+//! | `MOSAIC_DATA_DIR` | `./data` |
+//! | `DB_POOL_MAX`, `DB_IDLE_TIMEOUT`, `DB_CONNECT_TIMEOUT` | 8 (SQLite) or 20 (PostgreSQL), 30 s, 5 s |
+//! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` |
+//! | `LEPTOS_SITE_ROOT`, `LEPTOS_SITE_PKG_DIR`, `LEPTOS_OUTPUT_NAME` | `target/site`, `pkg`, `mosaic` |
+//! | `LEPTOS_HASH_FILES` | whether the build left `hash.txt` beside the binary |
+//! | `LEPTOS_ENV`, `LEPTOS_RELOAD_PORT` | `DEV`, `3001` (set by `cargo leptos watch`) |
+//! | `MOSAIC_ALLOW_SIGNUP` | `true` |
+//! | `MOSAIC_PUBLIC_URL` | unset |
+//! | `MOSAIC_COOKIE_SECURE` | `true` when `MOSAIC_PUBLIC_URL` is https |
+//! | `MOSAIC_SESSION_IDLE_HOURS`, `MOSAIC_SESSION_MAX_DAYS` | 168, 30 |
+//! | `MOSAIC_PROVIDERS`, `MOSAIC_PROVIDER_<NAME>_URL` / `_KEY` / `_MODEL` / `_MAX_CONCURRENT` | none; -, -, -, 4 |
+//! | `MOSAIC_PROVIDER_CONNECT_TIMEOUT`, `MOSAIC_PROVIDER_STALL_TIMEOUT` | 10 s, 60 s |
+//! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
+//! | `MOSAIC_DEMO_PROVIDER` | `false` |
+//! | `RUST_LOG` | `info,sqlx=warn,leptos=warn` |
+//!
+//! (Leptos itself also looks at `LEPTOS_WATCH`, which `cargo leptos watch` sets, to add its
+//! live-reload script.)
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use mosaic_db::clock::SECOND;
+use leptos::config::{Env, LeptosOptions};
+use mosaic_chat::provider::ProviderConfig;
 use mosaic_db::sessions::SessionPolicy;
-use mosaic_db::PoolSettings;
-
-use crate::chat::provider::ProviderConfig;
+use mosaic_db::{Engine, PoolSettings};
 
 /// A variable with a value the server cannot use.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{var}: {problem}")]
 pub struct ConfigError {
-    pub var: &'static str,
+    pub var: String,
     pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+        ConfigError { var: var.into(), problem: problem.into() }
+    }
 }
 
 /// The server's settings.
@@ -30,6 +60,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The address to listen on (LEPTOS_SITE_ADDR).
     pub site_addr: SocketAddr,
+    /// Where the built site is and what its files are called (LEPTOS_*).
+    pub site: SiteConfig,
     /// Whether anyone may sign up (MOSAIC_ALLOW_SIGNUP); the first account is always allowed.
     pub allow_signup: bool,
     /// Whether cookies are marked Secure (MOSAIC_COOKIE_SECURE); default: on when MOSAIC_PUBLIC_URL is https.
@@ -40,6 +72,45 @@ pub struct Config {
     pub session_policy: SessionPolicy,
     /// Model providers and chat limits.
     pub chat: ChatConfig,
+    /// The log filter (RUST_LOG), in `tracing_subscriber`'s EnvFilter syntax.
+    pub log_filter: String,
+}
+
+/// The built site: where it is and what its files are called.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SiteConfig {
+    /// LEPTOS_SITE_ROOT: the folder the build wrote (`pkg/`, `img/`, static files).
+    pub root: PathBuf,
+    /// LEPTOS_SITE_PKG_DIR: the folder under the root with the CSS, JS and wasm.
+    pub pkg_dir: String,
+    /// LEPTOS_OUTPUT_NAME: the name of the CSS, JS and wasm files.
+    pub output_name: String,
+    /// LEPTOS_HASH_FILES: whether those names carry content hashes; `None` means "if the build left
+    /// `hash.txt` beside the binary".
+    pub hash_files: Option<bool>,
+    /// LEPTOS_ENV: PROD, or DEV (the default, as in Leptos).
+    pub production: bool,
+    /// LEPTOS_RELOAD_PORT: the live-reload port of `cargo leptos watch`.
+    pub reload_port: u32,
+}
+
+impl SiteConfig {
+    /// Leptos's options for this site, listening on `addr`.
+    pub fn leptos_options(&self, addr: SocketAddr) -> LeptosOptions {
+        let hash_files = self.hash_files.unwrap_or_else(|| {
+            let exe = std::env::current_exe().ok();
+            exe.as_deref().and_then(Path::parent).is_some_and(|dir| dir.join("hash.txt").exists())
+        });
+        LeptosOptions::builder()
+            .output_name(Arc::<str>::from(self.output_name.as_str()))
+            .site_root(Arc::<str>::from(self.root.to_string_lossy().as_ref()))
+            .site_pkg_dir(Arc::<str>::from(self.pkg_dir.as_str()))
+            .env(if self.production { Env::PROD } else { Env::DEV })
+            .site_addr(addr)
+            .reload_port(self.reload_port)
+            .hash_files(hash_files)
+            .build()
+    }
 }
 
 /// Model providers and chat limits.
@@ -67,33 +138,23 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let data_dir = PathBuf::from(get("MOSAIC_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let url = match get("DATABASE_URL") {
-            Some(url)
-                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
-            {
-                url
-            }
-            Some(_) => {
-                return Err(ConfigError {
-                    var: "DATABASE_URL",
-                    problem: "must be a sqlite: URL (sqlite:./data/mosaic.db) or a postgres:// URL".into(),
-                })
-            }
-            None => format!("sqlite:{}", data_dir.join("mosaic.db").display()),
+        let url = get("DATABASE_URL").unwrap_or_else(|| format!("sqlite:{}", data_dir.join("mosaic.db").display()));
+        let Some(engine) = Engine::of_url(&url) else {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "must be a sqlite: URL (sqlite:./data/mosaic.db) or a postgres:// URL",
+            ));
         };
-        // SQLite: each connection is a thread with its own page cache, and more of them than a few
-        // per core only add memory (throughput was the same with 4 as with 20 on two cores).
-        let default_pool = if url.starts_with("sqlite:") { 8 } else { 20 };
+        let defaults = PoolSettings::new(&url);
         let pool = PoolSettings {
-            max_connections: number(&get, "DB_POOL_MAX", default_pool, 1, 1000)?,
+            max_connections: number(&get, "DB_POOL_MAX", engine.default_pool_size(), 1, 1000)?,
+            idle_timeout: seconds(&get, "DB_IDLE_TIMEOUT", defaults.idle_timeout, 86_400)?,
+            connect_timeout: seconds(&get, "DB_CONNECT_TIMEOUT", defaults.connect_timeout, 600)?,
             url,
-            idle_timeout: Duration::from_secs(number(&get, "DB_IDLE_TIMEOUT", 30, 1, 86_400)?.into()),
-            connect_timeout: Duration::from_secs(number(&get, "DB_CONNECT_TIMEOUT", 5, 1, 600)?.into()),
         };
         let site_addr = match get("LEPTOS_SITE_ADDR") {
-            Some(v) => v.parse().map_err(|_| ConfigError {
-                var: "LEPTOS_SITE_ADDR",
-                problem: format!("{v:?} is not an address like 127.0.0.1:3000"),
+            Some(v) => v.parse().map_err(|_| {
+                ConfigError::new("LEPTOS_SITE_ADDR", format!("{v:?} is not an address like 127.0.0.1:3000"))
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
@@ -101,38 +162,53 @@ impl Config {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 Some(v.trim_end_matches('/').to_string())
             }
-            Some(_) => {
-                return Err(ConfigError {
-                    var: "MOSAIC_PUBLIC_URL",
-                    problem: "must start with http:// or https://".into(),
-                })
-            }
+            Some(_) => return Err(ConfigError::new("MOSAIC_PUBLIC_URL", "must start with http:// or https://")),
             None => None,
         };
         let https = public_origin.as_deref().is_some_and(|o| o.starts_with("https://"));
         let chat = ChatConfig {
             providers: providers(&get)?,
-            connect_timeout: Duration::from_secs(number(&get, "MOSAIC_PROVIDER_CONNECT_TIMEOUT", 10, 1, 600)?.into()),
-            stall_timeout: Duration::from_secs(number(&get, "MOSAIC_PROVIDER_STALL_TIMEOUT", 60, 1, 3600)?.into()),
+            connect_timeout: seconds(&get, "MOSAIC_PROVIDER_CONNECT_TIMEOUT", Duration::from_secs(10), 600)?,
+            stall_timeout: seconds(&get, "MOSAIC_PROVIDER_STALL_TIMEOUT", Duration::from_secs(60), 3600)?,
             history_chars: number(&get, "MOSAIC_CHAT_HISTORY_CHARS", 24_000, 100, 2_000_000)? as usize,
             demo: boolean(&get, "MOSAIC_DEMO_PROVIDER", false)?,
         };
-        let idle_hours = number(&get, "MOSAIC_SESSION_IDLE_HOURS", 7 * 24, 1, 24 * 365)?;
-        let max_days = number(&get, "MOSAIC_SESSION_MAX_DAYS", 30, 1, 365)?;
+        let idle_hours = number(&get, "MOSAIC_SESSION_IDLE_HOURS", SessionPolicy::DEFAULT_IDLE_HOURS, 1, 24 * 365)?;
+        let max_days = number(&get, "MOSAIC_SESSION_MAX_DAYS", SessionPolicy::DEFAULT_MAX_DAYS, 1, 365)?;
         Ok(Config {
             pool,
             data_dir,
             site_addr,
+            site: site(&get)?,
             allow_signup: boolean(&get, "MOSAIC_ALLOW_SIGNUP", true)?,
             secure_cookies: boolean(&get, "MOSAIC_COOKIE_SECURE", https)?,
             public_origin,
-            session_policy: SessionPolicy {
-                idle: i64::from(idle_hours) * 3600 * SECOND,
-                absolute: i64::from(max_days) * 24 * 3600 * SECOND,
-            },
+            session_policy: SessionPolicy::new(idle_hours, max_days),
             chat,
+            log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,leptos=warn".into()),
         })
     }
+}
+
+/// The LEPTOS_* variables that say where the built site is.
+fn site(get: &impl Fn(&str) -> Option<String>) -> Result<SiteConfig, ConfigError> {
+    let production = match get("LEPTOS_ENV").map(|v| v.to_lowercase()).as_deref() {
+        None | Some("dev" | "development") => false,
+        Some("prod" | "production") => true,
+        Some(v) => return Err(ConfigError::new("LEPTOS_ENV", format!("{v:?} is not PROD or DEV"))),
+    };
+    let hash_files = match get("LEPTOS_HASH_FILES") {
+        None => None,
+        Some(_) => Some(boolean(get, "LEPTOS_HASH_FILES", false)?),
+    };
+    Ok(SiteConfig {
+        root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
+        pkg_dir: get("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|| "pkg".into()),
+        output_name: get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "mosaic".into()),
+        hash_files,
+        production,
+        reload_port: number(get, "LEPTOS_RELOAD_PORT", 3001, 1, 65_535)?,
+    })
 }
 
 /// The providers named by MOSAIC_PROVIDERS, each from its MOSAIC_PROVIDER_<NAME>_* variables.
@@ -143,27 +219,25 @@ fn providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderConfig
         if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             || out.iter().any(|p| p.name == name)
         {
-            return Err(ConfigError {
-                var: "MOSAIC_PROVIDERS",
-                problem: format!("{name:?}: names are distinct, of lower-case letters, digits and '-'"),
-            });
+            return Err(ConfigError::new(
+                "MOSAIC_PROVIDERS",
+                format!("{name:?}: names are distinct, of lower-case letters, digits and '-'"),
+            ));
         }
         let prefix = format!("MOSAIC_PROVIDER_{}", name.to_uppercase().replace('-', "_"));
-        let url_var: &'static str = Box::leak(format!("{prefix}_URL").into_boxed_str());
-        let base_url = get(url_var).ok_or_else(|| ConfigError {
-            var: url_var,
-            problem: "is required for each provider: the API base, like https://api.openai.com/v1".into(),
+        let url_var = format!("{prefix}_URL");
+        let base_url = get(&url_var).ok_or_else(|| {
+            ConfigError::new(&url_var, "is required for each provider: the API base, like https://api.openai.com/v1")
         })?;
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ConfigError { var: url_var, problem: "must start with http:// or https://".into() });
+            return Err(ConfigError::new(&url_var, "must start with http:// or https://"));
         }
-        let max_var: &'static str = Box::leak(format!("{prefix}_MAX_CONCURRENT").into_boxed_str());
         out.push(ProviderConfig {
             name: name.to_string(),
             base_url,
             api_key: get(&format!("{prefix}_KEY")),
             default_model: get(&format!("{prefix}_MODEL")),
-            max_concurrent: number(get, max_var, 4, 1, 1000)? as usize,
+            max_concurrent: number(get, &format!("{prefix}_MAX_CONCURRENT"), 4, 1, 1000)? as usize,
         });
     }
     Ok(out)
@@ -171,7 +245,7 @@ fn providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderConfig
 
 fn number(
     get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
+    var: &str,
     default: u32,
     min: u32,
     max: u32,
@@ -182,16 +256,27 @@ fn number(
             .parse::<u32>()
             .ok()
             .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| ConfigError { var, problem: format!("{v:?} is not a whole number from {min} to {max}") }),
+            .ok_or_else(|| ConfigError::new(var, format!("{v:?} is not a whole number from {min} to {max}"))),
     }
 }
 
-fn boolean(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+/// A whole number of seconds from 1 to `max`.
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &str,
+    default: Duration,
+    max: u32,
+) -> Result<Duration, ConfigError> {
+    let default = u32::try_from(default.as_secs()).unwrap_or(max);
+    Ok(Duration::from_secs(number(get, var, default, 1, max)?.into()))
+}
+
+fn boolean(get: &impl Fn(&str) -> Option<String>, var: &str, default: bool) -> Result<bool, ConfigError> {
     match get(var).map(|v| v.to_lowercase()).as_deref() {
         None => Ok(default),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
-        Some(v) => Err(ConfigError { var, problem: format!("{v:?} is not true or false") }),
+        Some(v) => Err(ConfigError::new(var, format!("{v:?} is not true or false"))),
     }
 }
 

@@ -11,13 +11,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,leptos=warn".into()),
-        )
-        .init();
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match Config::from_env() {
+        Ok(config) => match tracing_subscriber::EnvFilter::try_new(&config.log_filter) {
+            Ok(filter) => {
+                tracing_subscriber::fmt().with_env_filter(filter).init();
+                run(config, &args).await
+            }
+            Err(e) => Err(format!("RUST_LOG: {e}").into()),
+        },
+        Err(e) => Err(e.into()),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("mosaic: cannot start: {err}");
@@ -26,24 +31,26 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
+async fn run(config: Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     match args.first().map(String::as_str) {
         None | Some("serve") => {}
         Some("seed") => return seed(&config, &args[1..]).await,
-        Some("assets") => return assets(&args[1..]),
+        Some("assets") => return assets(&config, &args[1..]),
         Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets").into()),
     }
-    let options = server::leptos_options(&config)?;
-    make_missing_images(std::path::Path::new(&*options.site_root));
-    let state = server::state(&config, options).await?;
-    let engine = state.app.store.engine();
+    let started_at = mosaic_db::clock::now_micros();
+    make_missing_images(&config.site.root);
+    let state = server::state(&config).await?;
+    let engine = state.app.store.engine().name();
+    let chat = state.app.chat.clone();
     let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.site_addr))?;
     tracing::info!(addr = %config.site_addr, engine, "mosaic listening");
+    // Replies a previous process left streaming are settled in the background, once the server
+    // listens: never on the startup path, never in a request's way.
+    tokio::spawn(async move { chat.settle_interrupted(started_at).await });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -70,11 +77,11 @@ fn make_missing_images(site: &std::path::Path) {
     }
 }
 
-/// `server assets [--site DIR] [--images DIR] [--no-compress]`: the build step after `cargo leptos
-/// build` that writes the image variants and the brotli/gzip copies into the site (default:
+/// `server assets [--site DIR] [--images DIR] [--no-compress]`: the build step after the site is
+/// built that writes the image variants and the brotli/gzip copies into the site (default:
 /// LEPTOS_SITE_ROOT or target/site, images from public/images).
-fn assets(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let mut site = std::path::PathBuf::from(std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()));
+fn assets(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut site = config.site.root.clone();
     let mut images = std::path::PathBuf::from("public/images");
     let mut compress = true;
     let mut it = args.iter();

@@ -223,7 +223,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
 
     eprintln!(
         "seeding {} ({} conversations x {} messages, {} logs, {} other users)",
-        store.engine(),
+        store.engine().name(),
         plan.conversations,
         plan.messages,
         plan.logs,

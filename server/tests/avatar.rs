@@ -4,6 +4,8 @@
 
 mod support;
 
+use mosaic_test_support::Engine;
+
 use std::io::Write as _;
 
 use reqwest::multipart::{Form, Part};
@@ -11,16 +13,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use support::TestServer;
 
-macro_rules! both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name("sqlite").await; } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { if std::env::var("MOSAIC_TEST_POSTGRES_URL").is_ok() { super::$name("postgres").await; } } )* }
-    };
-}
-
-both_engines!(
+mosaic_test_support::both_engines!(
     an_upload_is_reencoded_named_by_hash_and_served_immutable,
     refused_uploads_say_why_and_change_nothing,
     a_plain_form_post_comes_back_to_settings,
@@ -93,8 +86,8 @@ fn stored_files(s: &TestServer) -> Vec<std::path::PathBuf> {
     files
 }
 
-async fn an_upload_is_reencoded_named_by_hash_and_served_immutable(engine: &str) {
-    let Some(s) = support::start(engine, &[]).await else { return };
+async fn an_upload_is_reencoded_named_by_hash_and_served_immutable(engine: Engine) {
+    let s = support::start(engine, &[]).await;
     let c = s.user("pic@example.com").await;
     let original = sample_png();
     let res = upload(&s, &c, original.clone(), "application/json").await;
@@ -160,8 +153,8 @@ async fn an_upload_is_reencoded_named_by_hash_and_served_immutable(engine: &str)
     }
 }
 
-async fn refused_uploads_say_why_and_change_nothing(engine: &str) {
-    let Some(s) = support::start(engine, &[]).await else { return };
+async fn refused_uploads_say_why_and_change_nothing(engine: Engine) {
+    let s = support::start(engine, &[]).await;
     let c = s.user("careful@example.com").await;
     let ok: Value = upload(&s, &c, sample_png(), "application/json").await.json().await.expect("json");
     let key = ok["avatar"].as_str().expect("key").to_string();
@@ -206,8 +199,8 @@ async fn refused_uploads_say_why_and_change_nothing(engine: &str) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
-async fn a_plain_form_post_comes_back_to_settings(engine: &str) {
-    let Some(s) = support::start(engine, &[]).await else { return };
+async fn a_plain_form_post_comes_back_to_settings(engine: Engine) {
+    let s = support::start(engine, &[]).await;
     let c = s.user("form@example.com").await;
     let html = "text/html,application/xhtml+xml";
     let res = upload(&s, &c, b"just some text, not a picture".to_vec(), html).await;
@@ -223,8 +216,8 @@ async fn a_plain_form_post_comes_back_to_settings(engine: &str) {
     assert!(image_key(&s, "form@example.com").await.is_some());
 }
 
-async fn removing_deletes_files_nobody_uses(engine: &str) {
-    let Some(s) = support::start(engine, &[]).await else { return };
+async fn removing_deletes_files_nobody_uses(engine: Engine) {
+    let s = support::start(engine, &[]).await;
     let a = s.user("a@example.com").await;
     let b = s.user("b@example.com").await;
     upload(&s, &a, sample_png(), "application/json").await;

@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use mosaic_test_support::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{start, TestServer};
@@ -13,12 +14,44 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+mosaic_test_support::both_engines!(
+    a_reply_streams_and_is_saved_with_its_metadata,
+    a_dropped_socket_loses_nothing,
+    abort_keeps_the_partial_reply_marked_incomplete,
+    two_tabs_and_a_late_joiner_see_the_same_reply,
+    a_stalled_provider_times_out,
+    a_provider_failing_mid_stream_is_reported,
+    malformed_chunks_are_reported,
+    a_refused_key_is_reported,
+    a_provider_that_is_down_is_reported,
+    without_a_provider_the_message_is_kept_and_the_user_told,
+    another_user_cannot_subscribe_post_or_abort,
+    bad_client_events_get_an_error_and_the_socket_stays_up,
+    the_socket_refuses_other_origins_and_strangers,
+    two_hundred_clients_leave_no_tasks_behind,
+    the_rest_endpoint_streams_events_or_answers_whole,
+    the_history_sent_is_bounded_newest_first,
+    requests_to_a_provider_are_bounded,
+    server_sent_events_are_not_held_back_by_compression,
+    sends_racing_into_one_conversation_start_one_reply_and_save_nothing_else,
+    a_model_not_offered_is_refused_and_changes_nothing,
+    a_remembered_model_whose_provider_is_gone_is_not_sent_elsewhere,
+    no_default_model_and_no_pick_says_what_to_do,
+    following_while_the_database_is_down_says_so,
+    a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start,
+);
+
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A server whose provider "standin" is the stand-in model server (optionally with a key it demands
 /// and a different key configured).
-async fn server_with_standin(model: &str, demanded_key: Option<&str>, configured_key: Option<&str>) -> TestServer {
-    let url = server::chat::standin::spawn(demanded_key.map(str::to_string)).await.expect("stand-in");
+async fn server_with_standin(
+    engine: Engine,
+    model: &str,
+    demanded_key: Option<&str>,
+    configured_key: Option<&str>,
+) -> TestServer {
+    let url = mosaic_chat::standin::spawn(demanded_key.map(str::to_string)).await.expect("stand-in");
     let mut vars = vec![
         ("MOSAIC_PROVIDERS", "standin".to_string()),
         ("MOSAIC_PROVIDER_STANDIN_URL", url),
@@ -29,11 +62,15 @@ async fn server_with_standin(model: &str, demanded_key: Option<&str>, configured
         vars.push(("MOSAIC_PROVIDER_STANDIN_KEY", k.to_string()));
     }
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    start("sqlite", &vars).await.expect("server")
+    start(engine, &vars).await
 }
 
 async fn connect(s: &TestServer, cookie: &str) -> Socket {
-    let mut req = format!("{}/ws", s.base.replace("http://", "ws://")).into_client_request().expect("request");
+    connect_to(&s.base, cookie).await
+}
+
+async fn connect_to(base: &str, cookie: &str) -> Socket {
+    let mut req = format!("{}/ws", base.replace("http://", "ws://")).into_client_request().expect("request");
     req.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
     tokio_tungstenite::connect_async(req).await.expect("websocket").0
 }
@@ -58,7 +95,7 @@ async fn until_end(ws: &mut Socket) -> Vec<Value> {
     let mut events = Vec::new();
     loop {
         let e = recv(ws).await;
-        let end = e["type"] == "finished" || (e["type"] == "error" && !e["conversationId"].is_null());
+        let end = e["type"] == "finished";
         events.push(e);
         if end {
             return events;
@@ -77,12 +114,12 @@ async fn messages(s: &TestServer, c: &reqwest::Client, conversation: &str) -> Ve
     page["items"].as_array().cloned().unwrap_or_default()
 }
 
-/// Waits until the conversation's last message is saved as complete or incomplete-with-text.
+/// Waits until the conversation's last message is a reply saved in `status` and no reply is live.
 async fn settled(s: &TestServer, c: &reqwest::Client, conversation: &str, status: &str) -> Vec<Value> {
     for _ in 0..100 {
         let m = messages(s, c, conversation).await;
         if m.last().is_some_and(|last| last["role"] == "assistant" && last["status"] == status)
-            && s.state.chat.live_count() == 0
+            && s.chat().live_count() == 0
         {
             return m;
         }
@@ -91,9 +128,8 @@ async fn settled(s: &TestServer, c: &reqwest::Client, conversation: &str, status
     panic!("the reply never settled as {status}: {:?}", messages(s, c, conversation).await);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reply_streams_and_is_saved_with_its_metadata() {
-    let s = server_with_standin("standin-echo", None, None).await;
+async fn a_reply_streams_and_is_saved_with_its_metadata(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
     let (c, cookie) = s.user_with_cookie("stream@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "Tell me about tides"})).await;
@@ -103,7 +139,7 @@ async fn a_reply_streams_and_is_saved_with_its_metadata() {
     let deltas = events.iter().filter(|e| e["type"] == "delta").count();
     assert!(deltas > 5, "token by token, got {deltas} deltas");
     let last = events.last().expect("finished");
-    assert_eq!((last["type"].as_str(), last["complete"].as_bool()), (Some("finished"), Some(true)));
+    assert_eq!((last["type"].as_str(), last["status"].as_str()), (Some("finished"), Some("complete")));
     assert!(last["usage"]["output"].as_u64().unwrap_or(0) > 0);
     let conversation = events[0]["conversationId"].as_str().expect("id").to_string();
     let saved = messages(&s, &c, &conversation).await;
@@ -116,9 +152,8 @@ async fn a_reply_streams_and_is_saved_with_its_metadata() {
     assert!(saved[1]["metadata"]["tokenUsage"]["output"].as_u64().unwrap_or(0) > 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dropped_socket_loses_nothing() {
-    let s = server_with_standin("standin-slow", None, None).await;
+async fn a_dropped_socket_loses_nothing(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
     let (c, cookie) = s.user_with_cookie("drop@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "long answer please"})).await;
@@ -131,9 +166,8 @@ async fn a_dropped_socket_loses_nothing() {
     assert!(reply.starts_with("You said: \"long answer please\"") && reply.ends_with("arrive."), "{reply}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn abort_keeps_the_partial_reply_marked_incomplete() {
-    let s = server_with_standin("standin-slow", None, None).await;
+async fn abort_keeps_the_partial_reply_marked_incomplete(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
     let (c, cookie) = s.user_with_cookie("abort@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "stop me"})).await;
@@ -147,17 +181,17 @@ async fn abort_keeps_the_partial_reply_marked_incomplete() {
     send(&mut ws, json!({"type": "abort", "conversationId": conversation})).await;
     let rest = until_end(&mut ws).await;
     let last = rest.last().expect("finished");
-    assert_eq!((last["type"].as_str(), last["complete"].as_bool()), (Some("finished"), Some(false)));
+    assert_eq!((last["type"].as_str(), last["status"].as_str()), (Some("finished"), Some("stopped")));
+    assert!(last.get("reason").is_none(), "the user stopped it: no reason to give");
     seen.push_str(&text_of(&rest));
-    let saved = settled(&s, &c, &conversation, "incomplete").await;
+    let saved = settled(&s, &c, &conversation, "stopped").await;
     assert_eq!(saved[1]["content"].as_str(), Some(seen.as_str()), "exactly what was streamed");
     assert!(!seen.ends_with("arrive."), "stopped before the end");
-    assert_eq!(saved[1]["metadata"]["error"], "stopped");
+    assert!(saved[1]["metadata"].get("error").is_none(), "the state is a type, not a metadata convention");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_tabs_and_a_late_joiner_see_the_same_reply() {
-    let s = server_with_standin("standin-slow", None, None).await;
+async fn two_tabs_and_a_late_joiner_see_the_same_reply(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
     let (c, cookie) = s.user_with_cookie("tabs@example.com").await;
     let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "shared"}))).await;
     let id = conv["id"].as_str().expect("id").to_string();
@@ -182,63 +216,57 @@ async fn two_tabs_and_a_late_joiner_see_the_same_reply() {
     assert!(!snapshot["text"].as_str().unwrap_or("").is_empty(), "joined mid-way");
 }
 
-async fn failing_provider(model: &str, demanded: Option<&str>, configured: Option<&str>, expect: &str) {
-    let s = server_with_standin(model, demanded, configured).await;
+async fn failing_provider(engine: Engine, model: &str, demanded: Option<&str>, configured: Option<&str>, expect: &str) {
+    let s = server_with_standin(engine, model, demanded, configured).await;
     let (c, cookie) = s.user_with_cookie("fail@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "will this work?"})).await;
     let events = until_end(&mut ws).await;
-    let last = events.last().expect("error");
-    assert_eq!(last["type"], "error", "{events:?}");
-    let message = last["message"].as_str().expect("message");
+    let last = events.last().expect("finished");
+    assert_eq!((last["type"].as_str(), last["status"].as_str()), (Some("finished"), Some("failed")), "{events:?}");
+    let message = last["reason"].as_str().expect("a reason");
     assert!(message.contains(expect), "{message:?} should say {expect:?}");
     let conversation = events[0]["conversationId"].as_str().expect("id").to_string();
-    let saved = settled(&s, &c, &conversation, "incomplete").await;
+    let saved = settled(&s, &c, &conversation, "failed").await;
     assert_eq!(saved[0]["content"], "will this work?", "the user's message is kept");
-    assert_eq!(saved[1]["metadata"]["error"].as_str(), Some(message), "the error is in the conversation");
+    assert_eq!(saved[1]["reason"].as_str(), Some(message), "the failure is in the conversation");
     assert_eq!(saved[1]["content"].as_str(), Some(text_of(&events).as_str()), "partial text is kept");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stalled_provider_times_out() {
-    failing_provider("standin-stall", None, None, "stopped responding").await;
+async fn a_stalled_provider_times_out(engine: Engine) {
+    failing_provider(engine, "standin-stall", None, None, "stopped responding").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_failing_mid_stream_is_reported() {
-    failing_provider("standin-fail", None, None, "cut off").await;
+async fn a_provider_failing_mid_stream_is_reported(engine: Engine) {
+    failing_provider(engine, "standin-fail", None, None, "cut off").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_chunks_are_reported() {
-    failing_provider("standin-garbage", None, None, "could not read").await;
+async fn malformed_chunks_are_reported(engine: Engine) {
+    failing_provider(engine, "standin-garbage", None, None, "could not read").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_key_is_reported() {
-    failing_provider("standin-echo", Some("right-key"), Some("wrong-key"), "refused the API key").await;
+async fn a_refused_key_is_reported(engine: Engine) {
+    failing_provider(engine, "standin-echo", Some("right-key"), Some("wrong-key"), "refused the API key").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_that_is_down_is_reported() {
+async fn a_provider_that_is_down_is_reported(engine: Engine) {
     let vars = [
         ("MOSAIC_PROVIDERS", "gone"),
         ("MOSAIC_PROVIDER_GONE_URL", "http://127.0.0.1:1/v1"),
         ("MOSAIC_PROVIDER_GONE_MODEL", "any"),
     ];
-    let s = start("sqlite", &vars).await.expect("server");
+    let s = start(engine, &vars).await;
     let (c, cookie) = s.user_with_cookie("down@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "hello?"})).await;
     let events = until_end(&mut ws).await;
-    assert!(events.last().expect("error")["message"].as_str().unwrap_or("").contains("could not be reached"));
+    assert!(events.last().expect("finished")["reason"].as_str().unwrap_or("").contains("could not be reached"));
     let conversation = events[0]["conversationId"].as_str().expect("id").to_string();
-    assert_eq!(settled(&s, &c, &conversation, "incomplete").await[0]["content"], "hello?");
+    assert_eq!(settled(&s, &c, &conversation, "failed").await[0]["content"], "hello?");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_provider_the_message_is_kept_and_the_user_told() {
-    let s = start("sqlite", &[]).await.expect("server");
+async fn without_a_provider_the_message_is_kept_and_the_user_told(engine: Engine) {
+    let s = start(engine, &[]).await;
     let (c, cookie) = s.user_with_cookie("none@example.com").await;
     let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({}))).await;
     let id = conv["id"].as_str().expect("id").to_string();
@@ -252,9 +280,8 @@ async fn without_a_provider_the_message_is_kept_and_the_user_told() {
     assert_eq!(saved[0]["content"], "anyone there?");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_user_cannot_subscribe_post_or_abort() {
-    let s = server_with_standin("standin-slow", None, None).await;
+async fn another_user_cannot_subscribe_post_or_abort(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
     let (alice, alice_cookie) = s.user_with_cookie("alice@example.com").await;
     let (_, mallory_cookie) = s.user_with_cookie("mallory@example.com").await;
     let mut a = connect(&s, &alice_cookie).await;
@@ -272,14 +299,13 @@ async fn another_user_cannot_subscribe_post_or_abort() {
         assert_eq!(e["type"], "error", "{event}");
     }
     let events = until_end(&mut a).await;
-    assert_eq!(events.last().expect("end")["complete"], true, "mallory's abort did nothing");
+    assert_eq!(events.last().expect("end")["status"], "complete", "mallory's abort did nothing");
     let saved = settled(&s, &alice, &id, "complete").await;
     assert_eq!(saved.len(), 2, "nothing injected");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_client_events_get_an_error_and_the_socket_stays_up() {
-    let s = server_with_standin("standin-echo", None, None).await;
+async fn bad_client_events_get_an_error_and_the_socket_stays_up(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
     let (_, cookie) = s.user_with_cookie("bad@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     ws.send(Message::text("{not json")).await.expect("send");
@@ -297,9 +323,8 @@ async fn bad_client_events_get_an_error_and_the_socket_stays_up() {
     assert_eq!(until_end(&mut ws).await.last().expect("end")["type"], "finished");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_socket_refuses_other_origins_and_strangers() {
-    let s = server_with_standin("standin-echo", None, None).await;
+async fn the_socket_refuses_other_origins_and_strangers(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
     let (_, cookie) = s.user_with_cookie("origin@example.com").await;
     let mut req = format!("{}/ws", s.base.replace("http://", "ws://")).into_client_request().expect("request");
     req.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
@@ -309,9 +334,8 @@ async fn the_socket_refuses_other_origins_and_strangers() {
     assert!(tokio_tungstenite::connect_async(req).await.is_err(), "no session, no socket");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_clients_leave_no_tasks_behind() {
-    let s = server_with_standin("standin-slow", None, None).await;
+async fn two_hundred_clients_leave_no_tasks_behind(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
     let (_, cookie) = s.user_with_cookie("crowd@example.com").await;
     let mut starter = connect(&s, &cookie).await;
     send(&mut starter, json!({"type": "send", "content": "for the crowd"})).await;
@@ -345,9 +369,8 @@ async fn two_hundred_clients_leave_no_tasks_behind() {
     assert!(now <= baseline + SLACK, "tasks left behind: {baseline} before, {busy} connected, {now} after");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rest_endpoint_streams_events_or_answers_whole() {
-    let s = server_with_standin("standin-echo", None, None).await;
+async fn the_rest_endpoint_streams_events_or_answers_whole(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
     let c = s.user("rest@example.com").await;
     let res = c
         .post(s.url("/api/chat"))
@@ -359,7 +382,7 @@ async fn the_rest_endpoint_streams_events_or_answers_whole() {
     assert_eq!(res.status(), StatusCode::OK);
     let whole: Value = res.json().await.expect("json");
     assert!(whole["content"].as_str().unwrap_or("").starts_with("You said: \"whole please\""));
-    assert_eq!(whole["complete"], true);
+    assert_eq!(whole["status"], "complete");
     let id = whole["conversationId"].as_str().expect("id").to_string();
     let res = c
         .post(s.url("/api/chat"))
@@ -379,16 +402,15 @@ async fn the_rest_endpoint_streams_events_or_answers_whole() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_history_sent_is_bounded_newest_first() {
-    let url = server::chat::standin::spawn(None).await.expect("stand-in");
+async fn the_history_sent_is_bounded_newest_first(engine: Engine) {
+    let url = mosaic_chat::standin::spawn(None).await.expect("stand-in");
     let vars = [
         ("MOSAIC_PROVIDERS", "standin"),
         ("MOSAIC_PROVIDER_STANDIN_URL", url.as_str()),
         ("MOSAIC_PROVIDER_STANDIN_MODEL", "standin-echo"),
         ("MOSAIC_CHAT_HISTORY_CHARS", "300"),
     ];
-    let s = start("sqlite", &vars).await.expect("server");
+    let s = start(engine, &vars).await;
     let (_, cookie) = s.user_with_cookie("history@example.com").await;
     let mut ws = connect(&s, &cookie).await;
     let mut conversation = None;
@@ -410,16 +432,15 @@ async fn the_history_sent_is_bounded_newest_first() {
     assert!(turns_sent[5] <= 3, "history is cut to the budget: {turns_sent:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_to_a_provider_are_bounded() {
-    let url = server::chat::standin::spawn(None).await.expect("stand-in");
+async fn requests_to_a_provider_are_bounded(engine: Engine) {
+    let url = mosaic_chat::standin::spawn(None).await.expect("stand-in");
     let vars = [
         ("MOSAIC_PROVIDERS", "standin"),
         ("MOSAIC_PROVIDER_STANDIN_URL", url.as_str()),
         ("MOSAIC_PROVIDER_STANDIN_MODEL", "standin-slow"),
         ("MOSAIC_PROVIDER_STANDIN_MAX_CONCURRENT", "1"),
     ];
-    let s = start("sqlite", &vars).await.expect("server");
+    let s = start(engine, &vars).await;
     let (_, cookie) = s.user_with_cookie("bounded@example.com").await;
     let mut first = connect(&s, &cookie).await;
     let mut second = connect(&s, &cookie).await;
@@ -443,9 +464,8 @@ async fn requests_to_a_provider_are_bounded() {
 
 /// Compression must not hold a live reply back: server-sent events go out uncompressed, each as it
 /// happens, even to a client that accepts brotli and gzip.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_sent_events_are_not_held_back_by_compression() {
-    let s = server_with_standin("standin-slow", None, None).await;
+async fn server_sent_events_are_not_held_back_by_compression(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
     let c = s.user("sse@example.com").await;
     let mut res = c
         .post(s.url("/api/chat"))
@@ -464,4 +484,183 @@ async fn server_sent_events_are_not_held_back_by_compression() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(!seen.contains("\"finished\""), "the first word came only with the end: {seen}");
+}
+
+/// The defect this guards against: two sends racing into one conversation both passed the "is a
+/// reply running?" check, both saved a message and an empty reply, and the loser answered "busy",
+/// leaving a reply shown as generating forever. Now the conversation is held before anything is
+/// written: one send wins, the others are told it is busy and save nothing.
+async fn sends_racing_into_one_conversation_start_one_reply_and_save_nothing_else(engine: Engine) {
+    use mosaic_db::replies::TurnTarget;
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
+    let c = s.user("race@example.com").await;
+    let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "race"}))).await;
+    let id: Uuid = conv["id"].as_str().expect("id").parse().expect("uuid");
+    let (user, _) = s.store.find_credentials("race@example.com").await.expect("lookup").expect("user");
+    let sends: Vec<_> = (0..8)
+        .map(|i| {
+            let chat = s.chat().clone();
+            tokio::spawn(async move {
+                chat.send(user.id, TurnTarget::Existing(id), format!("racer {i}"), None).await.map(|_| ())
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for send in sends {
+        match send.await.expect("join") {
+            Ok(()) => won += 1,
+            Err(mosaic_chat::ChatError::Busy) => {}
+            Err(other) => panic!("a racing send failed otherwise: {other}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one send starts a reply");
+    let saved = settled(&s, &c, &id.to_string(), "complete").await;
+    let roles: Vec<&str> = saved.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, ["user", "assistant"], "the winner's message and its reply, nothing of the losers");
+    assert!(saved.iter().all(|m| m["status"] == "complete"), "no reply left streaming: {saved:?}");
+}
+
+async fn a_model_not_offered_is_refused_and_changes_nothing(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
+    let (c, cookie) = s.user_with_cookie("unknown-model@example.com").await;
+    let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({}))).await;
+    let id = conv["id"].as_str().expect("id").to_string();
+    let mut ws = connect(&s, &cookie).await;
+    send(&mut ws, json!({"type": "send", "conversationId": id, "content": "hi", "model": "gone/gpt-4o"})).await;
+    let e = recv(&mut ws).await;
+    assert_eq!(e["type"], "error");
+    assert!(e["message"].as_str().unwrap_or("").contains("\"gone/gpt-4o\" is not offered"), "{e}");
+    assert!(messages(&s, &c, &id).await.is_empty(), "nothing saved");
+    let (st, body) =
+        s.json(&c, reqwest::Method::POST, "/api/chat", Some(json!({"message": "hi", "model": "gone/x"}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+}
+
+async fn a_remembered_model_whose_provider_is_gone_is_not_sent_elsewhere(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
+    let c = s.user("remembered@example.com").await;
+    // Picked while another provider was configured.
+    let (st, _) = s.json(&c, reqwest::Method::PUT, "/api/preferences/chat.model", Some(json!("openai/gpt-4o"))).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let res = c
+        .post(s.url("/api/chat"))
+        .header("accept", "application/json")
+        .json(&json!({"message": "which model?"}))
+        .send()
+        .await
+        .expect("chat");
+    assert_eq!(res.status(), StatusCode::OK);
+    let whole: Value = res.json().await.expect("json");
+    assert_eq!((whole["provider"].as_str(), whole["model"].as_str()), (Some("standin"), Some("standin-echo")));
+}
+
+async fn no_default_model_and_no_pick_says_what_to_do(engine: Engine) {
+    let url = mosaic_chat::standin::spawn(None).await.expect("stand-in");
+    let s = start(engine, &[("MOSAIC_PROVIDERS", "local"), ("MOSAIC_PROVIDER_LOCAL_URL", url.as_str())]).await;
+    let c = s.user("no-default@example.com").await;
+    let (st, body) = s.json(&c, reqwest::Method::POST, "/api/chat", Some(json!({"message": "hello"}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"].as_str().unwrap_or("");
+    assert!(message.starts_with("Choose a model") && message.contains("MOSAIC_PROVIDER_LOCAL_MODEL"), "{message}");
+    assert!(!message.contains("\"\""), "never an empty model name: {message}");
+}
+
+async fn following_while_the_database_is_down_says_so(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
+    let (c, cookie) = s.user_with_cookie("down-db@example.com").await;
+    let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({}))).await;
+    let id = conv["id"].as_str().expect("id").to_string();
+    let mut ws = connect(&s, &cookie).await;
+    s.store.close().await;
+    send(&mut ws, json!({"type": "subscribe", "conversationId": id})).await;
+    let e = recv(&mut ws).await;
+    let message = e["message"].as_str().unwrap_or("");
+    assert!(message.contains("database is unavailable"), "{message}");
+    assert!(!message.contains("does not exist"), "an outage is not a missing conversation: {message}");
+}
+
+/// A crash mid-reply (SIGKILL) leaves the reply streaming in the database; the next process settles
+/// it as failed, "interrupted", keeping the text saved so far, in the background after it listens.
+async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engine: Engine) {
+    let database = mosaic_test_support::fresh_database(engine).await;
+    let dir = std::env::temp_dir().join(format!("mosaic-crash-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let run = |port: u16| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .current_dir(&dir)
+            .env("DATABASE_URL", &database.url)
+            .env("MOSAIC_DATA_DIR", &dir)
+            .env("MOSAIC_DEMO_PROVIDER", "1")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", dir.join("site"))
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("start the server")
+    };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut first = run(port);
+    wait_healthy(&base).await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let c = reqwest::Client::builder().cookie_provider(jar.clone()).build().expect("client");
+    let form = [("name", "Crash"), ("email", "crash@example.com"), ("password", "correct horse battery")];
+    assert!(c.post(format!("{base}/_fn/sign_up")).form(&form).send().await.expect("sign up").status().is_success());
+    let cookie = {
+        use reqwest::cookie::CookieStore;
+        jar.cookies(&base.parse().expect("url")).expect("cookie").to_str().expect("ascii").to_string()
+    };
+    let mut ws = connect_to(&base, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "a long one", "model": "demo/standin-slow"})).await;
+    let started = recv(&mut ws).await;
+    let conversation = started["conversationId"].as_str().expect("id").to_string();
+    // Past the first partial save (every second), then the process dies without a word.
+    let mut streamed = String::new();
+    let until = std::time::Instant::now() + Duration::from_millis(1600);
+    while std::time::Instant::now() < until {
+        streamed.push_str(recv(&mut ws).await["text"].as_str().unwrap_or(""));
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let store = database.open().await;
+    let (user, _) = store.find_credentials("crash@example.com").await.expect("lookup").expect("user");
+    let conversation: Uuid = conversation.parse().expect("uuid");
+    let last = |store: mosaic_db::Store| async move {
+        let query = mosaic_db::model::MessageQuery { limit: 10, ..Default::default() };
+        store.list_messages(user.id, conversation, &query).await.expect("list").items.pop().expect("reply")
+    };
+    let cut = last(store.clone()).await;
+    assert_eq!(cut.state, mosaic_db::model::ReplyState::Streaming, "the dead process left it streaming");
+    assert!(!cut.content.is_empty() && streamed.starts_with(&cut.content), "{:?} vs {streamed:?}", cut.content);
+
+    let port = free_port();
+    let mut second = run(port);
+    wait_healthy(&format!("http://127.0.0.1:{port}")).await;
+    let mut settled = cut.clone();
+    for _ in 0..100 {
+        settled = last(store.clone()).await;
+        if settled.state != mosaic_db::model::ReplyState::Streaming {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.kill().expect("stop");
+    second.wait().expect("reaped");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(settled.state, mosaic_db::model::ReplyState::Failed { reason: "interrupted".into() });
+    assert_eq!(settled.content, cut.content, "its text is kept");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+async fn wait_healthy(base: &str) {
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{base} never answered /healthz");
 }

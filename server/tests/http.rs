@@ -4,25 +4,14 @@
 
 mod support;
 
+use mosaic_test_support::Engine;
+
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use support::{client, start, TestServer};
 
-macro_rules! both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name("sqlite").await; }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name("postgres").await; }
-        )* }
-    };
-}
-
-both_engines!(
+mosaic_test_support::both_engines!(
     another_users_rows_are_not_found_through_every_route,
     bad_input_gets_a_readable_4xx_and_changes_nothing,
     revoked_and_signed_out_sessions_are_refused,
@@ -34,12 +23,15 @@ both_engines!(
     plain_form_errors_come_back_to_the_form,
     the_server_rendered_sidebar_pages_by_cursor,
     the_dashboard_carries_its_data_once,
+    a_conversation_path_that_is_not_an_id_is_not_found,
+    every_surface_answers_the_same_fault_the_same_way,
+    internal_failures_are_500s_that_say_nothing_of_them,
 );
 
 /// Only the islands are hydrated, so a page holds each message once (as HTML) instead of twice (as
 /// HTML and again as the data to hydrate it from); the chat panel then fetches only what is newer.
-async fn the_dashboard_carries_its_data_once(engine: &str) {
-    let Some(s) = start(engine, &[]).await else { return };
+async fn the_dashboard_carries_its_data_once(engine: Engine) {
+    let s = start(engine, &[]).await;
     let c = s.user("once@example.com").await;
     let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "Once"}))).await;
     let id = conv["id"].as_str().expect("id").to_string();
@@ -89,10 +81,8 @@ async fn the_dashboard_carries_its_data_once(engine: &str) {
     assert_eq!(list[0]["html"], "<p><strong>third</strong></p>\n");
 }
 
-async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
-    let Some(s) = start(engine, &[]).await else {
-        return;
-    };
+async fn another_users_rows_are_not_found_through_every_route(engine: Engine) {
+    let s = start(engine, &[]).await;
     let alice = s.user("alice@example.com").await;
     let mallory = s.user("mallory@example.com").await;
     let (st, conv) =
@@ -151,10 +141,8 @@ async fn another_users_rows_are_not_found_through_every_route(engine: &str) {
     assert_eq!(msgs["items"].as_array().map(Vec::len), Some(1));
 }
 
-async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
-    let Some(s) = start(engine, &[]).await else {
-        return;
-    };
+async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: Engine) {
+    let s = start(engine, &[]).await;
     let c = s.user("bad@example.com").await;
     use reqwest::Method as M;
     let (_, conv) = s.json(&c, M::POST, "/api/conversations", Some(json!({"title": "fine"}))).await;
@@ -167,7 +155,7 @@ async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, body) = s.json(&c, M::GET, "/api/conversations?limit=100000", None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert!(body["error"].as_str().expect("message").contains("limit"));
+    assert!(body["error"].as_str().expect("message").contains("Limit"), "{body}");
     let (st, body) = s
         .json(
             &c,
@@ -191,7 +179,7 @@ async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
         .expect("send");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.expect("json error");
-    assert!(body["error"].as_str().expect("message").starts_with("invalid JSON body"));
+    assert!(body["error"].as_str().expect("message").starts_with("Invalid JSON body"));
     let (st, _) = s.json(&c, M::PUT, "/api/preferences/bad%20key", Some(json!(1))).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, _) = s.json(&c, M::GET, "/api/conversations/not-a-uuid", None).await;
@@ -205,10 +193,8 @@ async fn bad_input_gets_a_readable_4xx_and_changes_nothing(engine: &str) {
     assert_eq!(msgs["items"], json!([]));
 }
 
-async fn revoked_and_signed_out_sessions_are_refused(engine: &str) {
-    let Some(s) = start(engine, &[]).await else {
-        return;
-    };
+async fn revoked_and_signed_out_sessions_are_refused(engine: Engine) {
+    let s = start(engine, &[]).await;
     let phone = s.user("sessions@example.com").await;
     let laptop = client();
     let res = laptop
@@ -253,10 +239,8 @@ async fn signed_out_cookie(s: &TestServer) -> String {
     header
 }
 
-async fn sign_in_errors_are_uniform_and_throttled(engine: &str) {
-    let Some(s) = start(engine, &[]).await else {
-        return;
-    };
+async fn sign_in_errors_are_uniform_and_throttled(engine: Engine) {
+    let s = start(engine, &[]).await;
     s.user("known@example.com").await;
     let c = client();
     let attempt = |email: &'static str, password: &'static str| {
@@ -279,10 +263,8 @@ async fn sign_in_errors_are_uniform_and_throttled(engine: &str) {
     assert!(body.contains("Too many failed sign-ins"));
 }
 
-async fn cross_origin_mutations_are_refused(engine: &str) {
-    let Some(s) = start(engine, &[]).await else {
-        return;
-    };
+async fn cross_origin_mutations_are_refused(engine: Engine) {
+    let s = start(engine, &[]).await;
     let c = s.user("csrf@example.com").await;
     let res = c
         .post(s.url("/api/conversations"))
@@ -313,10 +295,8 @@ async fn cross_origin_mutations_are_refused(engine: &str) {
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
-async fn pages_redirect_and_responses_are_hardened(engine: &str) {
-    let Some(s) = start(engine, &[]).await else {
-        return;
-    };
+async fn pages_redirect_and_responses_are_hardened(engine: Engine) {
+    let s = start(engine, &[]).await;
     let anon = client();
     let res = anon.get(s.url("/")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -341,8 +321,8 @@ async fn pages_redirect_and_responses_are_hardened(engine: &str) {
     assert!(html.contains("No model is configured"), "the composer says no model is configured, and how");
 }
 
-async fn closed_sign_up_still_admits_the_first_account(engine: &str) {
-    let Some(s) = start(engine, &[("MOSAIC_ALLOW_SIGNUP", "false")]).await else { return };
+async fn closed_sign_up_still_admits_the_first_account(engine: Engine) {
+    let s = start(engine, &[("MOSAIC_ALLOW_SIGNUP", "false")]).await;
     s.user("owner@example.com").await;
     let res = client()
         .post(s.url("/_fn/sign_up"))
@@ -355,8 +335,8 @@ async fn closed_sign_up_still_admits_the_first_account(engine: &str) {
     assert!(s.store.find_credentials("stranger@example.com").await.expect("lookup").is_none());
 }
 
-async fn banned_users_cannot_sign_in(engine: &str) {
-    let Some(s) = start(engine, &[]).await else { return };
+async fn banned_users_cannot_sign_in(engine: Engine) {
+    let s = start(engine, &[]).await;
     s.user("admin@example.com").await;
     let c = s.user("troll@example.com").await;
     let (user, _) = s.store.find_credentials("troll@example.com").await.expect("lookup").expect("exists");
@@ -373,8 +353,8 @@ async fn banned_users_cannot_sign_in(engine: &str) {
     assert!(res.headers().get(SET_COOKIE).is_none(), "no session for a banned user");
 }
 
-async fn plain_form_errors_come_back_to_the_form(engine: &str) {
-    let Some(s) = start(engine, &[]).await else { return };
+async fn plain_form_errors_come_back_to_the_form(engine: Engine) {
+    let s = start(engine, &[]).await;
     // A browser without JavaScript posts the form and follows the redirect back with the message.
     let res = client()
         .post(s.url("/_fn/sign_in"))
@@ -391,8 +371,8 @@ async fn plain_form_errors_come_back_to_the_form(engine: &str) {
     assert!(page.contains("That email and password do not match an account."), "the form shows the message");
 }
 
-async fn the_server_rendered_sidebar_pages_by_cursor(engine: &str) {
-    let Some(s) = start(engine, &[]).await else { return };
+async fn the_server_rendered_sidebar_pages_by_cursor(engine: Engine) {
+    let s = start(engine, &[]).await;
     let c = s.user("many@example.com").await;
     for i in 0..55 {
         let (st, _) = s
@@ -423,4 +403,78 @@ async fn the_server_rendered_sidebar_pages_by_cursor(engine: &str) {
         }
     }
     assert_eq!(seen, 55);
+}
+
+async fn a_conversation_path_that_is_not_an_id_is_not_found(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let c = s.user("paths@example.com").await;
+    for path in ["/c/not-a-uuid", &format!("/c/{}", uuid::Uuid::now_v7())] {
+        let res = c.get(s.url(path)).send().await.expect("page");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(res.text().await.expect("html").contains("does not exist"), "{path}: the page says so");
+    }
+}
+
+/// One error mapping: the same fault gets the same status and words from the JSON API, the server
+/// functions, `POST /api/chat` and the WebSocket.
+async fn every_surface_answers_the_same_fault_the_same_way(engine: Engine) {
+    let s = start(engine, &[("MOSAIC_DEMO_PROVIDER", "1")]).await;
+    let alice = s.user("alice-faults@example.com").await;
+    let mallory = s.user("mallory-faults@example.com").await;
+    let (_, conv) = s.json(&alice, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "x"}))).await;
+    let id = conv["id"].as_str().expect("id").to_string();
+    // Someone else's conversation: 404 and the same sentence everywhere.
+    let api = s.json(&mallory, reqwest::Method::GET, &format!("/api/conversations/{id}"), None).await;
+    let chat = s
+        .json(&mallory, reqwest::Method::POST, "/api/chat", Some(json!({"message": "hi", "conversationId": id})))
+        .await;
+    let res = mallory.post(s.url("/_fn/messages_since")).form(&[("conversation", id.as_str())]).send().await;
+    let res = res.expect("server fn");
+    let server_fn = (res.status(), res.text().await.expect("body"));
+    assert_eq!((api.0, chat.0, server_fn.0), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(api.1["error"], chat.1["error"]);
+    assert!(server_fn.1.contains(api.1["error"].as_str().expect("message")), "{}", server_fn.1);
+    // Input that breaks a rule: 400 on both the JSON API and the chat endpoint (it was 400 vs 409).
+    let too_long = "x".repeat(70_000);
+    let api = s
+        .json(
+            &alice,
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/messages"),
+            Some(json!({"content": too_long})),
+        )
+        .await;
+    let chat = s
+        .json(&alice, reqwest::Method::POST, "/api/chat", Some(json!({"message": too_long, "conversationId": id})))
+        .await;
+    assert_eq!((api.0, chat.0), (StatusCode::BAD_REQUEST, StatusCode::BAD_REQUEST));
+    assert_eq!(api.1["error"], chat.1["error"]);
+    // A reply still being written: 409 from the chat endpoint.
+    let slow = json!({"message": "go slowly", "conversationId": id, "model": "demo/standin-slow"});
+    let first = alice.post(s.url("/api/chat")).json(&slow).send().await.expect("first");
+    assert_eq!(first.status(), StatusCode::OK);
+    let (st, body) = s.json(&alice, reqwest::Method::POST, "/api/chat", Some(slow.clone())).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
+    drop(first);
+}
+
+/// A fault of the server (here a table gone from under it) is a logged 500 with a generic sentence,
+/// never a 4xx and never the database's own words.
+async fn internal_failures_are_500s_that_say_nothing_of_them(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let c = s.user("internal@example.com").await;
+    let sql = "ALTER TABLE preferences RENAME TO preferences_gone";
+    match &s.store {
+        mosaic_db::Store::Sqlite(db) => sqlx::query(sql).execute(db.pool()).await.map(|_| ()),
+        mosaic_db::Store::Postgres(db) => sqlx::query(sql).execute(db.pool()).await.map(|_| ()),
+    }
+    .expect("break the schema");
+    let (st, body) = s.json(&c, reqwest::Method::GET, "/api/preferences", None).await;
+    assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let message = body["error"].as_str().expect("message");
+    assert_eq!(message, "Something went wrong on the server. Try again.");
+    let res = c.post(s.url("/_fn/set_model")).form(&[("model", "demo/x")]).send().await.expect("server fn");
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let text = res.text().await.expect("body");
+    assert!(!text.contains("preferences") && !text.contains("relation"), "no detail: {text}");
 }

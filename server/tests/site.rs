@@ -30,7 +30,7 @@ fn built_site() -> PathBuf {
 async fn assets_are_precompressed_hashed_and_immutable_and_pages_are_not() {
     let root = built_site();
     let site = root.display().to_string();
-    let s = support::start("sqlite", &[("LEPTOS_SITE_ROOT", site.as_str())]).await.expect("server");
+    let s = support::start(mosaic_test_support::Engine::Sqlite, &[("LEPTOS_SITE_ROOT", site.as_str())]).await;
     let c = s.user("assets@example.com").await;
 
     // The wasm: the brotli copy for br, the gzip copy for gzip, the file otherwise; cached forever.

@@ -1,16 +1,21 @@
-//! Queries per page are a fixed number, whatever the data size: the dashboard (server-rendered,
-//! with a conversation open) and the list endpoint run as many SQL statements with 10 conversations
-//! as with 10 000. Counted from sqlx's own per-statement events; the counter is process-wide, so
-//! this binary holds this one test.
+//! Database work per request is a fixed, small amount, counted from sqlx's own events (statements
+//! and pool checkouts; see `mosaic_test_support::count_work`):
+//!
+//! - the dashboard (server-rendered, a conversation open) and the list endpoint run as many
+//!   statements with 10 conversations as with 10 000, the dashboard on one checkout;
+//! - a chat `send` makes two checkouts and checks ownership once before the provider is asked: 5
+//!   statements plus BEGIN and COMMIT (it was 8 plus two of each, on 5 checkouts, with four
+//!   ownership checks);
+//! - a conversation PATCH that renames and archives is one statement.
+//!
+//! The counters are process-wide, so this binary holds one test.
 
 mod support;
 
+use mosaic_db::replies::TurnTarget;
+use mosaic_test_support::{count_statements, count_work, Engine, Work};
 use serde_json::json;
 use uuid::Uuid;
-
-/// The data layer's test support, for its statement counter (one counter for both crates).
-#[path = "../../db/tests/support/mod.rs"]
-mod db_support;
 
 /// Adds `n` conversations for `user` in one transaction, straight into the schema.
 async fn add_conversations(store: &mosaic_db::Store, user: Uuid, n: usize) {
@@ -30,8 +35,14 @@ async fn add_conversations(store: &mosaic_db::Store, user: Uuid, n: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statements_per_page_do_not_grow_with_the_data() {
-    let s = support::start("sqlite", &[]).await.expect("server");
+async fn database_work_per_request_is_fixed_and_small() {
+    let url = mosaic_chat::standin::spawn(None).await.expect("stand-in");
+    let vars = [
+        ("MOSAIC_PROVIDERS", "standin"),
+        ("MOSAIC_PROVIDER_STANDIN_URL", url.as_str()),
+        ("MOSAIC_PROVIDER_STANDIN_MODEL", "standin-slow"),
+    ];
+    let s = support::start(Engine::Sqlite, &vars).await;
     let c = s.user("counted@example.com").await;
     let (user, _) = s.store.find_credentials("counted@example.com").await.expect("lookup").expect("user");
     let (_, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "open one"}))).await;
@@ -48,13 +59,13 @@ async fn statements_per_page_do_not_grow_with_the_data() {
         async move {
             // Warm up (connections, session touch), then count one request.
             c.get(&url).send().await.expect("warm").text().await.expect("body");
-            let ((), n) = db_support::count_statements(async {
+            let ((), work) = count_work(async {
                 let res = c.get(&url).send().await.expect("get");
                 assert!(res.status().is_success(), "{url}: {}", res.status());
                 res.text().await.expect("body");
             })
             .await;
-            n
+            work
         }
     };
     let dashboard_small = count(format!("/c/{open}")).await;
@@ -66,11 +77,41 @@ async fn statements_per_page_do_not_grow_with_the_data() {
     let list_large = count("/api/conversations".into()).await;
     let deep_large = count("/api/conversations?limit=5".into()).await;
 
-    assert!(dashboard_small > 0 && list_small > 0, "statements were counted");
+    assert!(dashboard_small.statements > 0 && list_small.statements > 0, "statements were counted");
     assert_eq!(
         dashboard_small, dashboard_large,
-        "dashboard: {dashboard_small} statements at 10 conversations, {dashboard_large} at 10 000"
+        "dashboard: {dashboard_small:?} at 10 conversations, {dashboard_large:?} at 10 000"
     );
-    assert_eq!(list_small, list_large, "list endpoint: {list_small} vs {list_large}");
+    // The session lookup takes its own checkout; the page's data is read on one more.
+    assert_eq!(dashboard_small.checkouts, 2, "session + dashboard: {dashboard_small:?}");
+    assert_eq!(list_small, list_large, "list endpoint: {list_small:?} vs {list_large:?}");
     assert_eq!(deep_small, deep_large);
+
+    // A send into an existing conversation, then one that starts a conversation: the read (one
+    // ownership check, the remembered model, the history) on one checkout, the message and the
+    // reply in one transaction on another. Counted until the reply has started streaming.
+    let chat = s.chat().clone();
+    let open_id: Uuid = open.parse().expect("uuid");
+    let (started, existing) =
+        count_work(async { chat.send(user.id, TurnTarget::Existing(open_id), "counted send".into(), None).await })
+            .await;
+    assert!(started.is_ok(), "the send started a reply");
+    // sqlx logs no event for BEGIN and COMMIT: with them this is 7 statements (it was 12).
+    assert_eq!(existing, Work { statements: 5, checkouts: 2 }, "send into a conversation: {existing:?}");
+    let (started, fresh) = count_work(async {
+        chat.send(user.id, TurnTarget::for_message(None, "a new one"), "a new one".into(), None).await
+    })
+    .await;
+    assert!(started.is_ok(), "the send started a reply");
+    assert_eq!(fresh, Work { statements: 3, checkouts: 2 }, "send starting a conversation: {fresh:?}");
+
+    // Renaming and archiving at once is one statement (it was a read and two writes).
+    let ((), patch) = count_statements(async {
+        let body = json!({"title": "renamed", "archived": true});
+        let (st, _) = s.json(&c, reqwest::Method::PATCH, &format!("/api/conversations/{open}"), Some(body)).await;
+        assert_eq!(st, reqwest::StatusCode::OK);
+    })
+    .await;
+    // The session lookup is the request's other statement.
+    assert_eq!(patch, 2, "session lookup + one UPDATE … RETURNING");
 }

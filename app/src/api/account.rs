@@ -18,14 +18,14 @@ pub struct AccountView {
 
 #[cfg(feature = "ssr")]
 mod imp {
-    use http::StatusCode;
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
     use mosaic_db::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
     use mosaic_db::{token, DbError};
 
-    use crate::api::respond::{db, fail};
+    use crate::api::respond::fail;
     use crate::auth;
+    use crate::error::AppError;
     use crate::state::{app_state, request_parts, AppState};
 
     /// The one message for a wrong email or a wrong password, so neither is revealed.
@@ -37,12 +37,12 @@ mod imp {
         let user_agent =
             parts.as_ref().and_then(|p| p.headers.get(http::header::USER_AGENT)).and_then(|v| v.to_str().ok());
         let ip = client_ip();
-        let token = token::generate().map_err(db)?;
+        let token = token::generate().map_err(fail)?;
         state
             .store
             .create_session(user_id, &token::hash(&token), ip.as_deref(), user_agent, state.auth.policy)
             .await
-            .map_err(db)?;
+            .map_err(fail)?;
         if let Some(res) = use_context::<ResponseOptions>() {
             let max_age = state.auth.policy.absolute / mosaic_db::clock::SECOND;
             let cookie = auth::session_cookie(&token, state.auth.secure_cookies, max_age);
@@ -66,18 +66,15 @@ mod imp {
         let keys = vec![email_key.clone(), format!("ip:{}", client_ip().unwrap_or_default())];
         if let Some(wait) = state.limiter.locked_for(&keys) {
             let minutes = wait.as_secs().div_ceil(60).max(1);
-            return Err(fail(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many failed sign-ins. Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
-                ),
-            ));
+            return Err(fail(AppError::TooManyRequests(format!(
+                "Too many failed sign-ins. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ))));
         }
         if password.len() > MAX_PASSWORD_BYTES {
-            return Err(fail(StatusCode::BAD_REQUEST, BAD_CREDENTIALS));
+            return Err(fail(AppError::Unauthorized(BAD_CREDENTIALS)));
         }
-        let found = state.store.find_credentials(&email).await.map_err(db)?;
+        let found = state.store.find_credentials(&email).await.map_err(fail)?;
         // Verify against a decoy when the email is unknown, so both cases take the same time.
         let (user, phc) = match found {
             Some((user, phc)) => (Some(user), phc),
@@ -86,10 +83,10 @@ mod imp {
         let matches = password::verify(password, phc).await;
         let Some(user) = user.filter(|_| matches) else {
             state.limiter.fail(&keys);
-            return Err(fail(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS));
+            return Err(fail(AppError::Unauthorized(BAD_CREDENTIALS)));
         };
         if user.banned {
-            return Err(fail(StatusCode::FORBIDDEN, "This account is suspended. Contact your administrator."));
+            return Err(fail(AppError::Forbidden("This account is suspended. Contact your administrator.".into())));
         }
         state.limiter.succeed(&email_key);
         start_session(&state, user.id).await?;
@@ -99,28 +96,28 @@ mod imp {
 
     pub async fn sign_up(name: String, email: String, password: String) -> Result<(), ServerFnError> {
         let state = app_state()?;
-        if !state.auth.allow_signup && state.store.count_users().await.map_err(db)? > 0 {
-            return Err(fail(
-                StatusCode::FORBIDDEN,
-                "Sign-up is closed on this instance. Ask an administrator for an account.",
-            ));
+        if !state.auth.allow_signup && state.store.count_users().await.map_err(fail)? > 0 {
+            return Err(fail(AppError::Forbidden(
+                "Sign-up is closed on this instance. Ask an administrator for an account.".into(),
+            )));
         }
         if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
-            return Err(fail(
-                StatusCode::BAD_REQUEST,
-                format!("A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."),
-            ));
+            return Err(fail(AppError::BadRequest(format!(
+                "A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."
+            ))));
         }
         // Check the fields before spending time on the hash.
-        mosaic_db::users::clean_email(&email).map_err(db)?;
-        mosaic_db::users::clean_name(&name).map_err(db)?;
-        let phc = password::hash(password).await.map_err(db)?;
+        mosaic_db::users::clean_email(&email).map_err(fail)?;
+        mosaic_db::users::clean_name(&name).map_err(fail)?;
+        let phc = password::hash(password).await.map_err(fail)?;
         let user = match state.store.create_user_with_password(&email, &name, &phc).await {
             Ok(user) => user,
             Err(DbError::Conflict(_)) => {
-                return Err(fail(StatusCode::CONFLICT, "An account with this email already exists. Sign in instead."))
+                return Err(fail(AppError::Conflict(
+                    "An account with this email already exists. Sign in instead.".into(),
+                )))
             }
-            Err(e) => return Err(db(e)),
+            Err(e) => return Err(fail(e)),
         };
         start_session(&state, user.id).await?;
         leptos_axum::redirect("/");
@@ -147,7 +144,11 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     let state = app_state()?;
     let secure = state.auth.secure_cookies;
     if let Some(token) = request_parts().and_then(|p| crate::auth::token_from_headers(&p.headers, secure)) {
-        state.store.revoke_session_by_token(&mosaic_db::token::hash(&token)).await.map_err(crate::api::respond::db)?;
+        state
+            .store
+            .revoke_session_by_token(&mosaic_db::token::hash(&token))
+            .await
+            .map_err(crate::api::respond::fail)?;
     }
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(value) = http::HeaderValue::from_str(&crate::auth::clear_cookie(secure)) {
@@ -161,10 +162,10 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 /// The signed-in user's account and live sessions.
 #[server(prefix = "/_fn", endpoint = "account")]
 pub async fn account() -> Result<AccountView, ServerFnError> {
-    use crate::api::respond::{db, require_user};
+    use crate::api::respond::{fail, require_user};
     let me = require_user()?;
     let state = crate::state::app_state()?;
-    let sessions = state.store.list_sessions(me.user.id).await.map_err(db)?;
+    let sessions = state.store.list_sessions(me.user.id).await.map_err(fail)?;
     Ok(AccountView {
         name: me.user.name,
         email: me.user.email,
@@ -178,10 +179,10 @@ pub async fn account() -> Result<AccountView, ServerFnError> {
 /// Revokes one of the user's sessions (revoking the current one signs this browser out).
 #[server(prefix = "/_fn", endpoint = "revoke_session")]
 pub async fn revoke_session(id: uuid::Uuid) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, redirect_plain_form, require_user};
+    use crate::api::respond::{fail, redirect_plain_form, require_user};
     let me = require_user()?;
     let state = crate::state::app_state()?;
-    state.store.revoke_session(me.user.id, id).await.map_err(db)?;
+    state.store.revoke_session(me.user.id, id).await.map_err(fail)?;
     redirect_plain_form(if id == me.session_id { "/login" } else { "/settings" });
     Ok(())
 }

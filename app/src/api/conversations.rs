@@ -1,7 +1,7 @@
 //! The dashboard's data and its conversation actions.
 
 use leptos::prelude::*;
-use mosaic_db::model::{Conversation, Message, MessagePage, MessageRole, Page};
+use mosaic_db::model::{Conversation, Message, MessagePage, MessageRole, Page, ReplyState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -52,11 +52,11 @@ pub struct MessageView {
     pub model: Option<String>,
     /// When it was written, formatted for people.
     pub time: String,
-    /// "stopped" or "incomplete" for a reply that did not finish.
+    /// How a reply that is not complete stands: "generating…", "stopped", "failed".
     pub badge: Option<String>,
     /// The content as HTML (see [`crate::markdown`]).
     pub html: String,
-    /// What went wrong while writing a reply, if anything.
+    /// Why a reply failed, if it did.
     pub problem: Option<String>,
 }
 
@@ -64,28 +64,28 @@ impl MessageView {
     /// Renders a stored message for display.
     #[cfg(feature = "ssr")]
     pub fn of(m: &Message) -> MessageView {
-        let text = |key: &str| m.metadata.get(key).and_then(|e| e.as_str()).map(str::to_string);
-        let error = text("error");
-        let badge = match (m.status.as_str(), error.as_deref()) {
-            ("complete", _) => None,
-            (_, Some("stopped")) => Some("stopped".to_string()),
-            _ => Some("incomplete".to_string()),
+        let (badge, problem) = match &m.state {
+            ReplyState::Complete => (None, None),
+            ReplyState::Streaming => (Some("generating…".to_string()), None),
+            ReplyState::Stopped { reason: None } => (Some("stopped".to_string()), None),
+            ReplyState::Stopped { reason: Some(why) } => (Some(format!("stopped ({why})")), None),
+            ReplyState::Failed { reason } => (Some("failed".to_string()), Some(reason.clone())),
         };
         MessageView {
             id: m.id,
             role: m.role,
-            model: text("model"),
+            model: m.metadata.get("model").and_then(|e| e.as_str()).map(str::to_string),
             time: crate::components::format_time(m.created_at),
             badge,
-            html: crate::markdown::render_message(m.id, &m.content, !in_progress(m)),
-            problem: error.filter(|e| e != "stopped"),
+            html: crate::markdown::render_message(m.id, &m.content, m.state.is_settled()),
+            problem,
         }
     }
 }
 
-/// True for a reply that is still being written (not complete, and no error recorded yet).
+/// True for a reply that is still being written.
 pub fn in_progress(m: &Message) -> bool {
-    m.status != "complete" && m.metadata.get("error").is_none()
+    !m.state.is_settled()
 }
 
 /// An earlier page of a conversation, ready to show.
@@ -101,16 +101,19 @@ pub struct EarlierPage {
 /// or those before `earlier`).
 #[server(prefix = "/_fn", endpoint = "dashboard")]
 pub async fn load_dashboard(
-    conversation: Option<Uuid>,
+    conversation: Option<String>,
     more: Option<String>,
     #[server(default)] show_archived: bool,
     archived_more: Option<String>,
     earlier: Option<String>,
 ) -> Result<Dashboard, ServerFnError> {
-    use crate::api::respond::{db, require_user};
+    use crate::api::respond::{fail, require_user};
+    use crate::error::AppError;
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
     let state = crate::state::app_state()?;
+    // A path that is not an id names no conversation of anyone's: not found, like a foreign one.
+    let conversation = conversation.map(|raw| raw.parse::<Uuid>().map_err(|_| fail(AppError::NotFound))).transpose()?;
     let query = mosaic_db::dashboard::DashboardQuery {
         recent_from: more.clone(),
         with_archived: show_archived || archived_more.is_some(),
@@ -118,18 +121,21 @@ pub async fn load_dashboard(
         page: SIDEBAR_PAGE,
         open: conversation.map(|id| (id, MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })),
     };
-    let rows = state.store.dashboard(me.user.id, &query).await.map_err(db)?;
+    let rows = state.store.dashboard(me.user.id, &query).await.map_err(fail)?;
     let open = rows.open.map(|(conversation, messages)| {
         let (since, pending) = pick_up_point(conversation.id, &messages.items);
         OpenConversation { conversation, messages, since, pending }
     });
-    let models = (state.chat.models)().await;
-    let selected_model =
-        rows.preferences.into_iter().find(|p| p.key == "chat.model").and_then(|p| p.value.as_str().map(str::to_string));
+    let models = state.chat.models_now().await;
+    let selected_model = rows
+        .preferences
+        .into_iter()
+        .find(|p| p.key == mosaic_db::preferences::CHAT_MODEL)
+        .and_then(|p| p.value.as_str().map(str::to_string));
     let archived = match rows.archived {
         // An archived conversation is open: show it in its (opened) section.
         None if open.as_ref().is_some_and(|o| o.conversation.archived) => {
-            Some(state.store.list_conversations(me.user.id, true, None, SIDEBAR_PAGE).await.map_err(db)?)
+            Some(state.store.list_conversations(me.user.id, true, None, SIDEBAR_PAGE).await.map_err(fail)?)
         }
         archived => archived,
     };
@@ -162,14 +168,14 @@ fn pick_up_point(conversation: Uuid, items: &[Message]) -> (Option<String>, bool
 /// absent: what the chat panel shows below the server-rendered ones after a reply starts or ends.
 #[server(prefix = "/_fn", endpoint = "messages_since")]
 pub async fn messages_since(conversation: Uuid, since: Option<String>) -> Result<Vec<MessageView>, ServerFnError> {
-    use crate::api::respond::{db, require_user};
+    use crate::api::respond::{fail, require_user};
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
     let page = store
         .list_messages(me.user.id, conversation, &MessageQuery { before: None, after: since, limit: MAX_FOLLOW })
         .await
-        .map_err(db)?;
+        .map_err(fail)?;
     Ok(page.items.iter().map(MessageView::of).collect())
 }
 
@@ -180,16 +186,16 @@ pub const MAX_FOLLOW: u32 = 200;
 /// first opened, without a cursor).
 #[server(prefix = "/_fn", endpoint = "more_conversations")]
 pub async fn more_conversations(archived: bool, cursor: Option<String>) -> Result<Page<Conversation>, ServerFnError> {
-    use crate::api::respond::{db, require_user};
+    use crate::api::respond::{fail, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store.list_conversations(me.user.id, archived, cursor.as_deref(), SIDEBAR_PAGE).await.map_err(db)
+    store.list_conversations(me.user.id, archived, cursor.as_deref(), SIDEBAR_PAGE).await.map_err(fail)
 }
 
 /// An earlier page of a conversation's messages, for "load earlier" in place.
 #[server(prefix = "/_fn", endpoint = "earlier_messages")]
 pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<EarlierPage, ServerFnError> {
-    use crate::api::respond::{db, require_user};
+    use crate::api::respond::{fail, require_user};
     use mosaic_db::model::MessageQuery;
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
@@ -200,88 +206,99 @@ pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<Earl
             &MessageQuery { before: Some(cursor), after: None, limit: MESSAGES_PAGE },
         )
         .await
-        .map_err(db)?;
+        .map_err(fail)?;
     Ok(EarlierPage { items: page.items.iter().map(MessageView::of).collect(), earlier: page.earlier })
 }
 
-/// Starts a conversation, optionally with a first message (which then also names it) answered by
-/// `model` (the user's pick, else their default).
+/// Starts a conversation, optionally with a first message (which then also names it, unless a
+/// title is given) answered by `model` (the user's pick, else their default).
 #[server(prefix = "/_fn", endpoint = "new_conversation")]
 pub async fn new_conversation(
     title: Option<String>,
     message: Option<String>,
     model: Option<String>,
 ) -> Result<Uuid, ServerFnError> {
-    use crate::api::respond::{db, redirect_plain_form, require_user};
+    use crate::api::respond::{fail, redirect_plain_form, require_user};
+    use mosaic_db::conversations::title_from_message;
+    use mosaic_db::replies::TurnTarget;
     let me = require_user()?;
-    let store = crate::state::app_state()?.store;
-    let message = message.filter(|m| !m.trim().is_empty());
-    if let Some(m) = &message {
-        mosaic_db::messages::check_content(m).map_err(db)?;
-    }
-    let title = match (&title, &message) {
-        (Some(t), _) if !t.trim().is_empty() => t.clone(),
-        (_, Some(m)) => title_from_message(m),
-        _ => String::new(),
+    let title = title.filter(|t| !t.trim().is_empty());
+    let Some(content) = message.filter(|m| !m.trim().is_empty()) else {
+        let store = crate::state::app_state()?.store;
+        let conversation = store.create_conversation(me.user.id, title.as_deref().unwrap_or("")).await.map_err(fail)?;
+        redirect_plain_form(&format!("/c/{}", conversation.id));
+        return Ok(conversation.id);
     };
-    let conversation = store.create_conversation(me.user.id, &title).await.map_err(db)?;
-    redirect_plain_form(&format!("/c/{}", conversation.id));
-    if let Some(content) = message {
-        send_and_reply(me.user.id, conversation.id, content, model).await?;
-    }
-    Ok(conversation.id)
+    // The conversation, the message and the reply are saved together by the chat service.
+    let id = Uuid::now_v7();
+    let title = title.unwrap_or_else(|| title_from_message(&content));
+    send_and_reply(me.user.id, TurnTarget::New { id, title }, content, model).await?;
+    redirect_plain_form(&format!("/c/{id}"));
+    Ok(id)
 }
 
 /// Saves the user's message and starts the reply (without JavaScript the page shows the reply once
-/// it is reloaded). When no reply can start, the message is still saved and the user is told why.
+/// it is reloaded), remembering an explicit model pick. When no model can answer, the message is
+/// still saved and the user is told why on the conversation's page.
 #[cfg(feature = "ssr")]
 async fn send_and_reply(
     user_id: Uuid,
-    conversation: Uuid,
+    target: mosaic_db::replies::TurnTarget,
     content: String,
     model: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::api::respond::fail;
+    use crate::api::respond::{fail, fail_at};
+    use mosaic_chat::ChatError;
     let state = crate::state::app_state()?;
-    if let Some(m) = model.as_deref().filter(|m| !m.is_empty()) {
+    let model = model.filter(|m| !m.is_empty());
+    let id = target.id();
+    match state.chat.send(user_id, target, content, model.clone()).await {
+        Ok(_) => {}
+        // The message was saved; the page of its conversation says why no reply came.
+        Err(err @ (ChatError::NoProvider | ChatError::NoModelChosen(_))) => {
+            return Err(fail_at(&format!("/c/{id}"), err))
+        }
+        Err(err) => return Err(fail(err)),
+    }
+    if let Some(m) = model {
         state
             .store
-            .set_preference(user_id, "chat.model", &serde_json::json!(m))
+            .set_preference(user_id, mosaic_db::preferences::CHAT_MODEL, &serde_json::json!(m))
             .await
-            .map_err(crate::api::respond::db)?;
+            .map_err(fail)?;
     }
-    (state.chat.send)(user_id, conversation, content, model.filter(|m| !m.is_empty()))
-        .await
-        .map_err(|(status, message)| fail(status, message))
+    Ok(())
 }
 
 /// Remembers the user's model pick (the `chat.model` preference).
 #[server(prefix = "/_fn", endpoint = "set_model")]
 pub async fn set_model(model: String) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, require_user};
+    use crate::api::respond::{fail, require_user};
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store.set_preference(me.user.id, "chat.model", &serde_json::json!(model)).await.map_err(db)
+    store.set_preference(me.user.id, mosaic_db::preferences::CHAT_MODEL, &serde_json::json!(model)).await.map_err(fail)
 }
 
 /// Posts the user's message to a conversation and starts the reply (the form without JavaScript;
 /// with it, the composer sends over the WebSocket instead).
 #[server(prefix = "/_fn", endpoint = "post_message")]
 pub async fn post_message(conversation: Uuid, content: String, model: Option<String>) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, redirect_plain_form, require_user};
+    use crate::api::respond::{redirect_plain_form, require_user};
     let me = require_user()?;
-    mosaic_db::messages::check_content(&content).map_err(db)?;
+    send_and_reply(me.user.id, mosaic_db::replies::TurnTarget::Existing(conversation), content, model).await?;
     redirect_plain_form(&format!("/c/{conversation}"));
-    send_and_reply(me.user.id, conversation, content, model).await
+    Ok(())
 }
 
 /// Renames a conversation.
 #[server(prefix = "/_fn", endpoint = "rename_conversation")]
 pub async fn rename_conversation(conversation: Uuid, title: String) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, redirect_plain_form, require_user};
+    use crate::api::respond::{fail, redirect_plain_form, require_user};
+    use mosaic_db::conversations::ConversationChange;
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store.rename_conversation(me.user.id, conversation, &title).await.map_err(db)?;
+    let change = ConversationChange { title: Some(&title), archived: None };
+    store.update_conversation(me.user.id, conversation, &change).await.map_err(fail)?;
     redirect_plain_form(&format!("/c/{conversation}"));
     Ok(())
 }
@@ -289,10 +306,12 @@ pub async fn rename_conversation(conversation: Uuid, title: String) -> Result<()
 /// Archives or unarchives a conversation.
 #[server(prefix = "/_fn", endpoint = "archive_conversation")]
 pub async fn archive_conversation(conversation: Uuid, archived: bool) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, redirect_plain_form, require_user};
+    use crate::api::respond::{fail, redirect_plain_form, require_user};
+    use mosaic_db::conversations::ConversationChange;
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
-    store.set_archived(me.user.id, conversation, archived).await.map_err(db)?;
+    let change = ConversationChange { title: None, archived: Some(archived) };
+    store.update_conversation(me.user.id, conversation, &change).await.map_err(fail)?;
     redirect_plain_form(&format!("/c/{conversation}"));
     Ok(())
 }
@@ -300,24 +319,14 @@ pub async fn archive_conversation(conversation: Uuid, archived: bool) -> Result<
 /// Deletes a conversation and its messages. `confirm` must be "delete": the form asks first.
 #[server(prefix = "/_fn", endpoint = "delete_conversation")]
 pub async fn delete_conversation(conversation: Uuid, confirm: String) -> Result<(), ServerFnError> {
-    use crate::api::respond::{db, fail, redirect_plain_form, require_user};
+    use crate::api::respond::{fail, redirect_plain_form, require_user};
+    use crate::error::AppError;
     let me = require_user()?;
     if confirm != "delete" {
-        return Err(fail(http::StatusCode::BAD_REQUEST, "Confirm the deletion first."));
+        return Err(fail(AppError::BadRequest("Confirm the deletion first.".into())));
     }
     let store = crate::state::app_state()?.store;
-    store.delete_conversation(me.user.id, conversation).await.map_err(db)?;
+    store.delete_conversation(me.user.id, conversation).await.map_err(fail)?;
     redirect_plain_form("/");
     Ok(())
-}
-
-/// A conversation title made from its first message: the first line, cut at a word near 60 characters.
-pub fn title_from_message(message: &str) -> String {
-    let line = message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    if line.chars().count() <= 60 {
-        return line.to_string();
-    }
-    let cut: String = line.chars().take(60).collect();
-    let at_word = cut.rfind(' ').filter(|&i| i > 30).map_or(cut.as_str(), |i| &cut[..i]);
-    format!("{}…", at_word.trim_end())
 }

@@ -1,6 +1,12 @@
-//! Small pieces the pages share.
+//! Pieces the pages share. Shared pieces live here, not in a page, so pages never import each
+//! other.
+
+mod messages;
+mod models;
 
 use leptos::prelude::*;
+pub use messages::MessageItem;
+pub use models::{ModelOptions, NoModelNotice};
 
 /// A red message box, shown only when there is a message; announced to screen readers.
 #[component]

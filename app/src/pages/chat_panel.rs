@@ -7,12 +7,12 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::dashboard::MessageItem;
+use mosaic_chat::client::ChatState;
+use mosaic_chat::events::ClientEvent;
+
 use crate::api::conversations::{messages_since, set_model, MessageView};
 use crate::api::error_text;
-use crate::chat_client::ChatState;
-use crate::chat_events::ClientEvent;
-use crate::components::ErrorBanner;
+use crate::components::{ErrorBanner, MessageItem, ModelOptions, NoModelNotice};
 
 /// The live part of an open conversation. `since` and `pending` come from
 /// [`crate::api::conversations::OpenConversation`]: where to fetch newer messages from, and whether
@@ -144,32 +144,6 @@ pub fn ChatPanel(
             </div>
         </form>
     }
-}
-
-/// The `<option>`s of a model picker: `selected` if it is on offer, else the first model.
-#[component]
-pub fn ModelOptions(models: Vec<String>, selected: Option<String>) -> impl IntoView {
-    let selected = selected.filter(|s| models.contains(s)).or_else(|| models.first().cloned());
-    models
-        .into_iter()
-        .map(|m| {
-            let is_selected = Some(&m) == selected.as_ref();
-            view! { <option value=m.clone() selected=is_selected>{m.clone()}</option> }
-        })
-        .collect_view()
-}
-
-/// Tells the user plainly that replies need a model, and how to configure one.
-#[component]
-pub fn NoModelNotice(show: bool) -> impl IntoView {
-    show.then(|| {
-        view! {
-            <p class="notice" role="note">
-                "No model is configured, so messages are saved without a reply. Set MOSAIC_PROVIDERS and its "
-                "MOSAIC_PROVIDER_<NAME>_URL (see the README), or start Mosaic with MOSAIC_DEMO_PROVIDER=1 to try the built-in stand-in model."
-            </p>
-        }
-    })
 }
 
 /// Removes the server-rendered copy of a message that the panel now shows itself.

@@ -1,8 +1,8 @@
 //! The conversation dashboard: the sidebar of conversations and the open conversation.
 //!
 //! Rendered on the server as plain HTML. Islands make it live in the browser: the chat panel (see
-//! [`super::chat_panel`]), "load more" / "load earlier", which add pages in place, and the archived
-//! section, which loads when first opened.
+//! [`super::chat_panel`], which this page contains), "load more" / "load earlier", which add pages
+//! in place, and the archived section, which loads when first opened.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,11 +10,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use mosaic_db::model::{Conversation, MessageRole, Page};
 use uuid::Uuid;
 
-use super::chat_panel::{ChatPanel, ModelOptions, NoModelNotice};
+use super::chat_panel::ChatPanel;
 use super::flash_error;
 use crate::api::conversations::*;
 use crate::api::error_text;
-use crate::components::ErrorBanner;
+use crate::components::{ErrorBanner, MessageItem, ModelOptions, NoModelNotice};
 use crate::images::{Avatar, Picture, LOGO, WELCOME};
 
 /// The dashboard page, at `/` (no conversation open) and `/c/:id`.
@@ -28,14 +28,8 @@ pub fn Dashboard() -> impl IntoView {
             let show_archived = q.get("archived").is_some();
             (params.read().get("id"), q.get("more"), show_archived, q.get("archived_more"), q.get("earlier"))
         },
-        |(raw, more, show_archived, archived_more, earlier)| async move {
-            let conversation = match raw {
-                Some(raw) => {
-                    Some(raw.parse::<Uuid>().map_err(|_| ServerFnError::new("That conversation does not exist."))?)
-                }
-                None => None,
-            };
-            load_dashboard(conversation, more, show_archived, archived_more, earlier).await
+        |(conversation, more, show_archived, archived_more, earlier)| {
+            load_dashboard(conversation, more, show_archived, archived_more, earlier)
         },
     );
     let flash = flash_error();
@@ -390,28 +384,5 @@ fn EarlierMessages(conversation: Uuid, cursor: String) -> impl IntoView {
         <ol class="messages">
             {move || items.get().into_iter().map(|m| view! { <MessageItem m/> }).collect_view()}
         </ol>
-    }
-}
-
-/// One message: who wrote it, with which model, when, whether it finished, and its content.
-/// `replaceable` marks it with its id for the chat panel (see `history_items`).
-#[component]
-pub fn MessageItem(m: MessageView, #[prop(optional)] replaceable: bool) -> impl IntoView {
-    let (class, who) = match m.role {
-        MessageRole::User => ("message user", "You"),
-        MessageRole::Assistant => ("message assistant", "Assistant"),
-        MessageRole::System => ("message system", "System"),
-    };
-    view! {
-        <li class=class data-message=replaceable.then(|| m.id.to_string())>
-            <div class="meta">
-                <strong>{who}</strong>
-                {m.model.map(|m| view! { <span class="muted">{m}</span> })}
-                <time>{m.time}</time>
-                {m.badge.map(|b| view! { <span class="badge">{b}</span> })}
-            </div>
-            <div class="content markdown" inner_html=m.html></div>
-            {m.problem.map(|p| view! { <p class="error" role="alert">{p}</p> })}
-        </li>
     }
 }

@@ -8,6 +8,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use app::error::AppError;
 use app::images::{avatar_url, AVATAR_SIZES};
 use app::state::CurrentUser;
 use axum::body::Body;
@@ -66,20 +67,26 @@ pub enum AvatarError {
     TooManyPixels(u32, u32),
     #[error("That image could not be read ({0}). Try saving it again as PNG or JPEG.")]
     Unreadable(String),
-    #[error("The avatar could not be saved. Try again in a moment.")]
+    /// The files could not be written or the work could not run: the server's fault (logged
+    /// where it happened).
+    #[error("The avatar could not be saved.")]
     Storage,
     #[error("{0}")]
-    Api(#[from] crate::error::ApiError),
+    App(#[from] AppError),
 }
 
-impl AvatarError {
-    fn status(&self) -> StatusCode {
-        match self {
-            AvatarError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AvatarError::NotAnImage => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AvatarError::Storage => StatusCode::INTERNAL_SERVER_ERROR,
-            AvatarError::Api(e) => e.status(),
-            _ => StatusCode::BAD_REQUEST,
+/// Avatar refusals in the one error policy: the caller's are 4xx with their message, the server's
+/// own failure a 500.
+impl From<AvatarError> for AppError {
+    fn from(err: AvatarError) -> AppError {
+        match err {
+            AvatarError::App(e) => e,
+            AvatarError::TooLarge(_) => AppError::TooLarge(err.to_string()),
+            AvatarError::NotAnImage => AppError::UnsupportedMedia(err.to_string()),
+            AvatarError::Storage => AppError::internal("avatar storage failed"),
+            AvatarError::NoFile | AvatarError::TooManyPixels(..) | AvatarError::Unreadable(_) => {
+                AppError::BadRequest(err.to_string())
+            }
         }
     }
 }
@@ -159,16 +166,16 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// The outcome as the caller wants it: back to settings (with `?error=` on failure) or JSON.
 fn respond(html: bool, result: Result<Option<String>, AvatarError>) -> Response {
-    match (html, result) {
+    match (html, result.map_err(AppError::from)) {
         (true, Ok(_)) => Redirect::to("/settings").into_response(),
-        (true, Err(e)) => Redirect::to(&app::api::with_query("/settings", "error", &e.to_string())).into_response(),
+        (true, Err(e)) => Redirect::to(&app::api::with_query("/settings", "error", e.message())).into_response(),
         (false, Ok(key)) => {
             let urls = key.as_ref().map(|k| {
                 AVATAR_SIZES.iter().flat_map(|&s| ["avif", "webp"].map(|ext| avatar_url(k, s, ext))).collect::<Vec<_>>()
             });
             Json(serde_json::json!({ "avatar": key, "urls": urls })).into_response()
         }
-        (false, Err(e)) => (e.status(), Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+        (false, Err(e)) => e.into_response(),
     }
 }
 
@@ -182,7 +189,7 @@ async fn upload(State(s): State<ServerState>, me: Option<axum::Extension<Current
         return respond(html, Err(AvatarError::TooLarge(megabytes(len))));
     }
     let result = async {
-        let me = me.ok_or(crate::error::ApiError::Unauthorized)?.0;
+        let me = me.ok_or(AppError::SIGNED_OUT)?.0;
         let multipart = Multipart::from_request(req, &s).await.map_err(|_| AvatarError::NoFile)?;
         let bytes = read_file_field(multipart).await?;
         let permit = s.avatars.decoding.clone().acquire_owned().await.map_err(|_| AvatarError::Storage)?;
@@ -193,8 +200,7 @@ async fn upload(State(s): State<ServerState>, me: Option<axum::Extension<Current
         .await
         .map_err(|_| AvatarError::Storage)??;
         store(&s.avatars, &processed).await?;
-        let previous =
-            s.app.store.set_user_image(me.user.id, Some(&processed.key)).await.map_err(crate::error::ApiError::from)?;
+        let previous = s.app.store.set_user_image(me.user.id, Some(&processed.key)).await.map_err(AppError::from)?;
         forget(&s, previous, Some(&processed.key)).await;
         Ok(Some(processed.key))
     }
@@ -292,8 +298,8 @@ async fn remove(
 ) -> Response {
     let html = wants_html(&headers);
     let result = async {
-        let me = me.ok_or(crate::error::ApiError::Unauthorized)?.0;
-        let previous = s.app.store.set_user_image(me.user.id, None).await.map_err(crate::error::ApiError::from)?;
+        let me = me.ok_or(AppError::SIGNED_OUT)?.0;
+        let previous = s.app.store.set_user_image(me.user.id, None).await.map_err(AppError::from)?;
         forget(&s, previous, None).await;
         Ok(None)
     }

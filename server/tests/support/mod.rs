@@ -3,24 +3,25 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-
 use std::sync::Arc;
 
+use mosaic_test_support::{fresh_database, Engine, TestDatabase};
 use reqwest::cookie::CookieStore;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use server::config::Config;
 use uuid::Uuid;
 
-/// A running server on an ephemeral port, with its own database.
+/// A running server on an ephemeral port, with its own database and data directory.
 pub struct TestServer {
     pub base: String,
     pub store: mosaic_db::Store,
     pub state: server::ServerState,
-    /// MOSAIC_DATA_DIR (the SQLite file on that engine, and uploaded media on both).
+    /// MOSAIC_DATA_DIR (uploaded media).
     pub data_dir: std::path::PathBuf,
-    _db: TempDb,
     _files: TempDir,
+    // Last: the database is dropped after everything that uses it.
+    _database: TestDatabase,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -31,57 +32,16 @@ impl Drop for TempDir {
     }
 }
 
-enum TempDb {
-    Sqlite(std::path::PathBuf),
-    Postgres(String, String),
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        match self {
-            TempDb::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            TempDb::Postgres(base, name) => {
-                let (base, name) = (base.clone(), name.clone());
-                std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-                    rt.block_on(async {
-                        if let Ok(admin) = sqlx::PgPool::connect(&base).await {
-                            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
-                        }
-                    })
-                })
-                .join()
-                .ok();
-            }
-        }
-    }
-}
-
-pub async fn start(engine: &str, extra: &[(&str, &str)]) -> Option<TestServer> {
-    let mut vars: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+/// Starts a server on `engine` with `extra` settings over the defaults.
+pub async fn start(engine: Engine, extra: &[(&str, &str)]) -> TestServer {
+    let database = fresh_database(engine).await;
     let data_dir = std::env::temp_dir().join(format!("mosaic-http-{}", Uuid::now_v7().simple()));
-    vars.push(("MOSAIC_DATA_DIR".into(), data_dir.display().to_string()));
-    let db = if engine == "postgres" {
-        let base = std::env::var("MOSAIC_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
-        let name = format!("mosaic_h_{}", Uuid::now_v7().simple());
-        let admin = sqlx::PgPool::connect(&base).await.expect("connect postgres");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create db");
-        let url = format!("{}/{name}", base.rsplit_once('/').expect("url with a database").0);
-        vars.push(("DATABASE_URL".into(), url));
-        TempDb::Postgres(base, name)
-    } else {
-        TempDb::Sqlite(data_dir.clone())
-    };
+    let mut vars: Vec<(String, String)> =
+        vec![("MOSAIC_DATA_DIR".into(), data_dir.display().to_string()), ("DATABASE_URL".into(), database.url.clone())];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config =
-        Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("config");
-    let mut options = server::leptos_options(&config).expect("leptos options");
-    if let Some(root) = vars.iter().find(|(k, _)| k == "LEPTOS_SITE_ROOT") {
-        options.site_root = root.1.clone().into();
-    }
-    let state = server::state(&config, options).await.expect("state");
+        Config::from_lookup(|name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("config");
+    let state = server::state(&config).await.expect("state");
     let store = state.app.store.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -89,14 +49,14 @@ pub async fn start(engine: &str, extra: &[(&str, &str)]) -> Option<TestServer> {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.ok();
     });
-    Some(TestServer {
+    TestServer {
         base: format!("http://{addr}"),
         store,
         state,
         data_dir: data_dir.clone(),
-        _db: db,
         _files: TempDir(data_dir),
-    })
+        _database: database,
+    }
 }
 
 pub fn client() -> Client {
@@ -106,6 +66,11 @@ pub fn client() -> Client {
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The chat service.
+    pub fn chat(&self) -> &std::sync::Arc<mosaic_chat::Chat> {
+        &self.state.app.chat
     }
 
     /// Signs up through the server function and returns a client holding the session cookie.

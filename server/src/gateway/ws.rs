@@ -1,5 +1,6 @@
-//! The WebSocket gateway at `/ws`: authenticated by the session cookie and checked for origin at
-//! connect; then JSON events both ways (see [`super::events`]).
+//! The WebSocket at `/ws`: authenticated by the session cookie and checked for origin at the
+//! handshake (by the middleware, like every state-changing request); then JSON events both ways
+//! (see [`mosaic_chat::events`]).
 //!
 //! Each client has one bounded outgoing buffer. A client that does not keep up is disconnected
 //! rather than buffered without end, and everything a client started (its writer, its listeners)
@@ -8,45 +9,28 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use app::error::AppError;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use mosaic_chat::events::{parse_client_event, ClientEvent, ServerEvent, MAX_CLIENT_EVENT_BYTES};
+use mosaic_chat::Chat;
+use mosaic_db::replies::TurnTarget;
 use tokio::sync::{broadcast, mpsc, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::events::{parse_client_event, ClientEvent, ServerEvent, MAX_CLIENT_EVENT_BYTES};
-use super::{Chat, ChatError};
-use crate::api::Authed;
+use crate::middleware::Authed;
 use crate::ServerState;
 
 /// Events waiting to be written to one client before it counts as too slow.
 pub const CLIENT_BUFFER: usize = 256;
 
-/// Upgrades to a WebSocket after checking the session (extractor) and the Origin.
-pub async fn handler(
-    State(s): State<ServerState>,
-    Authed(me): Authed,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    if !same_origin(&headers, s.public_origin.as_deref()) {
-        return (StatusCode::FORBIDDEN, "cross-origin WebSocket refused").into_response();
-    }
-    let chat = s.chat.clone();
+/// Upgrades to a WebSocket for the signed-in user (the origin was checked by the middleware).
+pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSocketUpgrade) -> Response {
+    let chat = s.app.chat.clone();
     ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me.user.id))
-}
-
-/// Browsers always send Origin on a WebSocket handshake; it must be this site.
-fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true; // not a browser
-    };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    (!host.is_empty() && origin_host == host) || public_origin == Some(origin)
 }
 
 /// One connected client.
@@ -71,6 +55,11 @@ impl Client {
 
     fn error(&self, conversation_id: Option<Uuid>, message: impl Into<String>) {
         self.push(ServerEvent::Error { conversation_id, message: message.into() });
+    }
+
+    /// Tells the client why a request was refused, in the words of the one error policy.
+    fn refused(&self, conversation_id: Option<Uuid>, err: impl Into<AppError>) {
+        self.error(conversation_id, err.into().message());
     }
 
     /// Forwards a reply's events to this client until the reply ends.
@@ -108,57 +97,48 @@ impl Client {
 
     /// Joins the live reply of a conversation, if there is one.
     fn join(&mut self, conversation_id: Uuid) {
-        if let Some((snapshot, rx)) = self.chat.join(self.user_id, conversation_id) {
-            let ServerEvent::Started { message_id, .. } = snapshot else { return };
-            if self.forwarders.get(&message_id).is_some_and(|t| !t.is_finished()) {
-                return;
-            }
-            self.push(snapshot);
-            self.forward(message_id, rx);
+        if let Some(live) = self.chat.join(self.user_id, conversation_id) {
+            self.show(live);
         }
+    }
+
+    /// Shows a live reply from its snapshot on, unless this client already follows it.
+    fn show(&mut self, (snapshot, rx): (ServerEvent, broadcast::Receiver<ServerEvent>)) {
+        let ServerEvent::Started { message_id, .. } = snapshot else { return };
+        if self.forwarders.get(&message_id).is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.push(snapshot);
+        self.forward(message_id, rx);
     }
 
     async fn handle(&mut self, event: ClientEvent) {
         match event {
-            ClientEvent::Subscribe { conversation_id } => {
-                match self.chat.store.get_conversation(self.user_id, conversation_id).await {
-                    Ok(_) => {
-                        self.subscribed.insert(conversation_id);
-                        self.join(conversation_id);
+            ClientEvent::Subscribe { conversation_id } => match self.chat.follow(self.user_id, conversation_id).await {
+                Ok(live) => {
+                    self.subscribed.insert(conversation_id);
+                    if let Some(live) = live {
+                        self.show(live);
                     }
-                    Err(_) => self.error(Some(conversation_id), "That conversation does not exist."),
                 }
-            }
+                Err(err) => self.refused(Some(conversation_id), err),
+            },
             ClientEvent::Abort { conversation_id } => {
                 if !self.chat.abort(self.user_id, conversation_id) {
                     self.error(Some(conversation_id), "No reply is being written in that conversation.");
                 }
             }
             ClientEvent::Send { conversation_id, content, model } => {
-                match self.chat.send(self.user_id, conversation_id, content, model).await {
+                let target = TurnTarget::for_message(conversation_id, &content);
+                match self.chat.send(self.user_id, target, content, model).await {
                     Ok(started) => {
                         self.subscribed.insert(started.conversation_id);
-                        let ServerEvent::Started { message_id, .. } = started.first else { return };
-                        self.push(started.first.clone());
-                        self.forward(message_id, started.events);
+                        self.show((started.first, started.events));
                     }
-                    Err(err) => self.error(conversation_id, user_message(&err)),
+                    Err(err) => self.refused(conversation_id, err),
                 }
             }
         }
-    }
-}
-
-/// What the user is told when a send is refused.
-pub fn user_message(err: &ChatError) -> String {
-    match err {
-        ChatError::Db(mosaic_db::DbError::NotFound) => "That conversation does not exist.".into(),
-        ChatError::Db(e) if e.is_client_error() => e.to_string(),
-        ChatError::Db(e) => {
-            tracing::error!(error = %e, "chat database error");
-            "Something went wrong on the server. Your message may not have been saved; try again.".into()
-        }
-        other => other.to_string(),
     }
 }
 
@@ -175,7 +155,7 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid) {
         }
         let _ = sink.close().await;
     });
-    let mut starts = chat.starts.subscribe();
+    let mut starts = chat.starts();
     let mut client =
         Client { user_id, chat, out, kill: kill.clone(), subscribed: HashSet::new(), forwarders: HashMap::new() };
     loop {

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::chat_events::{ClientEvent, ServerEvent};
+use crate::events::{ClientEvent, ServerEvent};
 
 /// A reply being written, as the tab sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +29,7 @@ pub struct ChatState {
     /// Bumped whenever the saved conversation changed (a reply started or ended), so the panel
     /// fetches what was saved.
     pub settled: RwSignal<usize>,
-    /// The last error the gateway reported.
+    /// The last refusal the gateway reported (a send while a reply is running, say).
     pub error: RwSignal<Option<String>>,
     /// True while the socket is open.
     pub connected: RwSignal<bool>,
@@ -73,13 +73,10 @@ impl ChatState {
                     live.text.push_str(&text);
                 }
             }),
+            // How it ended (stopped, failed and why) shows on the saved copy the panel fetches next.
             ServerEvent::Finished { .. } => self.end(),
-            ServerEvent::Error { conversation_id, message } => {
-                self.error.set(Some(message));
-                if conversation_id.is_some() {
-                    self.end();
-                }
-            }
+            // A refused request; a reply in progress, if any, carries on.
+            ServerEvent::Error { message, .. } => self.error.set(Some(message)),
         }
     }
 

@@ -24,6 +24,18 @@ use serde_json::{json, Value};
 /// The models the stand-in offers.
 pub const MODELS: [&str; 5] = ["standin-echo", "standin-slow", "standin-stall", "standin-fail", "standin-garbage"];
 
+/// The provider `MOSAIC_DEMO_PROVIDER=1` adds: the stand-in at `base_url`, as `demo`, answering with
+/// `standin-echo` unless the user picks another of its [`MODELS`].
+pub fn demo_provider(base_url: String) -> crate::provider::ProviderConfig {
+    crate::provider::ProviderConfig {
+        name: "demo".into(),
+        base_url,
+        api_key: None,
+        default_model: Some("standin-echo".into()),
+        max_concurrent: 16,
+    }
+}
+
 /// Serves the stand-in on `127.0.0.1` at a free port; returns its base URL (ending in `/v1`).
 pub async fn spawn(key: Option<String>) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -15,12 +15,14 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::events::ServerEvent;
-use super::ws::user_message;
-use crate::api::Authed;
-use crate::error::ApiError;
+use app::error::AppError;
+use mosaic_chat::events::{ReplyState, ServerEvent};
+use mosaic_db::replies::TurnTarget;
+
+use crate::middleware::Authed;
 use crate::ServerState;
 
+/// The body of `POST /api/chat`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChatRequest {
@@ -38,14 +40,12 @@ pub async fn chat(
 ) -> Response {
     let req = match body {
         Ok(Json(req)) => req,
-        Err(e) => return ApiError::BadRequest(format!("invalid JSON body: {}", e.body_text())).into_response(),
+        Err(e) => return AppError::BadRequest(format!("Invalid JSON body: {}", e.body_text())).into_response(),
     };
-    let started = match s.chat.send(me.user.id, req.conversation_id, req.message, req.model).await {
+    let target = TurnTarget::for_message(req.conversation_id, &req.message);
+    let started = match s.app.chat.send(me.user.id, target, req.message, req.model).await {
         Ok(started) => started,
-        Err(err) => {
-            let status = status_of(&err);
-            return (status, Json(json!({ "error": user_message(&err) }))).into_response();
-        }
+        Err(err) => return AppError::from(err).into_response(),
     };
     let wants_json = headers
         .get(header::ACCEPT)
@@ -78,43 +78,37 @@ pub async fn chat(
     }
 }
 
-/// The HTTP status for a refused chat request.
-pub fn status_of(err: &super::ChatError) -> StatusCode {
-    use super::ChatError;
-    match err {
-        ChatError::Db(mosaic_db::DbError::NotFound) => StatusCode::NOT_FOUND,
-        ChatError::Db(e) if !e.is_client_error() => StatusCode::INTERNAL_SERVER_ERROR,
-        ChatError::Busy => StatusCode::CONFLICT,
-        ChatError::NoProvider => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
-
 /// Waits for the reply to end and answers with all of it.
 async fn whole(first: ServerEvent, mut rx: broadcast::Receiver<ServerEvent>) -> Response {
     let ServerEvent::Started { conversation_id, message_id, .. } = first else {
-        return ApiError::Internal.into_response();
+        return AppError::internal("a reply's first event was not `started`").into_response();
     };
     let mut text = String::new();
     loop {
         match rx.recv().await {
             Ok(ServerEvent::Delta { text: t, .. }) => text.push_str(&t),
-            Ok(ServerEvent::Finished { model, provider, usage, complete, .. }) => {
-                return Json(json!({
+            Ok(ServerEvent::Finished { state: ReplyState::Failed { reason }, .. }) => {
+                let body = json!({ "error": reason, "conversationId": conversation_id, "messageId": message_id,
+                                   "content": text, "status": "failed" });
+                return (StatusCode::BAD_GATEWAY, Json(body)).into_response();
+            }
+            Ok(ServerEvent::Finished { model, provider, usage, state, .. }) => {
+                let mut body = json!({
                     "conversationId": conversation_id, "messageId": message_id, "content": text,
-                    "model": model, "provider": provider, "usage": usage, "complete": complete,
-                }))
-                .into_response()
+                    "model": model, "provider": provider, "usage": usage,
+                });
+                if let (Some(map), Ok(serde_json::Value::Object(state))) =
+                    (body.as_object_mut(), serde_json::to_value(&state))
+                {
+                    map.extend(state);
+                }
+                return Json(body).into_response();
             }
-            Ok(ServerEvent::Error { message, .. }) => {
-                return (
-                    StatusCode::BAD_GATEWAY,
-                    Json(json!({ "error": message, "conversationId": conversation_id, "messageId": message_id, "content": text })),
-                )
-                    .into_response()
+            Ok(ServerEvent::Started { .. } | ServerEvent::Error { .. })
+            | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => {
+                return AppError::internal("a reply ended without its `finished` event").into_response()
             }
-            Ok(ServerEvent::Started { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => return ApiError::Internal.into_response(),
         }
     }
 }

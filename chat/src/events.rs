@@ -1,8 +1,11 @@
 //! The chat event format, defined once for the WebSocket gateway, the SSE endpoint and the
 //! browser client that speaks to them.
 //!
-//! Every event is a JSON object with a `type` field. See the README's "Chat events" section.
+//! Every event is a JSON object with a `type` field. See the README's "Chat" section. A reply's
+//! events are `started`, `delta`s and one `finished` that says how it ended (its [`ReplyState`]);
+//! `error` events answer a request that was refused and never end a reply.
 
+pub use mosaic_db::model::ReplyState;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -52,10 +55,20 @@ pub enum ServerEvent {
     /// More text of the reply.
     #[serde(rename_all = "camelCase")]
     Delta { conversation_id: Uuid, message_id: Uuid, text: String },
-    /// The reply ended and is saved. `complete` is false when it was aborted.
+    /// The reply ended and is saved, in the state given by `status` (and `reason`): complete,
+    /// stopped, or failed with what went wrong.
     #[serde(rename_all = "camelCase")]
-    Finished { conversation_id: Uuid, message_id: Uuid, model: String, provider: String, usage: Usage, complete: bool },
-    /// Something went wrong; `conversationId` is absent for errors about the request itself.
+    Finished {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        model: String,
+        provider: String,
+        usage: Usage,
+        #[serde(flatten)]
+        state: ReplyState,
+    },
+    /// A request was refused (a send, a subscribe, an abort); `conversationId` names the
+    /// conversation it was about, if any. It does not end a reply.
     #[serde(rename_all = "camelCase")]
     Error { conversation_id: Option<Uuid>, message: String },
 }
@@ -73,7 +86,7 @@ impl ServerEvent {
 
     /// True for the last event of a reply.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, ServerEvent::Finished { .. } | ServerEvent::Error { conversation_id: Some(_), .. })
+        matches!(self, ServerEvent::Finished { .. })
     }
 }
 
@@ -101,5 +114,28 @@ mod tests {
             .expect("json");
         assert_eq!(json["type"], "delta");
         assert_eq!(json["conversationId"], id.to_string());
+    }
+
+    #[test]
+    fn a_finished_reply_says_how_it_ended_and_reads_back() {
+        let id = Uuid::now_v7();
+        let failed = ServerEvent::Finished {
+            conversation_id: id,
+            message_id: id,
+            model: "m".into(),
+            provider: "p".into(),
+            usage: Usage { input: 1, output: 2 },
+            state: ReplyState::Failed { reason: "The provider stopped responding.".into() },
+        };
+        let json = serde_json::to_value(&failed).expect("json");
+        assert_eq!((json["type"].as_str(), json["status"].as_str()), (Some("finished"), Some("failed")));
+        assert_eq!(json["reason"], "The provider stopped responding.");
+        assert_eq!(serde_json::from_value::<ServerEvent>(json).expect("reads back"), failed);
+        let stopped = serde_json::json!({"type": "finished", "conversationId": id, "messageId": id, "model": "m",
+            "provider": "p", "usage": {"input": 0, "output": 0}, "status": "stopped"});
+        let ServerEvent::Finished { state, .. } = serde_json::from_value(stopped).expect("stopped") else {
+            panic!("finished")
+        };
+        assert_eq!(state, ReplyState::Stopped { reason: None });
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
 
-use super::events::Usage;
+use crate::events::Usage;
 
 /// How long a provider's model list is reused before it is asked again.
 const MODELS_TTL: Duration = Duration::from_secs(300);
@@ -22,6 +22,7 @@ pub struct ProviderConfig {
     pub name: String,
     /// The API base, ending before `/chat/completions` (e.g. `https://api.openai.com/v1`).
     pub base_url: String,
+    /// Sent as `Authorization: Bearer …` to this provider only.
     pub api_key: Option<String>,
     /// The model used when the user has not picked one.
     pub default_model: Option<String>,
@@ -59,7 +60,7 @@ pub enum ProviderError {
 
 /// One message of the history sent to the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Turn {
+pub struct PromptMessage {
     pub role: &'static str,
     pub content: String,
 }
@@ -156,10 +157,10 @@ impl Provider {
         Err(ProviderError::Failed(self.name(), detail.chars().take(300).collect()))
     }
 
-    /// Starts a streamed reply from `model` to `turns`. Waits for a free slot first.
-    pub async fn stream(&self, model: &str, turns: &[Turn]) -> Result<ReplyStream, ProviderError> {
+    /// Starts a streamed reply from `model` to `prompt`. Waits for a free slot first.
+    pub async fn stream(&self, model: &str, prompt: &[PromptMessage]) -> Result<ReplyStream, ProviderError> {
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| ProviderError::Unreachable(self.name()))?;
-        let messages: Vec<Value> = turns.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect();
+        let messages: Vec<Value> = prompt.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect();
         let body = json!({
             "model": model,
             "messages": messages,

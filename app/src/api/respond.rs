@@ -1,0 +1,86 @@
+//! How a server function answers a failure: the status and message of the one error policy
+//! ([`crate::error`]), and, for a plain form post (JavaScript off), a redirect back to the form with
+//! `?error=` so the page can show it.
+
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::error::AppError;
+use crate::state::{current_user, request_parts, CurrentUser};
+
+/// Turns any failure into the server function's error: sets the response status and, for a plain
+/// form post, redirects back to the form with the message.
+pub fn fail(err: impl Into<AppError>) -> ServerFnError {
+    answer(None, err.into())
+}
+
+/// [`fail`], but a plain form post goes to `path` with the message rather than back to the form
+/// (when what was asked partly happened: a conversation was started, its reply could not be).
+pub fn fail_at(path: &str, err: impl Into<AppError>) -> ServerFnError {
+    answer(Some(path), err.into())
+}
+
+fn answer(to: Option<&str>, err: AppError) -> ServerFnError {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.set_status(err.status());
+    }
+    if let Some(parts) = request_parts().filter(is_plain_form_post) {
+        let back = to.map(str::to_string).unwrap_or_else(|| {
+            parts
+                .headers
+                .get(http::header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(same_site_path)
+                .unwrap_or_else(|| "/".to_string())
+        });
+        leptos_axum::redirect(&with_query(&back, "error", err.message()));
+    }
+    ServerFnError::new(err.message())
+}
+
+/// The signed-in user, or a 401.
+pub fn require_user() -> Result<CurrentUser, ServerFnError> {
+    current_user().ok_or_else(|| fail(AppError::SIGNED_OUT))
+}
+
+/// After a successful plain form post, go to `path` (with JavaScript, the client navigates).
+pub fn redirect_plain_form(path: &str) {
+    if request_parts().as_ref().is_some_and(is_plain_form_post) {
+        leptos_axum::redirect(path);
+    }
+}
+
+fn is_plain_form_post(parts: &http::request::Parts) -> bool {
+    parts.method == http::Method::POST
+        && parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
+/// The path and query of a same-site Referer URL (never redirect to another site).
+fn same_site_path(referer: &str) -> Option<String> {
+    let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
+    let path = after_scheme.find('/').map(|i| &after_scheme[i..])?;
+    (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_string())
+}
+
+/// `path` with `key=value` set in its query, replacing an earlier value of `key`.
+pub fn with_query(path: &str, key: &str, value: &str) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<String> =
+        query.split('&').filter(|p| !p.is_empty() && !p.starts_with(&format!("{key}="))).map(str::to_string).collect();
+    pairs.push(format!("{key}={}", encode(value)));
+    format!("{base}?{}", pairs.join("&"))
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

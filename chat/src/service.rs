@@ -1,0 +1,341 @@
+//! The chat service: replies streamed from model providers, owned by the server.
+//!
+//! A reply is a task of its own, not of the socket that asked for it: it keeps running when the tab
+//! closes, saves its text as it goes (state `Streaming`), and anyone who opens the conversation
+//! mid-way joins the live stream where it is. A send reads what it needs on one connection, holds
+//! the conversation's live slot, then saves the user's message and the reply's row in one write
+//! transaction (see `mosaic_db::replies`): two pool checkouts before the provider is asked, and
+//! never a message without its reply or a reply without its message.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mosaic_db::messages::check_content;
+use mosaic_db::model::{Message, MessageRole, ReplyState};
+use mosaic_db::replies::{settled, NewTurn, TurnTarget};
+use mosaic_db::{DbError, Store};
+use serde_json::json;
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use crate::events::{ServerEvent, Usage};
+use crate::live::{Live, LiveReplies};
+use crate::models;
+use crate::provider::{Piece, PromptMessage, Provider, ProviderError};
+use crate::ChatError;
+
+/// Save a reply's partial text at least this often while it streams.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// Events buffered per reply for slow subscribers before they are dropped.
+const EVENT_BUFFER: usize = 1024;
+
+/// Chat settings from the configuration.
+#[derive(Clone, Debug)]
+pub struct ChatSettings {
+    /// Characters of history sent with each request; the newest turns are kept.
+    pub history_chars: usize,
+}
+
+/// The chat service: providers, and the replies in progress. Pages, the WebSocket gateway and
+/// `POST /api/chat` all reach it through the same `Arc<Chat>`.
+pub struct Chat {
+    store: Store,
+    providers: Vec<Arc<Provider>>,
+    settings: ChatSettings,
+    live: Arc<LiveReplies>,
+    /// Announces each reply that starts, as (conversation, owner), so every open tab of the owner
+    /// that follows the conversation can join it.
+    starts: broadcast::Sender<(Uuid, Uuid)>,
+}
+
+/// A started reply: its conversation and a receiver of its events (the first one is `Started`).
+pub struct Started {
+    pub conversation_id: Uuid,
+    pub events: broadcast::Receiver<ServerEvent>,
+    pub first: ServerEvent,
+}
+
+impl Chat {
+    /// A chat service over `providers` (possibly none: the app still works, replies are refused).
+    pub fn new(store: Store, providers: Vec<Arc<Provider>>, settings: ChatSettings) -> Arc<Chat> {
+        let (starts, _) = broadcast::channel(256);
+        Arc::new(Chat { store, providers, settings, live: Arc::default(), starts })
+    }
+
+    /// The configured providers.
+    pub fn providers(&self) -> &[Arc<Provider>] {
+        &self.providers
+    }
+
+    /// How many replies are being written right now (for tests and health).
+    pub fn live_count(&self) -> usize {
+        self.live.writing()
+    }
+
+    /// The announcements of replies that start, as (conversation, owner).
+    pub fn starts(&self) -> broadcast::Receiver<(Uuid, Uuid)> {
+        self.starts.subscribe()
+    }
+
+    /// Every model on offer as `provider/model`, read from each provider's `/models` (cached).
+    /// A provider that cannot list its models offers its default model only.
+    pub async fn models(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for p in &self.providers {
+            match p.models().await {
+                Ok(models) => all.extend(models.into_iter().map(|m| format!("{}/{m}", p.config.name))),
+                Err(e) => {
+                    tracing::warn!(provider = %p.config.name, error = %e, "cannot list models");
+                    all.extend(p.config.default_model.iter().map(|m| format!("{}/{m}", p.config.name)));
+                }
+            }
+        }
+        all
+    }
+
+    /// The models on offer right now, without waiting on any provider: each provider's cached list
+    /// (refreshed in the background when stale), or its default model until the list has arrived.
+    /// Pages call this, so a slow provider never slows a page.
+    pub async fn models_now(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for p in &self.providers {
+            let (cached, stale) = p.cached_models().await;
+            if stale {
+                let p = p.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = p.models().await {
+                        tracing::warn!(provider = %p.config.name, error = %e, "cannot list models");
+                    }
+                });
+            }
+            match cached {
+                Some(models) => all.extend(models.into_iter().map(|m| format!("{}/{m}", p.config.name))),
+                None => all.extend(p.config.default_model.iter().map(|m| format!("{}/{m}", p.config.name))),
+            }
+        }
+        all
+    }
+
+    /// Joins the reply in progress in a conversation the user owns: a snapshot event with the text
+    /// so far, and the receiver of what follows. `None` when no reply is being written.
+    pub fn join(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Option<(ServerEvent, broadcast::Receiver<ServerEvent>)> {
+        let live = self.live.get(user_id, conversation_id)?;
+        let text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rx = live.events.subscribe();
+        let snapshot = ServerEvent::Started {
+            conversation_id,
+            message_id: live.message_id,
+            user_message_id: None,
+            title: live.title.clone(),
+            model: live.model.clone(),
+            provider: live.provider.clone(),
+            text: text.clone(),
+        };
+        Some((snapshot, rx))
+    }
+
+    /// Starts following one of the user's conversations: checks it is theirs and joins the reply
+    /// in progress there, if any. Another user's conversation is [`DbError::NotFound`].
+    pub async fn follow(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<Option<(ServerEvent, broadcast::Receiver<ServerEvent>)>, ChatError> {
+        // A live reply of theirs proves it is theirs; otherwise ask the database.
+        if self.live.get(user_id, conversation_id).is_none() {
+            self.store.get_conversation(user_id, conversation_id).await?;
+        }
+        Ok(self.join(user_id, conversation_id))
+    }
+
+    /// Stops the reply in a conversation the user owns; its text so far is saved as stopped.
+    /// Returns false when there was none.
+    pub fn abort(&self, user_id: Uuid, conversation_id: Uuid) -> bool {
+        self.live.get(user_id, conversation_id).is_some_and(|live| live.abort.send(true).is_ok())
+    }
+
+    /// Saves the user's message into `target` (an existing conversation of the user's, or a new one:
+    /// see [`TurnTarget::for_message`]) and starts the reply.
+    ///
+    /// Refused before anything is saved: an invalid message, another user's conversation, a model
+    /// not on offer, a conversation whose reply is still being written. When no model can answer
+    /// (none configured) the message is saved and the error says why no reply came.
+    pub async fn send(
+        self: &Arc<Self>,
+        user_id: Uuid,
+        target: TurnTarget,
+        content: String,
+        model: Option<String>,
+    ) -> Result<Started, ChatError> {
+        check_content(&content)?;
+        // Checkout 1: the ownership check, the remembered model and the history.
+        let context = self.store.turn_context(user_id, &target).await?;
+        let pick = match models::pick(&self.providers, model.as_deref(), context.remembered_model.as_deref()) {
+            Err(refused @ ChatError::UnknownModel(_)) => return Err(refused),
+            pick => pick,
+        };
+        // Hold the conversation before writing: of two sends racing in, one writes, one is busy.
+        let reservation = self.live.reserve(target.id())?;
+        let reply = pick.as_ref().ok().map(|(p, m)| json!({ "model": m, "provider": p.config.name }));
+        // Checkout 2: the message and the reply's row, in one transaction.
+        let turn = self.store.start_turn(user_id, &NewTurn { target, content, reply }).await?;
+        let (provider, model) = pick?;
+        let Some(reply) = turn.reply else {
+            return Err(DbError::Internal("a turn with a model saved no reply".into()).into());
+        };
+        let id = turn.conversation.id;
+        let prompt = self.prompt(&context.history, &turn.user_message);
+        let (events, rx) = broadcast::channel(EVENT_BUFFER);
+        let (abort, abort_rx) = watch::channel(false);
+        let live = Arc::new(Live {
+            user_id,
+            message_id: reply.id,
+            title: turn.conversation.title.clone(),
+            model: model.clone(),
+            provider: provider.config.name.clone(),
+            text: Mutex::new(String::new()),
+            events,
+            abort,
+        });
+        reservation.fill(live.clone());
+        let _ = self.starts.send((id, user_id));
+        let first = ServerEvent::Started {
+            conversation_id: id,
+            message_id: reply.id,
+            user_message_id: Some(turn.user_message.id),
+            title: turn.conversation.title,
+            model,
+            provider: provider.config.name.clone(),
+            text: String::new(),
+        };
+        let chat = self.clone();
+        tokio::spawn(async move { chat.generate(id, live, provider, prompt, abort_rx).await });
+        Ok(Started { conversation_id: id, events: rx, first })
+    }
+
+    /// Settles replies left streaming by a process that died before `started_before` (this
+    /// process's start) as failed, "interrupted", keeping their text. Run in the background at
+    /// startup, never in a request's way.
+    pub async fn settle_interrupted(&self, started_before: i64) {
+        match self.store.recover_interrupted_replies(started_before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(replies = n, "replies left streaming by a previous process marked interrupted"),
+            Err(e) => tracing::error!(error = %e, "could not settle interrupted replies"),
+        }
+    }
+
+    /// What the model is sent: the conversation's latest messages within the history budget,
+    /// newest kept, ending with the user's new message.
+    fn prompt(&self, history: &[Message], new: &Message) -> Vec<PromptMessage> {
+        let budget_chars = self.settings.history_chars;
+        let mut budget = budget_chars;
+        let mut prompt = Vec::new();
+        for m in history.iter().chain(std::iter::once(new)).rev() {
+            if m.content.is_empty() {
+                continue;
+            }
+            let cost = m.content.chars().count();
+            if cost > budget && !prompt.is_empty() {
+                break;
+            }
+            budget = budget.saturating_sub(cost);
+            let role = match m.role {
+                MessageRole::User => "user",
+                MessageRole::Assistant => "assistant",
+                MessageRole::System => "system",
+            };
+            // A single message longer than the whole budget is cut to its newest part.
+            let content = if cost > budget_chars {
+                m.content.chars().skip(cost - budget_chars).collect()
+            } else {
+                m.content.clone()
+            };
+            prompt.push(PromptMessage { role, content });
+        }
+        prompt.reverse();
+        prompt
+    }
+
+    /// Runs one reply to its end: stream, save as it goes, save how it ended, tell subscribers.
+    async fn generate(
+        self: Arc<Self>,
+        id: Uuid,
+        live: Arc<Live>,
+        provider: Arc<Provider>,
+        prompt: Vec<PromptMessage>,
+        mut abort: watch::Receiver<bool>,
+    ) {
+        let mut usage = Usage::default();
+        let mut last_save = Instant::now();
+        let outcome: Result<bool, ProviderError> = async {
+            let mut stream = tokio::select! {
+                s = provider.stream(&live.model, &prompt) => s?,
+                _ = abort.changed() => return Ok(false),
+            };
+            loop {
+                let next = tokio::select! {
+                    n = stream.next() => n?,
+                    _ = abort.changed() => return Ok(false),
+                };
+                let Some(pieces) = next else { return Ok(true) };
+                for piece in pieces {
+                    match piece {
+                        Piece::Usage(u) => usage = u,
+                        Piece::Text(t) => {
+                            let mut text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                            text.push_str(&t);
+                            let _ = live.events.send(ServerEvent::Delta {
+                                conversation_id: id,
+                                message_id: live.message_id,
+                                text: t,
+                            });
+                        }
+                    }
+                }
+                if last_save.elapsed() >= SAVE_EVERY {
+                    last_save = Instant::now();
+                    self.save(id, &live, &ReplyState::Streaming, &usage).await;
+                }
+            }
+        }
+        .await;
+        let state = match outcome {
+            Ok(complete) => settled(complete, None),
+            Err(err) => settled(false, Some(capitalise(&err.to_string()))),
+        };
+        self.save(id, &live, &state, &usage).await;
+        // Leave the registry before the end is announced, so a new message can start as soon as
+        // subscribers hear it.
+        self.live.finish(id);
+        let _ = live.events.send(ServerEvent::Finished {
+            conversation_id: id,
+            message_id: live.message_id,
+            model: live.model.clone(),
+            provider: live.provider.clone(),
+            usage,
+            state,
+        });
+    }
+
+    async fn save(&self, id: Uuid, live: &Live, state: &ReplyState, usage: &Usage) {
+        let text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let meta = json!({
+            "model": live.model,
+            "provider": live.provider,
+            "tokenUsage": { "input": usage.input, "output": usage.output },
+            "timestamp": mosaic_db::clock::now_micros(),
+        });
+        if let Err(e) = self.store.save_reply(id, live.message_id, &text, state, &meta).await {
+            tracing::error!(conversation = %id, error = %e, "could not save a reply");
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str() + ".").unwrap_or_default()
+}

@@ -1,0 +1,174 @@
+//! Turns and replies: the read before a turn, the turn's one write transaction, saving a reply as it
+//! grows and when it ends, and settling replies a dead process left streaming.
+
+use uuid::Uuid;
+
+use super::messages::PAGE_BEFORE;
+use super::Backend;
+use crate::clock::now_micros;
+use crate::conversations::clean_title;
+use crate::cursor::Cursor;
+use crate::error::{DbError, DbResult};
+use crate::messages::{check_content, check_metadata, MAX_REPLY_BYTES};
+use crate::model::{Conversation, Message, MessageRole, ReplyState};
+use crate::preferences::CHAT_MODEL;
+use crate::replies::{NewTurn, StartedTurn, TurnContext, TurnTarget, HISTORY_MESSAGES};
+
+/// Moves an existing conversation to the top of its owner's list inside a turn (ownership was
+/// checked when the turn read its context; no row means it was deleted meanwhile).
+const TOUCH: &str =
+    "UPDATE conversations SET updated_at = $2 WHERE id = $1 RETURNING id, title, archived, created_at, updated_at";
+
+/// The user's message and the reply that answers it, in one statement.
+const INSERT_TURN: &str =
+    "INSERT INTO messages (id, conversation_id, role, content, metadata, status, status_reason, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// Replies left streaming by a process that is gone: those started before this process did.
+/// Served by the partial index `messages_streaming_idx`.
+pub const INTERRUPTED: &str = "UPDATE messages SET status = 'failed', status_reason = $2
+     WHERE status = 'streaming' AND created_at < $1";
+
+impl Backend {
+    pub(crate) async fn turn_context(&self, user_id: Uuid, target: &TurnTarget) -> DbResult<TurnContext> {
+        let mut conn = self.pool.acquire().await?;
+        let remembered_model = Self::preference_on(&mut conn, user_id, CHAT_MODEL)
+            .await?
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|m| !m.is_empty());
+        let TurnTarget::Existing(id) = target else {
+            return Ok(TurnContext { conversation: None, remembered_model, history: Vec::new() });
+        };
+        let conversation = Self::get_conversation_on(&mut conn, user_id, *id).await?;
+        let newest = Cursor::NEWEST;
+        let mut history = sqlx::query_as::<_, Message>(PAGE_BEFORE)
+            .bind(id)
+            .bind(newest.at)
+            .bind(newest.id)
+            .bind(i64::from(HISTORY_MESSAGES))
+            .fetch_all(&mut *conn)
+            .await?;
+        history.reverse();
+        Ok(TurnContext { conversation: Some(conversation), remembered_model, history })
+    }
+
+    pub(crate) async fn start_turn(&self, user_id: Uuid, turn: &NewTurn) -> DbResult<StartedTurn> {
+        check_content(&turn.content)?;
+        if let Some(meta) = &turn.reply {
+            check_metadata(meta)?;
+        }
+        let now = now_micros();
+        let conversation_id = turn.target.id();
+        let user_message = Message {
+            id: Uuid::now_v7(),
+            conversation_id,
+            role: MessageRole::User,
+            content: turn.content.clone(),
+            metadata: serde_json::json!({}),
+            state: ReplyState::Complete,
+            created_at: now,
+        };
+        // The reply sorts after the message it answers: same time, a later UUIDv7.
+        let reply = turn.reply.as_ref().map(|meta| Message {
+            id: Uuid::now_v7(),
+            conversation_id,
+            role: MessageRole::Assistant,
+            content: String::new(),
+            metadata: meta.clone(),
+            state: ReplyState::Streaming,
+            created_at: now,
+        });
+        let mut tx = self.begin_write().await?;
+        let conversation = match &turn.target {
+            TurnTarget::Existing(id) => sqlx::query_as::<_, Conversation>(TOUCH)
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(DbError::NotFound)?,
+            TurnTarget::New { id, title } => {
+                let conversation = Conversation {
+                    id: *id,
+                    title: clean_title(title)?,
+                    archived: false,
+                    created_at: now,
+                    updated_at: now,
+                };
+                sqlx::query(
+                    "INSERT INTO conversations (id, user_id, title, archived, created_at, updated_at)
+                     VALUES ($1, $2, $3, FALSE, $4, $4)",
+                )
+                .bind(conversation.id)
+                .bind(user_id)
+                .bind(&conversation.title)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                conversation
+            }
+        };
+        match &reply {
+            None => Self::insert_message(&mut tx, &user_message).await?,
+            Some(reply) => {
+                let mut insert = sqlx::query(INSERT_TURN);
+                for m in [&user_message, reply] {
+                    insert = insert
+                        .bind(m.id)
+                        .bind(m.conversation_id)
+                        .bind(m.role.as_str())
+                        .bind(&m.content)
+                        .bind(sqlx::types::Json(&m.metadata))
+                        .bind(m.state.as_str())
+                        .bind(m.state.reason())
+                        .bind(m.created_at);
+                }
+                insert.execute(&mut *tx).await.map_err(|e| {
+                    // The conversation was deleted between the touch and the insert.
+                    if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
+                        DbError::NotFound
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+        }
+        tx.commit().await?;
+        Ok(StartedTurn { conversation, user_message, reply })
+    }
+
+    pub(crate) async fn save_reply(
+        &self,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        content: &str,
+        state: &ReplyState,
+        metadata: &serde_json::Value,
+    ) -> DbResult<()> {
+        check_metadata(metadata)?;
+        if content.len() > MAX_REPLY_BYTES {
+            return Err(DbError::Invalid(format!("a reply can be at most {} KiB", MAX_REPLY_BYTES / 1024)));
+        }
+        let done = sqlx::query(
+            "UPDATE messages SET content = $3, status = $4, status_reason = $5, metadata = $6
+             WHERE id = $1 AND conversation_id = $2 AND role = 'assistant'",
+        )
+        .bind(message_id)
+        .bind(conversation_id)
+        .bind(content)
+        .bind(state.as_str())
+        .bind(state.reason())
+        .bind(sqlx::types::Json(metadata))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(DbError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn recover_interrupted_replies(&self, started_before: i64) -> DbResult<u64> {
+        let done =
+            sqlx::query(INTERRUPTED).bind(started_before).bind(ReplyState::INTERRUPTED).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,36 @@
+//! The middleware stack, assembled in one place ([`stack`]). In the order a request meets it:
+//!
+//! 1. compression of the response (pages on the fly; static files are precompressed, events never);
+//! 2. `Cache-Control` for pages ([`crate::site::cache_pages`]);
+//! 3. the security headers every response carries ([`headers`]);
+//! 4. the origin check for state-changing requests and WebSocket handshakes ([`origin`]);
+//! 5. the session: the signed-in user of the request, and the signed-out redirect ([`session`]);
+//! 6. the request body limit.
+
+pub mod headers;
+pub mod origin;
+pub mod session;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+pub use session::Authed;
+
+use crate::ServerState;
+
+/// The largest request body accepted (avatar uploads set their own, larger, limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Wraps `routes` in the whole middleware stack.
+pub fn stack(routes: Router<ServerState>, state: &ServerState) -> Router<ServerState> {
+    routes
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session::resolve))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))
+        .layer(axum::middleware::from_fn(headers::security))
+        .layer(axum::middleware::from_fn(crate::site::cache_pages))
+        // Level 5 on the fly (tower-http's default is 4): the dashboard's HTML comes out 7 % smaller
+        // for about half a millisecond more CPU per page; static files are precompressed at 11.
+        .layer(CompressionLayer::new().br(true).gzip(true).zstd(true).quality(CompressionLevel::Precise(5)))
+}
