@@ -109,7 +109,9 @@ mod tests {
         assert_eq!(send, Ok(ClientEvent::Send { conversation_id: Some(id), content: "hi".into(), model: None }));
         assert!(parse_client_event(r#"{"type":"launch"}"#).is_err());
         assert!(parse_client_event("not json").is_err());
-        assert!(parse_client_event(&"x".repeat(MAX_CLIENT_EVENT_BYTES + 1)).unwrap_err().contains("too large"));
+        assert!(parse_client_event(&"x".repeat(MAX_CLIENT_EVENT_BYTES + 1))
+            .expect_err("refused")
+            .contains("too large"));
         let json = serde_json::to_value(ServerEvent::Delta { conversation_id: id, message_id: id, text: "a".into() })
             .expect("json");
         assert_eq!(json["type"], "delta");

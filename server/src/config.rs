@@ -303,15 +303,51 @@ mod tests {
         assert!(c.allow_signup && !c.secure_cookies);
     }
 
+    /// The defaults are the data layer's own (one place per fact), whatever the engine.
+    #[test]
+    fn defaults_come_from_the_layers_that_own_them() {
+        for url in ["sqlite:./data/mosaic.db", "postgres://localhost/mosaic"] {
+            let c = with(&[("DATABASE_URL", url)]).expect("config");
+            assert_eq!(c.pool, PoolSettings::new(url), "{url}");
+        }
+        assert_eq!(with(&[]).expect("config").session_policy, SessionPolicy::default());
+    }
+
+    /// Every LEPTOS_* variable the site needs is read here, and RUST_LOG too.
+    #[test]
+    fn the_site_and_the_log_filter_are_configured_here() {
+        let c = with(&[]).expect("defaults");
+        assert_eq!(
+            (c.site.root.as_path(), c.site.pkg_dir.as_str(), c.site.output_name.as_str()),
+            (Path::new("target/site"), "pkg", "mosaic")
+        );
+        assert_eq!((c.site.hash_files, c.site.production, c.site.reload_port), (None, false, 3001));
+        assert_eq!(c.log_filter, "info,sqlx=warn,leptos=warn");
+        let c = with(&[
+            ("LEPTOS_SITE_ROOT", "/srv/site"),
+            ("LEPTOS_OUTPUT_NAME", "app"),
+            ("LEPTOS_HASH_FILES", "true"),
+            ("LEPTOS_ENV", "PROD"),
+            ("RUST_LOG", "debug"),
+        ])
+        .expect("config");
+        let options = c.site.leptos_options(c.site_addr);
+        assert_eq!((&*options.site_root, &*options.output_name, options.hash_files), ("/srv/site", "app", true));
+        assert_eq!(options.env, Env::PROD);
+        assert_eq!(c.log_filter, "debug");
+        assert_eq!(with(&[("LEPTOS_ENV", "staging")]).expect_err("refused").var, "LEPTOS_ENV");
+        assert_eq!(with(&[("LEPTOS_HASH_FILES", "sometimes")]).expect_err("refused").var, "LEPTOS_HASH_FILES");
+    }
+
     #[test]
     fn invalid_values_name_the_variable() {
-        assert_eq!(with(&[("DB_POOL_MAX", "lots")]).unwrap_err().var, "DB_POOL_MAX");
-        assert_eq!(with(&[("DB_POOL_MAX", "0")]).unwrap_err().var, "DB_POOL_MAX");
-        assert_eq!(with(&[("DB_CONNECT_TIMEOUT", "-1")]).unwrap_err().var, "DB_CONNECT_TIMEOUT");
-        assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
-        assert_eq!(with(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err().var, "LEPTOS_SITE_ADDR");
-        assert_eq!(with(&[("MOSAIC_ALLOW_SIGNUP", "maybe")]).unwrap_err().var, "MOSAIC_ALLOW_SIGNUP");
-        let msg = with(&[("DB_IDLE_TIMEOUT", "soon")]).unwrap_err().to_string();
+        assert_eq!(with(&[("DB_POOL_MAX", "lots")]).expect_err("refused").var, "DB_POOL_MAX");
+        assert_eq!(with(&[("DB_POOL_MAX", "0")]).expect_err("refused").var, "DB_POOL_MAX");
+        assert_eq!(with(&[("DB_CONNECT_TIMEOUT", "-1")]).expect_err("refused").var, "DB_CONNECT_TIMEOUT");
+        assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).expect_err("refused").var, "DATABASE_URL");
+        assert_eq!(with(&[("LEPTOS_SITE_ADDR", "localhost")]).expect_err("refused").var, "LEPTOS_SITE_ADDR");
+        assert_eq!(with(&[("MOSAIC_ALLOW_SIGNUP", "maybe")]).expect_err("refused").var, "MOSAIC_ALLOW_SIGNUP");
+        let msg = with(&[("DB_IDLE_TIMEOUT", "soon")]).expect_err("refused").to_string();
         assert!(msg.starts_with("DB_IDLE_TIMEOUT:") && msg.contains("whole number"), "{msg}");
     }
 
@@ -329,8 +365,8 @@ mod tests {
         assert_eq!(names, ["openai", "local"]);
         assert_eq!(c.chat.providers[0].api_key.as_deref(), Some("sk-test"));
         assert_eq!(c.chat.providers[1].max_concurrent, 4);
-        assert_eq!(with(&[("MOSAIC_PROVIDERS", "x")]).unwrap_err().var, "MOSAIC_PROVIDER_X_URL");
-        assert_eq!(with(&[("MOSAIC_PROVIDERS", "Bad Name")]).unwrap_err().var, "MOSAIC_PROVIDERS");
+        assert_eq!(with(&[("MOSAIC_PROVIDERS", "x")]).expect_err("refused").var, "MOSAIC_PROVIDER_X_URL");
+        assert_eq!(with(&[("MOSAIC_PROVIDERS", "Bad Name")]).expect_err("refused").var, "MOSAIC_PROVIDERS");
         assert!(with(&[]).expect("none").chat.providers.is_empty());
     }
 

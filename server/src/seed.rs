@@ -169,7 +169,6 @@ async fn insert_rows_cast(
     casts: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<(), DbError> {
-    let columns = casts.len();
     if rows.is_empty() {
         return Ok(());
     }
@@ -180,12 +179,12 @@ async fn insert_rows_cast(
             sql.push(',');
         }
         sql.push('(');
-        for c in 0..columns {
+        for (c, cast) in casts.iter().enumerate() {
             if c > 0 {
                 sql.push(',');
             }
             n += 1;
-            sql.push_str(&format!("${n}{}", casts[c]));
+            sql.push_str(&format!("${n}{cast}"));
         }
         sql.push(')');
     }

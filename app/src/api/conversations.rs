@@ -1,7 +1,7 @@
 //! The dashboard's data and its conversation actions.
 
 use leptos::prelude::*;
-use mosaic_db::model::{Conversation, Message, MessagePage, MessageRole, Page, ReplyState};
+use mosaic_db::model::{Conversation, Message, MessagePage, MessageRole, Page};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -64,6 +64,7 @@ impl MessageView {
     /// Renders a stored message for display.
     #[cfg(feature = "ssr")]
     pub fn of(m: &Message) -> MessageView {
+        use mosaic_db::model::ReplyState;
         let (badge, problem) = match &m.state {
             ReplyState::Complete => (None, None),
             ReplyState::Streaming => (Some("generating…".to_string()), None),

@@ -49,7 +49,7 @@ impl Backend {
             rows.into_iter().partition(|c| c.archived);
         // A union promises no order; restore each list's.
         for list in [&mut recent, &mut archived] {
-            list.sort_by(|a, b| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+            list.sort_by_key(|c| std::cmp::Reverse((c.updated_at, c.id)));
         }
         let next_recent =
             page_end(&mut recent, limit, |c| Cursor { at: c.updated_at, id: c.id }.encode(recent_kind, Uuid::nil()));

@@ -69,7 +69,8 @@ impl Backend {
 
     pub(crate) async fn find_credentials(&self, email: &str) -> DbResult<Option<(User, String)>> {
         let Ok(email) = clean_email(email) else { return Ok(None) };
-        let row: Option<(Uuid, String, String, String, bool, i64, Option<String>, Option<String>)> =
+        type Row = (Uuid, String, String, String, bool, i64, Option<String>, Option<String>);
+        let row: Option<Row> =
             sqlx::query_as(CREDENTIALS).bind(email).bind(CREDENTIAL_PROVIDER).fetch_optional(&self.pool).await?;
         let Some((id, email, name, role, banned, created_at, image, password)) = row else { return Ok(None) };
         let role = Role::try_from(role).map_err(DbError::Internal)?;
