@@ -45,9 +45,7 @@ wrk_row() {
   echo "| $name | ${rps:-?} | ${p50:-?} | ${p99:-?} | $errors |"
 }
 
-log "building the release server and site"
-cargo leptos build --release >&2
-./target/release/server assets --site target/site --images public/images | tail -n 1 >&2
+bash tools/build-release.sh >&2
 command -v chromium >/dev/null || { log "installing chromium (Debian)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # transfer_rows LABEL PATH: bytes on the wire from Chromium (end2end/bench/transfer.mjs).

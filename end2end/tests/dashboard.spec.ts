@@ -224,11 +224,23 @@ test.describe("with JavaScript disabled", () => {
     await expect(page.locator(".message.user .content")).toHaveText(["Plain HTML works", "And a second one"]);
   });
 
-  test("a bad sign-in shows one message for wrong email or password", async ({ page }) => {
-    await page.goto("/login");
-    await page.getByLabel("Email").fill("nobody@example.com");
-    await page.getByLabel("Password").fill("wrong password");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("alert")).toHaveText("That email and password do not match an account.");
+  test("a bad sign-in shows one message for wrong email or password", async ({ page, request }) => {
+    // An account whose password we then get wrong, made outside this browser.
+    const email = `known-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+    const made = await request.post("/_fn/sign_up", { form: { name: "Known", email, password: "the right password" } });
+    expect(made.ok()).toBe(true);
+    const messages: string[] = [];
+    for (const [who, password] of [[email, "the wrong password"], ["nobody@example.com", "any password"]]) {
+      await page.goto("/login");
+      await page.getByLabel("Email").fill(who);
+      await page.getByLabel("Password").fill(password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page.getByRole("alert")).toBeVisible();
+      messages.push((await page.getByRole("alert").textContent()) ?? "");
+    }
+    expect(messages, "a wrong password and an unknown email read the same").toEqual([
+      "That email and password do not match an account.",
+      "That email and password do not match an account.",
+    ]);
   });
 });
