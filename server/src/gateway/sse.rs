@@ -10,13 +10,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use app::error::AppError;
-use mosaic_chat::events::{ReplyState, ServerEvent};
+use mosaic_chat::events::{ReplyState, ServerEvent, Usage};
 use mosaic_db::replies::TurnTarget;
 
 use crate::middleware::Authed;
@@ -78,6 +78,20 @@ pub async fn chat(
     }
 }
 
+/// The answer to `Accept: application/json`: the whole reply and how it ended.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WholeReply {
+    conversation_id: Uuid,
+    message_id: Uuid,
+    content: String,
+    model: String,
+    provider: String,
+    usage: Usage,
+    #[serde(flatten)]
+    state: ReplyState,
+}
+
 /// Waits for the reply to end and answers with all of it.
 async fn whole(first: ServerEvent, mut rx: broadcast::Receiver<ServerEvent>) -> Response {
     let ServerEvent::Started { conversation_id, message_id, .. } = first else {
@@ -93,16 +107,8 @@ async fn whole(first: ServerEvent, mut rx: broadcast::Receiver<ServerEvent>) -> 
                 return (StatusCode::BAD_GATEWAY, Json(body)).into_response();
             }
             Ok(ServerEvent::Finished { model, provider, usage, state, .. }) => {
-                let mut body = json!({
-                    "conversationId": conversation_id, "messageId": message_id, "content": text,
-                    "model": model, "provider": provider, "usage": usage,
-                });
-                if let (Some(map), Ok(serde_json::Value::Object(state))) =
-                    (body.as_object_mut(), serde_json::to_value(&state))
-                {
-                    map.extend(state);
-                }
-                return Json(body).into_response();
+                let reply = WholeReply { conversation_id, message_id, content: text, model, provider, usage, state };
+                return Json(reply).into_response();
             }
             Ok(ServerEvent::Started { .. } | ServerEvent::Error { .. })
             | Err(broadcast::error::RecvError::Lagged(_)) => {}
