@@ -13,23 +13,33 @@
 #      which Leptos reads to link them; public/static copied into the site;
 #   5. `server assets`: image variants and precompressed copies.
 #
-# Output: target/site (LEPTOS_SITE_ROOT) and target/release/server with target/release/hash.txt.
+# It reads the site's settings (output name, site root, style file, …) from the same
+# [[workspace.metadata.leptos]] table as cargo-leptos. Output: the site root (target/site) and
+# target/release/server with target/release/hash.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PWD/end2end/node_modules/.bin:$PATH"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-NAME=mosaic                      # LEPTOS_OUTPUT_NAME
-SITE=target/site
-PKG=$SITE/pkg
+# The settings are the ones `cargo leptos watch` uses: [[workspace.metadata.leptos]] in Cargo.toml.
+settings=$(cargo metadata --no-deps --format-version 1 | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8")).metadata.leptos[0];
+  const keys = ["name", "site-root", "site-pkg-dir", "style-file", "assets-dir", "lib-package", "bin-package",
+                "lib-profile-release"];
+  for (const k of keys) {
+    if (!m[k]) { console.error(`[[workspace.metadata.leptos]] has no ${k}`); process.exit(1); }
+    console.log(m[k]);
+  }')
+{ read -r NAME; read -r SITE; read -r PKG_DIR; read -r STYLE; read -r ASSETS; read -r LIB; read -r BIN; read -r PROFILE; } <<< "$settings"
+PKG=$SITE/$PKG_DIR
 FRONT_TARGET=target/front        # its own target directory, so both cargo builds run at once
-WASM=$FRONT_TARGET/wasm32-unknown-unknown/wasm-release/frontend.wasm
+WASM=$FRONT_TARGET/wasm32-unknown-unknown/$PROFILE/$LIB.wasm
 
 log "cargo: the wasm and the server, in parallel"
-CARGO_TARGET_DIR=$FRONT_TARGET cargo build --package frontend --lib --target wasm32-unknown-unknown \
-  --profile wasm-release --no-default-features &
+CARGO_TARGET_DIR=$FRONT_TARGET cargo build --package "$LIB" --lib --target wasm32-unknown-unknown \
+  --profile "$PROFILE" --no-default-features &
 front=$!
-LEPTOS_OUTPUT_NAME=$NAME cargo build --package server --bin server --release --no-default-features
+LEPTOS_OUTPUT_NAME=$NAME cargo build --package "$BIN" --bin "$BIN" --release --no-default-features
 wait "$front" || { echo "the wasm build failed" >&2; exit 1; }
 
 log "wasm-bindgen, wasm-opt, terser, lightningcss"
@@ -39,12 +49,12 @@ wasm-bindgen --target web --no-typescript --out-name "$NAME" --out-dir "$out" "$
 # The same optimisation cargo-leptos runs on --release.
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$out/${NAME}_bg.wasm" -o "$out/$NAME.wasm"
 terser "$out/$NAME.js" --module --compress --mangle --output "$out/$NAME.min.js"
-lightningcss --minify --browserslist style/main.css --output-file "$out/$NAME.css"
+lightningcss --minify --browserslist "$STYLE" --output-file "$out/$NAME.css"
 
 log "hashed names into $SITE"
 rm -rf "$PKG"
 mkdir -p "$PKG"
-cp -r public/static/. "$SITE/"
+cp -r "$ASSETS/." "$SITE/"
 hashes=target/release/hash.txt
 : > "$hashes"
 for kind in js wasm css; do
@@ -56,4 +66,4 @@ for kind in js wasm css; do
 done
 
 log "image variants and precompressed assets (server assets)"
-./target/release/server assets --site "$SITE" --images public/images | tail -n 3
+LEPTOS_OUTPUT_NAME=$NAME "./target/release/$BIN" assets --site "$SITE" --images public/images | tail -n 3

@@ -68,3 +68,13 @@ pub type DbResult<T> = Result<T, DbError>;
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
+
+/// Maps a write that names a row which is not there (a foreign-key violation: the user, or the
+/// conversation, was deleted) to [`DbError::NotFound`], and any other error as usual.
+pub(crate) fn missing_parent_is_not_found(err: sqlx::Error) -> DbError {
+    if err.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
+        DbError::NotFound
+    } else {
+        err.into()
+    }
+}

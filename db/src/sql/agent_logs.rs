@@ -7,7 +7,7 @@ use crate::agent_logs::{check, NewAgentLog, MAX_BATCH, TIER_BATCH};
 use crate::clock::now_micros;
 use crate::conversations::{check_limit, page_end};
 use crate::cursor::{Cursor, CursorKind};
-use crate::error::{DbError, DbResult};
+use crate::error::{missing_parent_is_not_found, DbError, DbResult};
 use crate::model::{AgentLog, Page, Tier};
 
 /// A page of one agent session's logs (the user's own), oldest first. Served by
@@ -63,13 +63,7 @@ impl Backend {
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
-                    DbError::NotFound
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(missing_parent_is_not_found)?;
             ids.push(id);
         }
         tx.commit().await?;

@@ -6,7 +6,7 @@ use super::{Backend, Db};
 use crate::clock::now_micros;
 use crate::conversations::{check_limit, clean_title, page_end, ConversationChange};
 use crate::cursor::{Cursor, CursorKind};
-use crate::error::{DbError, DbResult};
+use crate::error::{missing_parent_is_not_found, DbError, DbResult};
 use crate::model::{Conversation, Page};
 
 /// One page of a user's conversations, archived or not, newest-updated first, after a cursor.
@@ -20,6 +20,10 @@ pub const LIST: &str = "SELECT id, title, archived, created_at, updated_at FROM 
 pub const GET: &str = "SELECT id, title, archived, created_at, updated_at FROM conversations
      WHERE id = $1 AND user_id = $2";
 
+/// Inserts a conversation (id, owner, title, time); a missing owner is a foreign-key violation.
+pub(crate) const INSERT: &str = "INSERT INTO conversations (id, user_id, title, archived, created_at, updated_at)
+     VALUES ($1, $2, $3, FALSE, $4, $4)";
+
 impl Backend {
     pub(crate) async fn create_conversation(&self, user_id: Uuid, title: &str) -> DbResult<Conversation> {
         let now = now_micros();
@@ -30,23 +34,14 @@ impl Backend {
             created_at: now,
             updated_at: now,
         };
-        sqlx::query(
-            "INSERT INTO conversations (id, user_id, title, archived, created_at, updated_at)
-             VALUES ($1, $2, $3, FALSE, $4, $4)",
-        )
-        .bind(conversation.id)
-        .bind(user_id)
-        .bind(&conversation.title)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
-                DbError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
+        sqlx::query(INSERT)
+            .bind(conversation.id)
+            .bind(user_id)
+            .bind(&conversation.title)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(missing_parent_is_not_found)?;
         Ok(conversation)
     }
 

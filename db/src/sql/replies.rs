@@ -8,7 +8,7 @@ use super::Backend;
 use crate::clock::now_micros;
 use crate::conversations::clean_title;
 use crate::cursor::Cursor;
-use crate::error::{DbError, DbResult};
+use crate::error::{missing_parent_is_not_found, DbError, DbResult};
 use crate::messages::{check_content, check_metadata, MAX_REPLY_BYTES};
 use crate::model::{Conversation, Message, MessageRole, ReplyState};
 use crate::preferences::CHAT_MODEL;
@@ -94,16 +94,13 @@ impl Backend {
                     created_at: now,
                     updated_at: now,
                 };
-                sqlx::query(
-                    "INSERT INTO conversations (id, user_id, title, archived, created_at, updated_at)
-                     VALUES ($1, $2, $3, FALSE, $4, $4)",
-                )
-                .bind(conversation.id)
-                .bind(user_id)
-                .bind(&conversation.title)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(super::conversations::INSERT)
+                    .bind(conversation.id)
+                    .bind(user_id)
+                    .bind(&conversation.title)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 conversation
             }
         };
@@ -122,14 +119,7 @@ impl Backend {
                         .bind(m.state.reason())
                         .bind(m.created_at);
                 }
-                insert.execute(&mut *tx).await.map_err(|e| {
-                    // The conversation was deleted between the touch and the insert.
-                    if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) {
-                        DbError::NotFound
-                    } else {
-                        e.into()
-                    }
-                })?;
+                insert.execute(&mut *tx).await.map_err(missing_parent_is_not_found)?;
             }
         }
         tx.commit().await?;
