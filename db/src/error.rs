@@ -51,16 +51,6 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-impl DbError {
-    /// True for errors caused by the caller's input (as opposed to the database or the code).
-    pub fn is_client_error(&self) -> bool {
-        matches!(
-            self,
-            DbError::NotFound | DbError::Invalid(_) | DbError::BadCursor | DbError::Conflict(_) | DbError::Immutable(_)
-        )
-    }
-}
-
 /// Short for results of data-layer calls.
 pub type DbResult<T> = Result<T, DbError>;
 
