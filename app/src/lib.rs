@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view=pages::SignUp ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
+                <Route path=path!("/c/:id/activity") view=pages::ActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/c/:id") view=pages::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
             </Routes>

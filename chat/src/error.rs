@@ -16,4 +16,6 @@ pub enum ChatError {
     UnknownModel(String),
     #[error("A reply is already being written in this conversation. Wait for it or stop it first.")]
     Busy,
+    #[error("The server is shutting down; send your message again in a moment.")]
+    ShuttingDown,
 }

@@ -14,9 +14,35 @@ use uuid::Uuid;
 use crate::events::ServerEvent;
 use crate::ChatError;
 
+/// Why a reply was stopped before its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Its user pressed stop.
+    User,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl Stop {
+    /// The reason saved with the stopped reply.
+    pub fn reason(self) -> Option<String> {
+        match self {
+            Stop::User => None,
+            Stop::Shutdown => Some("Server shutting down".into()),
+        }
+    }
+}
+
 /// A reply being written.
 pub(crate) struct Live {
     pub user_id: Uuid,
+    /// The sign-in session that asked for it (its agent logs carry it).
+    pub auth_session: Option<Uuid>,
+    /// When the send was accepted, and how much history the model was sent.
+    pub started: std::time::Instant,
+    pub started_at: i64,
+    pub history_messages: usize,
+    pub prompt_chars: usize,
     pub message_id: Uuid,
     pub title: String,
     pub model: String,
@@ -24,7 +50,7 @@ pub(crate) struct Live {
     /// The text so far; held while broadcasting so a new subscriber's snapshot never misses a piece.
     pub text: Mutex<String>,
     pub events: broadcast::Sender<ServerEvent>,
-    pub abort: watch::Sender<bool>,
+    pub abort: watch::Sender<Option<Stop>>,
 }
 
 enum Slot {
@@ -67,6 +93,22 @@ impl LiveReplies {
     /// Frees a conversation once its reply has ended.
     pub fn finish(&self, conversation_id: Uuid) {
         self.slots().remove(&conversation_id);
+    }
+
+    /// Every reply being written, for stopping them all at shutdown.
+    pub fn all(&self) -> Vec<Arc<Live>> {
+        self.slots()
+            .values()
+            .filter_map(|s| match s {
+                Slot::Writing(live) => Some(live.clone()),
+                Slot::Reserved => None,
+            })
+            .collect()
+    }
+
+    /// How many conversations are held, by replies being written or sends saving their turn.
+    pub fn busy(&self) -> usize {
+        self.slots().len()
     }
 
     /// How many replies are being written (reservations not counted).

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mosaic_db::messages::check_content;
-use mosaic_db::model::{Message, MessageRole, ReplyState};
+use mosaic_db::agent_logs::NewAgentLog;
+use mosaic_db::model::{LogLevel, Message, MessageRole, ReplyState, Tier};
 use mosaic_db::replies::{settled, NewTurn, TurnTarget};
 use mosaic_db::{DbError, Store};
 use serde_json::json;
@@ -19,7 +20,7 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::events::{ServerEvent, Usage};
-use crate::live::{Live, LiveReplies};
+use crate::live::{Live, LiveReplies, Stop};
 use crate::models;
 use crate::provider::{Piece, PromptMessage, Provider, ProviderError};
 use crate::ChatError;
@@ -43,6 +44,8 @@ pub struct Chat {
     providers: Vec<Arc<Provider>>,
     settings: ChatSettings,
     live: Arc<LiveReplies>,
+    /// Set once shutdown began: new sends are refused.
+    closing: std::sync::atomic::AtomicBool,
     /// Announces each reply that starts, as (conversation, owner), so every open tab of the owner
     /// that follows the conversation can join it.
     starts: broadcast::Sender<(Uuid, Uuid)>,
@@ -59,7 +62,7 @@ impl Chat {
     /// A chat service over `providers` (possibly none: the app still works, replies are refused).
     pub fn new(store: Store, providers: Vec<Arc<Provider>>, settings: ChatSettings) -> Arc<Chat> {
         let (starts, _) = broadcast::channel(256);
-        Arc::new(Chat { store, providers, settings, live: Arc::default(), starts })
+        Arc::new(Chat { store, providers, settings, live: Arc::default(), closing: Default::default(), starts })
     }
 
     /// The configured providers.
@@ -155,11 +158,12 @@ impl Chat {
     /// Stops the reply in a conversation the user owns; its text so far is saved as stopped.
     /// Returns false when there was none.
     pub fn abort(&self, user_id: Uuid, conversation_id: Uuid) -> bool {
-        self.live.get(user_id, conversation_id).is_some_and(|live| live.abort.send(true).is_ok())
+        self.live.get(user_id, conversation_id).is_some_and(|live| live.abort.send(Some(Stop::User)).is_ok())
     }
 
     /// Saves the user's message into `target` (an existing conversation of the user's, or a new one:
-    /// see [`TurnTarget::for_message`]) and starts the reply.
+    /// see [`TurnTarget::for_message`]) and starts the reply. `auth_session` is the sign-in session
+    /// that asked: the reply's agent logs carry it, so ending that session demotes them.
     ///
     /// Refused before anything is saved: an invalid message, another user's conversation, a model
     /// not on offer, a conversation whose reply is still being written. When no model can answer
@@ -167,11 +171,15 @@ impl Chat {
     pub async fn send(
         self: &Arc<Self>,
         user_id: Uuid,
+        auth_session: Option<Uuid>,
         target: TurnTarget,
         content: String,
         model: Option<String>,
     ) -> Result<Started, ChatError> {
         check_content(&content)?;
+        if self.is_closing() {
+            return Err(ChatError::ShuttingDown);
+        }
         // Checkout 1: the ownership check, the remembered model and the history.
         let context = self.store.turn_context(user_id, &target).await?;
         let pick = match models::pick(&self.providers, model.as_deref(), context.remembered_model.as_deref()) {
@@ -190,9 +198,14 @@ impl Chat {
         let id = turn.conversation.id;
         let prompt = self.prompt(&context.history, &turn.user_message);
         let (events, rx) = broadcast::channel(EVENT_BUFFER);
-        let (abort, abort_rx) = watch::channel(false);
+        let (abort, abort_rx) = watch::channel(None);
         let live = Arc::new(Live {
             user_id,
+            auth_session,
+            started: Instant::now(),
+            started_at: mosaic_db::clock::now_micros(),
+            history_messages: prompt.len().saturating_sub(1),
+            prompt_chars: prompt.iter().map(|m| m.content.chars().count()).sum(),
             message_id: reply.id,
             title: turn.conversation.title.clone(),
             model: model.clone(),
@@ -202,6 +215,10 @@ impl Chat {
             abort,
         });
         reservation.fill(live.clone());
+        if self.is_closing() {
+            // Shutdown began while this send was saving its turn: stop it like the others.
+            let _ = live.abort.send(Some(Stop::Shutdown));
+        }
         let _ = self.starts.send((id, user_id));
         let first = ServerEvent::Started {
             conversation_id: id,
@@ -217,15 +234,28 @@ impl Chat {
         Ok(Started { conversation_id: id, events: rx, first })
     }
 
-    /// Settles replies left streaming by a process that died before `started_before` (this
-    /// process's start) as failed, "interrupted", keeping their text. Run in the background at
-    /// startup, never in a request's way.
-    pub async fn settle_interrupted(&self, started_before: i64) {
-        match self.store.recover_interrupted_replies(started_before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(replies = n, "replies left streaming by a previous process marked interrupted"),
-            Err(e) => tracing::error!(error = %e, "could not settle interrupted replies"),
+    /// Whether shutdown has begun.
+    fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Shutdown: refuses new sends, stops every reply being written (each is saved as stopped,
+    /// "Server shutting down", with its text so far) and waits until they are saved, at most
+    /// `within`. Returns how many replies were still unsaved when it gave up.
+    pub async fn shut_down(&self, within: Duration) -> usize {
+        self.closing.store(true, std::sync::atomic::Ordering::SeqCst);
+        let stopped = self.live.all();
+        for live in &stopped {
+            let _ = live.abort.send(Some(Stop::Shutdown));
         }
+        if !stopped.is_empty() {
+            tracing::info!(replies = stopped.len(), "stopping replies for shutdown");
+        }
+        let deadline = Instant::now() + within;
+        while self.live.busy() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.live.busy()
     }
 
     /// What the model is sent: the conversation's latest messages within the history budget,
@@ -267,11 +297,15 @@ impl Chat {
         live: Arc<Live>,
         provider: Arc<Provider>,
         prompt: Vec<PromptMessage>,
-        mut abort: watch::Receiver<bool>,
+        mut abort: watch::Receiver<Option<Stop>>,
     ) {
         let mut usage = Usage::default();
         let mut last_save = Instant::now();
+        let mut first_token: Option<Duration> = None;
         let outcome: Result<bool, ProviderError> = async {
+            if abort.borrow().is_some() {
+                return Ok(false);
+            }
             let mut stream = tokio::select! {
                 s = provider.stream(&live.model, &prompt) => s?,
                 _ = abort.changed() => return Ok(false),
@@ -286,6 +320,7 @@ impl Chat {
                     match piece {
                         Piece::Usage(u) => usage = u,
                         Piece::Text(t) => {
+                            first_token.get_or_insert_with(|| live.started.elapsed());
                             let mut text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                             text.push_str(&t);
                             let _ = live.events.send(ServerEvent::Delta {
@@ -304,10 +339,12 @@ impl Chat {
         }
         .await;
         let state = match outcome {
-            Ok(complete) => settled(complete, None),
+            Ok(false) => ReplyState::Stopped { reason: (*abort.borrow()).and_then(Stop::reason) },
+            Ok(true) => settled(true, None),
             Err(err) => settled(false, Some(capitalise(&err.to_string()))),
         };
-        self.save(id, &live, &state, &usage).await;
+        let logs = reply_logs(id, &live, &state, &usage, first_token);
+        self.save_final(id, &live, &state, &usage, &logs).await;
         // Leave the registry before the end is announced, so a new message can start as soon as
         // subscribers hear it.
         self.live.finish(id);
@@ -322,6 +359,12 @@ impl Chat {
     }
 
     async fn save(&self, id: Uuid, live: &Live, state: &ReplyState, usage: &Usage) {
+        self.save_final(id, live, state, usage, &[]).await;
+    }
+
+    /// Saves the reply with `logs` in the same transaction. Should the logs be refused, the reply is
+    /// saved without them: a log must never cost the user their reply.
+    async fn save_final(&self, id: Uuid, live: &Live, state: &ReplyState, usage: &Usage, logs: &[NewAgentLog]) {
         let text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let meta = json!({
             "model": live.model,
@@ -329,11 +372,84 @@ impl Chat {
             "tokenUsage": { "input": usage.input, "output": usage.output },
             "timestamp": mosaic_db::clock::now_micros(),
         });
-        if let Err(e) = self.store.save_reply(id, live.message_id, &text, state, &meta).await {
+        let mut saved = self.store.save_reply(id, live.message_id, &text, state, &meta, logs).await;
+        if let (Err(DbError::Invalid(problem)), false) = (&saved, logs.is_empty()) {
+            tracing::error!(conversation = %id, %problem, "a reply's agent logs were refused; saving the reply without them");
+            saved = self.store.save_reply(id, live.message_id, &text, state, &meta, &[]).await;
+        }
+        if let Err(e) = saved {
             tracing::error!(conversation = %id, error = %e, "could not save a reply");
         }
     }
 }
+
+/// The agent logs of one reply, for its conversation's agent session: what was asked (model,
+/// provider, history) and how it went (state, tokens, time to the first token and in all, the
+/// provider's error).
+fn reply_logs(
+    conversation_id: Uuid,
+    live: &Live,
+    state: &ReplyState,
+    usage: &Usage,
+    first_token: Option<Duration>,
+) -> Vec<NewAgentLog> {
+    let total_ms = live.started.elapsed().as_millis() as u64;
+    let first_token_ms = first_token.map(|d| d.as_millis() as u64);
+    let entry = |level, category: &str, content: String, metadata, created_at| NewAgentLog {
+        user_id: live.user_id,
+        session_id: conversation_id.to_string(),
+        auth_session_id: live.auth_session,
+        level,
+        category: category.into(),
+        content,
+        metadata,
+        tier: Tier::Hot,
+        created_at,
+    };
+    let request = entry(
+        LogLevel::Info,
+        CATEGORY_REQUEST,
+        format!("Asked {}/{} with {} earlier messages", live.provider, live.model, live.history_messages),
+        json!({
+            "messageId": live.message_id,
+            "model": live.model,
+            "provider": live.provider,
+            "historyMessages": live.history_messages,
+            "promptChars": live.prompt_chars,
+        }),
+        Some(live.started_at),
+    );
+    let (level, outcome) = match state {
+        ReplyState::Complete | ReplyState::Streaming => (LogLevel::Info, "complete".to_string()),
+        ReplyState::Stopped { reason: None } => (LogLevel::Warn, "stopped".to_string()),
+        ReplyState::Stopped { reason: Some(r) } => (LogLevel::Warn, format!("stopped ({r})")),
+        ReplyState::Failed { reason } => (LogLevel::Error, format!("failed: {reason}")),
+    };
+    let first = first_token_ms.map_or("no token".to_string(), |ms| format!("first token after {ms} ms"));
+    let reply = entry(
+        level,
+        CATEGORY_REPLY,
+        format!("Reply {outcome}; {} tokens out, {first}, {total_ms} ms in all", usage.output),
+        json!({
+            "messageId": live.message_id,
+            "model": live.model,
+            "provider": live.provider,
+            "state": state.as_str(),
+            "reason": state.reason(),
+            "error": matches!(state, ReplyState::Failed { .. }).then(|| state.reason()),
+            "tokens": { "input": usage.input, "output": usage.output },
+            "firstTokenMs": first_token_ms,
+            "totalMs": total_ms,
+        }),
+        None,
+    );
+    vec![request, reply]
+}
+
+/// The category of a reply's first log: what the model was asked.
+pub const CATEGORY_REQUEST: &str = "chat.request";
+/// The category of a reply's last log: how the reply ended, with its timings and tokens.
+pub const CATEGORY_REPLY: &str = "chat.reply";
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();

@@ -26,10 +26,10 @@ pub enum CursorKind {
     MessagesBefore = 3,
     /// A conversation's messages after a point (paging towards newer).
     MessagesAfter = 4,
-    /// Agent logs of one session, oldest first.
+    /// A user's agent logs (of one session or all), oldest first.
     SessionLogs = 5,
-    /// Agent logs of one tier, oldest first.
-    TierLogs = 6,
+    /// Summaries of one agent session's logs, oldest first.
+    Summaries = 6,
 }
 
 /// A decoded position in a listing: rows strictly after `(at, id)` in the listing's order.

@@ -223,6 +223,53 @@ impl TryFrom<String> for Tier {
     }
 }
 
+/// How much a log entry matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// Every level, least severe first.
+    pub const ALL: [LogLevel; 4] = [LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error];
+
+    /// The spelling stored in the `agent_logs.level` column and used by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+
+    /// The level spelled `name`, or a message listing the ones there are.
+    pub fn parse(name: &str) -> Result<LogLevel, String> {
+        LogLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == name)
+            .ok_or_else(|| format!("unknown level {name:?}; levels are debug, info, warn, error"))
+    }
+}
+
+impl TryFrom<String> for LogLevel {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        LogLevel::parse(&value)
+    }
+}
+
+impl Tier {
+    /// The tier spelled `name`, or a message listing the ones there are.
+    pub fn parse(name: &str) -> Result<Tier, String> {
+        Tier::try_from(name.to_string()).map_err(|_| format!("unknown tier {name:?}; tiers are hot, warm, cold"))
+    }
+}
+
 /// One record of what an agent did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -230,13 +277,62 @@ impl TryFrom<String> for Tier {
 pub struct AgentLog {
     pub id: Uuid,
     pub session_id: String,
-    pub level: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub level: LogLevel,
     pub category: String,
     pub content: String,
     #[cfg_attr(feature = "server", sqlx(json))]
     pub metadata: serde_json::Value,
     #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub tier: Tier,
+    pub created_at: i64,
+}
+
+/// Who wrote a log summary: the configured summarisation model, or the built-in extractive
+/// summary (used when no model is configured or the model failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SummarySource {
+    Model,
+    Extractive,
+}
+
+impl SummarySource {
+    /// The spelling stored in `agent_log_summaries.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SummarySource::Model => "model",
+            SummarySource::Extractive => "extractive",
+        }
+    }
+}
+
+impl TryFrom<String> for SummarySource {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "model" => Ok(SummarySource::Model),
+            "extractive" => Ok(SummarySource::Extractive),
+            other => Err(format!("unknown summary source {other:?}")),
+        }
+    }
+}
+
+/// The summary of a group of one agent session's logs, written when they moved from hot to warm.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct LogSummary {
+    pub id: Uuid,
+    pub session_id: String,
+    /// When the first and last summarised logs were written.
+    pub first_log_at: i64,
+    pub last_log_at: i64,
+    pub log_count: i32,
+    pub summary: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub source: SummarySource,
+    pub model: Option<String>,
     pub created_at: i64,
 }
 

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::agent_logs::NewAgentLog;
+use crate::agent_logs::{LogFilter, NewAgentLog, NewSummary, SummaryGroup};
 use crate::conversations::ConversationChange;
 use crate::dashboard::{DashboardQuery, DashboardRows};
 use crate::error::{DbError, DbResult};
-use crate::jobs::JobRun;
+use crate::jobs::{JobRun, RunStatus};
 use crate::messages::{MessagePage, MessageQuery, NewMessage};
-use crate::model::{AgentLog, Conversation, Message, Page, Preference, ReplyState, SessionInfo, Tier, User};
+use crate::model::{
+    AgentLog, Conversation, LogSummary, Message, Page, Preference, ReplyState, SessionInfo, Tier, User,
+};
 use crate::replies::{NewTurn, StartedTurn, TurnContext, TurnTarget};
 use crate::sessions::{ActiveSession, SessionPolicy};
 use crate::{PgStore, SqliteStore};
@@ -178,8 +180,8 @@ impl Store {
         dispatch!(self.image_in_use(image))
     }
 
-    /// Bans (revoking every session) or unbans a user.
-    pub async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<()> {
+    /// Bans (revoking every session; their ids are returned) or unbans a user.
+    pub async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<Vec<Uuid>> {
         dispatch!(self.set_banned(id, banned, reason))
     }
 
@@ -212,14 +214,9 @@ impl Store {
         dispatch!(self.revoke_session(user_id, session_id))
     }
 
-    /// Revokes the session with this token hash (sign-out); absent is fine.
-    pub async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<()> {
+    /// Revokes the session with this token hash (sign-out); returns its id (absent is fine).
+    pub async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<Option<Uuid>> {
         dispatch!(self.revoke_session_by_token(token_hash))
-    }
-
-    /// Deletes sessions expired at `now`; returns how many.
-    pub async fn delete_expired_sessions(&self, now: i64) -> DbResult<u64> {
-        dispatch!(self.delete_expired_sessions(now))
     }
 
     // ---- conversations ----
@@ -281,7 +278,8 @@ impl Store {
         dispatch!(self.start_turn(user_id, turn))
     }
 
-    /// Saves a reply's text so far (state `Streaming`) or its final text and how it ended.
+    /// Saves a reply's text so far (state `Streaming`) or its final text and how it ended, with the
+    /// agent logs of the reply (written in the same transaction; none while it streams).
     pub async fn save_reply(
         &self,
         conversation_id: Uuid,
@@ -289,8 +287,9 @@ impl Store {
         content: &str,
         state: &ReplyState,
         metadata: &serde_json::Value,
+        logs: &[NewAgentLog],
     ) -> DbResult<()> {
-        dispatch!(self.save_reply(conversation_id, message_id, content, state, metadata))
+        dispatch!(self.save_reply(conversation_id, message_id, content, state, metadata, logs))
     }
 
     /// Settles replies left streaming by a process that died (those created before
@@ -351,50 +350,102 @@ impl Store {
 
     // ---- agent logs ----
 
-    /// Appends a batch of agent logs in one transaction (a batch of one for a single log).
+    /// Appends a batch of agent logs in one transaction (a batch of one for a single log). A bad
+    /// entry refuses the whole batch with a message naming it (`entry 3: …`).
     pub async fn append_agent_logs(&self, logs: &[NewAgentLog]) -> DbResult<Vec<Uuid>> {
         dispatch!(self.append_agent_logs(logs))
     }
 
-    /// A page of one agent session's logs (the user's own), oldest first.
-    pub async fn list_session_logs(
+    /// A page of the logs of one of the user's agent sessions, oldest first, narrowed by `filter`.
+    pub async fn list_agent_logs(
+        &self,
+        user_id: Uuid,
+        session_id: &str,
+        filter: &LogFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Page<AgentLog>> {
+        dispatch!(self.list_agent_logs(user_id, session_id, filter, cursor, limit))
+    }
+
+    /// The next group to summarise: the agent session of the oldest hot log created before
+    /// `older_than`, and at most `limit` of its hot logs from then on, oldest first.
+    pub async fn next_summary_group(&self, older_than: i64, limit: u32) -> DbResult<Option<SummaryGroup>> {
+        dispatch!(self.next_summary_group(older_than, limit))
+    }
+
+    /// Stores a group's summary and moves the group to warm, in one transaction. False (and nothing
+    /// changed) when the group is no longer what was read: summarised meanwhile, or grown.
+    pub async fn save_summary(&self, group: &SummaryGroup, summary: &NewSummary, now: i64) -> DbResult<bool> {
+        dispatch!(self.save_summary(group, summary, now))
+    }
+
+    /// A page of the summaries of one of the user's agent sessions, oldest first.
+    pub async fn list_summaries(
         &self,
         user_id: Uuid,
         session_id: &str,
         cursor: Option<&str>,
         limit: u32,
-    ) -> DbResult<Page<AgentLog>> {
-        dispatch!(self.list_session_logs(user_id, session_id, cursor, limit))
+    ) -> DbResult<Page<LogSummary>> {
+        dispatch!(self.list_summaries(user_id, session_id, cursor, limit))
     }
 
-    /// A page of one tier's logs created in `[from, to)`, oldest first (for jobs and admins).
-    pub async fn list_tier_logs(
-        &self,
-        tier: Tier,
-        from: i64,
-        to: i64,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> DbResult<Page<AgentLog>> {
-        dispatch!(self.list_tier_logs(tier, from, to, cursor, limit))
+    /// Moves at most `batch` logs of `tier` created before `older_than` to the next tier; returns
+    /// how many moved (fewer than `batch`: none are left).
+    pub async fn demote_logs(&self, tier: Tier, older_than: i64, now: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.demote_logs(tier, older_than, now, batch))
     }
 
-    /// Moves rows of `tier` created before `older_than` to the next tier (cold rows are purged);
-    /// returns how many rows moved.
-    pub async fn age_agent_logs(&self, tier: Tier, older_than: i64) -> DbResult<u64> {
-        dispatch!(self.age_agent_logs(tier, older_than))
+    /// Deletes at most `batch` cold logs created before `older_than`; returns how many.
+    pub async fn purge_logs(&self, older_than: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.purge_logs(older_than, batch))
+    }
+
+    // ---- garbage collection (each call one bounded batch) ----
+
+    /// Demotes at most `batch` hot logs written under the sign-in session `session_id` to warm.
+    pub async fn demote_session_logs(&self, session_id: Uuid, now: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.demote_session_logs(session_id, now, batch))
+    }
+
+    /// Demotes at most `batch` hot logs whose sign-in session has expired by `now` or is gone.
+    pub async fn demote_orphaned_logs(&self, now: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.demote_orphaned_logs(now, batch))
+    }
+
+    /// Deletes at most `batch` sessions expired at `now`; returns how many.
+    pub async fn delete_expired_sessions(&self, now: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.delete_expired_sessions(now, batch))
+    }
+
+    /// Deletes at most `batch` verifications past their expiry at `now`; returns how many.
+    pub async fn delete_expired_verifications(&self, now: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.delete_expired_verifications(now, batch))
+    }
+
+    /// Deletes at most `batch` job runs started before `before`; returns how many.
+    pub async fn delete_job_runs_before(&self, before: i64, batch: u32) -> DbResult<u64> {
+        dispatch!(self.delete_job_runs_before(before, batch))
     }
 
     // ---- job runs ----
 
-    /// Records that a run of `job` started; returns its id.
-    pub async fn start_job_run(&self, job: &str) -> DbResult<Uuid> {
-        dispatch!(self.start_job_run(job))
+    /// Claims a run of `job` as running: `None` when the same (job, `scheduled_for`, `attempt`) is
+    /// already claimed (by another instance). Runs without a scheduled time always get an id.
+    pub async fn claim_job_run(
+        &self,
+        job: &str,
+        scheduled_for: Option<i64>,
+        attempt: i32,
+        now: i64,
+    ) -> DbResult<Option<Uuid>> {
+        dispatch!(self.claim_job_run(job, scheduled_for, attempt, now))
     }
 
-    /// Records how a run ended.
-    pub async fn finish_job_run(&self, id: Uuid, ok: bool, detail: &serde_json::Value) -> DbResult<()> {
-        dispatch!(self.finish_job_run(id, ok, detail))
+    /// Records how a run ended and what it did.
+    pub async fn finish_job_run(&self, id: Uuid, status: RunStatus, detail: &serde_json::Value, now: i64) -> DbResult<()> {
+        dispatch!(self.finish_job_run(id, status, detail, now))
     }
 
     /// The latest runs of `job`, newest first.

@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 
-use mosaic_db::agent_logs::NewAgentLog;
+use mosaic_db::agent_logs::{LogFilter, NewAgentLog};
 use mosaic_db::clock::{now_micros, SECOND};
 use mosaic_db::conversations::ConversationChange;
 use mosaic_db::messages::{MessageQuery, NewMessage};
-use mosaic_db::model::{MessageRole, ReplyState, Tier, User};
+use mosaic_db::model::{LogLevel, MessageRole, ReplyState, Tier, User};
 use mosaic_db::replies::{NewTurn, TurnTarget};
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{token, DbError, Engine, Store};
@@ -252,7 +252,7 @@ async fn other_users_rows_are_not_found(engine: Engine) {
     nf(store.revoke_session(mallory.id, s.id).await);
     // Agent logs: listing another user's session shows nothing.
     store.append_agent_logs(&[log(alice.id, "agent-1", Tier::Hot, None)]).await.expect("log");
-    assert!(store.list_session_logs(mallory.id, "agent-1", None, 10).await.expect("list").items.is_empty());
+    assert!(store.list_agent_logs(mallory.id, "agent-1", &LogFilter::default(), None, 10).await.expect("list").items.is_empty());
     // And alice still has everything.
     assert_eq!(store.get_conversation(alice.id, c.id).await.expect("get").title, "private");
     assert_eq!(store.list_sessions(alice.id).await.expect("list").len(), 1);
@@ -395,7 +395,7 @@ async fn revoked_and_expired_sessions_are_refused(engine: Engine) {
     store.revoke_session_by_token(&token::hash(&t3)).await.expect("sign out");
     assert!(store.resolve_session(&token::hash(&t3), policy).await.expect("resolve").is_none(), "signed out");
 
-    assert_eq!(store.delete_expired_sessions(now_micros()).await.expect("gc"), 1, "only the idle-expired one was left");
+    assert_eq!(store.delete_expired_sessions(now_micros(), 100).await.expect("gc"), 1, "only the idle-expired one was left");
 }
 
 async fn banned_users_lose_their_sessions(engine: Engine) {
@@ -414,7 +414,8 @@ fn log(user_id: Uuid, session: &str, tier: Tier, at: Option<i64>) -> NewAgentLog
     NewAgentLog {
         user_id,
         session_id: session.into(),
-        level: "info".into(),
+        auth_session_id: None,
+        level: LogLevel::Info,
         category: "tool".into(),
         content: "ran a tool".into(),
         metadata: json!({"tool": "search"}),
@@ -431,30 +432,45 @@ async fn agent_logs_list_and_age_through_tiers(engine: Engine) {
     let now = now_micros();
     let batch: Vec<_> = (0..30).map(|i| log(u.id, "s1", Tier::Hot, Some(now - i * day))).collect();
     assert_eq!(store.append_agent_logs(&batch).await.expect("batch").len(), 30);
-    // A bad row refuses the whole batch.
+    // A bad row refuses the whole batch, naming the entry.
     let mut bad = batch.clone();
-    bad[3].level = "shouting".into();
-    assert!(matches!(store.append_agent_logs(&bad).await, Err(DbError::Invalid(_))));
+    bad[3].metadata = json!("not an object");
+    match store.append_agent_logs(&bad).await {
+        Err(DbError::Invalid(m)) => assert!(m.starts_with("entry 3: metadata"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 
     let mut seen = 0;
     let mut cursor = None;
     loop {
-        let page = store.list_session_logs(u.id, "s1", cursor.as_deref(), 7).await.expect("page");
+        let page = store.list_agent_logs(u.id, "s1", &LogFilter::default(), cursor.as_deref(), 7).await.expect("page");
         seen += page.items.len();
         let Some(next) = page.next else { break };
         cursor = Some(next);
     }
     assert_eq!(seen, 30);
 
-    // Hot rows older than a day move to warm; warm older than 20 days to cold; cold older than 25 purged.
-    assert_eq!(store.age_agent_logs(Tier::Hot, now - day).await.expect("age"), 28);
-    assert_eq!(store.age_agent_logs(Tier::Warm, now - 20 * day).await.expect("age"), 9);
-    assert_eq!(store.age_agent_logs(Tier::Cold, now - 25 * day).await.expect("purge"), 4);
-    let warm = store.list_tier_logs(Tier::Warm, 0, i64::MAX, None, 200).await.expect("warm");
+    // Warm rows older than 20 days go cold in batches of 4; cold ones older than 25 days are purged.
+    store.demote_logs(Tier::Hot, now - day, now, 1_000).await.expect("warm");
+    let mut moved = 0;
+    loop {
+        let n = store.demote_logs(Tier::Warm, now - 20 * day, now, 4).await.expect("cold");
+        moved += n;
+        if n < 4 {
+            break;
+        }
+    }
+    assert_eq!(moved, 9);
+    assert_eq!(store.purge_logs(now - 25 * day, 3).await.expect("purge"), 3);
+    assert_eq!(store.purge_logs(now - 25 * day, 3).await.expect("purge"), 1);
+    assert_eq!(store.purge_logs(now - 25 * day, 3).await.expect("purge"), 0);
+    let tier = |t| LogFilter { tier: Some(t), ..LogFilter::default() };
+    let warm = store.list_agent_logs(u.id, "s1", &tier(Tier::Warm), None, 200).await.expect("warm");
     assert_eq!(warm.items.len(), 19);
     assert!(warm.items.windows(2).all(|w| (w[0].created_at, w[0].id) < (w[1].created_at, w[1].id)));
-    assert_eq!(store.list_tier_logs(Tier::Hot, 0, i64::MAX, None, 200).await.expect("hot").items.len(), 2);
-    assert_eq!(store.list_tier_logs(Tier::Cold, 0, i64::MAX, None, 200).await.expect("cold").items.len(), 5);
+    assert_eq!(store.list_agent_logs(u.id, "s1", &tier(Tier::Hot), None, 200).await.expect("hot").items.len(), 2);
+    assert_eq!(store.list_agent_logs(u.id, "s1", &tier(Tier::Cold), None, 200).await.expect("cold").items.len(), 5);
+    assert!(matches!(store.demote_logs(Tier::Cold, now, now, 10).await, Err(DbError::Invalid(_))));
 }
 
 async fn deleting_a_conversation_deletes_its_messages(engine: Engine) {
@@ -482,6 +498,8 @@ enum P {
     Flag(bool),
     Text(&'static str),
     Bytes(Vec<u8>),
+    /// A NULL text parameter (an optional filter left out).
+    NoText,
 }
 
 /// The plan of `sql` with `params` bound, as text, with sequential scans discouraged on PostgreSQL
@@ -497,6 +515,7 @@ async fn plan(store: &Store, sql: &'static str, params: &[P]) -> String {
                     P::Flag(v) => q.bind(v),
                     P::Text(v) => q.bind(v),
                     P::Bytes(v) => q.bind(v),
+                    P::NoText => q.bind(None::<&str>),
                 };
             }
             q
@@ -576,7 +595,6 @@ async fn hot_queries_use_an_index(engine: Engine) {
             vec![P::Bytes(vec![0; 32]), P::Int(5)],
         ),
         ("sessions_user_id_idx", q::sessions::LIST, vec![user.clone(), P::Int(5)]),
-        ("sessions_expires_at_idx", q::sessions::DELETE_EXPIRED, vec![P::Int(5)]),
         (
             unique("sqlite_autoindex_users_2", "users_email_key"),
             q::users::CREDENTIALS,
@@ -584,21 +602,38 @@ async fn hot_queries_use_an_index(engine: Engine) {
         ),
         ("preferences_user_key_idx", q::preferences::EFFECTIVE, vec![user.clone()]),
         (
-            "agent_logs_session_created_idx",
+            "agent_logs_user_session_created_idx",
             q::agent_logs::SESSION_PAGE,
-            vec![P::Text("agent-1"), user.clone(), oldest.clone(), nil_id.clone(), page.clone()],
+            vec![P::Text("agent-1"), user.clone(), oldest.clone(), nil_id.clone(), P::NoText, P::Text("info"), page.clone()],
+        ),
+        ("agent_logs_tier_created_at_idx", q::agent_logs::NEXT_TO_SUMMARISE, vec![P::Int(5)]),
+        (
+            // Either fits (both start with the session and range over the time); the planners differ.
+            unique("agent_logs_session_tier_idx", "agent_logs_user_session_created_idx"),
+            q::agent_logs::SUMMARY_GROUP,
+            vec![P::Text("agent-1"), P::Int(5), user.clone(), page.clone()],
         ),
         (
-            "agent_logs_tier_created_at_idx",
-            q::agent_logs::TIER_PAGE,
-            vec![P::Text("hot"), P::Int(0), newest.clone(), oldest.clone(), nil_id.clone(), page.clone()],
+            "agent_log_summaries_session_idx",
+            q::agent_logs::SUMMARIES_PAGE,
+            vec![user.clone(), P::Text("agent-1"), oldest.clone(), nil_id.clone(), page.clone()],
         ),
+        ("agent_logs_auth_session_hot_idx", q::gc::DEMOTE_SESSION_LOGS, vec![nil_id.clone(), P::Int(5), P::Int(500)]),
+        (
+            // SQLite walks the hot tier by its tier index; PostgreSQL the partial index of hot rows.
+            unique("agent_logs_tier_created_at_idx", "agent_logs_auth_session_hot_idx"),
+            q::gc::DEMOTE_ORPHANED_LOGS,
+            vec![P::Int(5), P::Int(500)],
+        ),
+        ("sessions_expires_at_idx", q::gc::DELETE_EXPIRED_SESSIONS, vec![P::Int(5), P::Int(500)]),
+        ("verifications_expires_at_idx", q::gc::DELETE_EXPIRED_VERIFICATIONS, vec![P::Int(5), P::Int(500)]),
+        ("job_runs_started_at_idx", q::gc::DELETE_OLD_JOB_RUNS, vec![P::Int(5), P::Int(500)]),
         (
             "agent_logs_tier_created_at_idx",
             q::agent_logs::DEMOTE_BATCH,
-            vec![P::Text("hot"), P::Int(5), P::Text("warm"), P::Int(6), P::Int(5000)],
+            vec![P::Text("warm"), P::Int(5), P::Text("cold"), P::Int(6), P::Int(500)],
         ),
-        ("agent_logs_tier_created_at_idx", q::agent_logs::PURGE_BATCH, vec![P::Text("cold"), P::Int(5), P::Int(5000)]),
+        ("agent_logs_tier_created_at_idx", q::agent_logs::PURGE_BATCH, vec![P::Text("cold"), P::Int(5), P::Int(500)]),
     ];
     assert!(!cases.is_empty());
     for (index, sql, params) in cases {
@@ -759,8 +794,8 @@ async fn replies_settle_in_one_of_their_states(engine: Engine) {
             .await
             .expect("turn");
         let reply = started.reply.expect("reply");
-        store.save_reply(id, reply.id, "so far", &ReplyState::Streaming, &meta).await.expect("partial");
-        store.save_reply(id, reply.id, "so far and the rest", &state, &meta).await.expect("final");
+        store.save_reply(id, reply.id, "so far", &ReplyState::Streaming, &meta, &[]).await.expect("partial");
+        store.save_reply(id, reply.id, "so far and the rest", &state, &meta, &[]).await.expect("final");
         let page =
             store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("list");
         let saved = page.items.last().expect("reply");
@@ -783,7 +818,7 @@ async fn replies_left_streaming_by_a_dead_process_fail_as_interrupted(engine: En
     let old = Uuid::now_v7();
     let dead = store.start_turn(u.id, &turn(TurnTarget::New { id: old, title: String::new() }, "hi", true)).await;
     let dead = dead.expect("turn").reply.expect("reply");
-    store.save_reply(old, dead.id, "half a rep", &ReplyState::Streaming, &meta).await.expect("partial");
+    store.save_reply(old, dead.id, "half a rep", &ReplyState::Streaming, &meta, &[]).await.expect("partial");
     let started_at = now_micros() + 1;
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     // A reply this process started after it came up is left alone.

@@ -17,6 +17,8 @@ use mosaic_db::conversations::ConversationChange;
 use crate::middleware::Authed;
 use crate::ServerState;
 
+mod logs;
+
 /// The default page size of the list endpoints.
 const DEFAULT_LIMIT: u32 = 50;
 
@@ -31,6 +33,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
         .route("/healthz", get(health))
+        .merge(logs::routes())
 }
 
 fn id(raw: &str) -> Result<Uuid, AppError> {
@@ -190,7 +193,9 @@ async fn revoke_session(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    s.app.store.revoke_session(me.user.id, id(&raw)?).await?;
+    let session = id(&raw)?;
+    s.app.store.revoke_session(me.user.id, session).await?;
+    s.app.store.collect_ended_sessions([session]);
     Ok(StatusCode::NO_CONTENT)
 }
 

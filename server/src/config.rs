@@ -22,6 +22,14 @@
 //! | `MOSAIC_PROVIDER_CONNECT_TIMEOUT`, `MOSAIC_PROVIDER_STALL_TIMEOUT` | 10 s, 60 s |
 //! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
 //! | `MOSAIC_DEMO_PROVIDER` | `false` |
+//! | `SESSION_GC_CRON`, `TIER_MANAGEMENT_CRON`, `SUMMARIZATION_CRON` | `0 4 * * *`, `0 3 * * *`, `0 */6 * * *` (UTC; `off` turns one off) |
+//! | `MOSAIC_COLD_START_COLLECT` | `true` |
+//! | `MOSAIC_LOG_HOT_HOURS`, `MOSAIC_LOG_WARM_DAYS`, `MOSAIC_LOG_COLD_DAYS` | 24, 30, 90 |
+//! | `MOSAIC_JOB_RUNS_KEEP_DAYS` | 30 |
+//! | `MOSAIC_JOB_ATTEMPTS`, `MOSAIC_JOB_BACKOFF_MS` | 3, 30000 |
+//! | `MOSAIC_JOB_BATCH_ROWS`, `MOSAIC_JOB_BATCH_PAUSE_MS` | 500, 5 |
+//! | `SUMMARIZATION_MODEL` | none (extractive summaries); `provider/model` of a configured provider |
+//! | `MOSAIC_SHUTDOWN_SECS` | 10 |
 //! | `RUST_LOG` | `info,sqlx=warn,leptos=warn` |
 //!
 //! (Leptos itself also looks at `LEPTOS_WATCH`, which `cargo leptos watch` sets, to add its
@@ -36,6 +44,8 @@ use leptos::config::{Env, LeptosOptions};
 use mosaic_chat::provider::ProviderConfig;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{Engine, PoolSettings};
+
+use crate::jobs::{JobSettings, LogAges, Schedule};
 
 /// A variable with a value the server cannot use.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,6 +82,12 @@ pub struct Config {
     pub session_policy: SessionPolicy,
     /// Model providers and chat limits.
     pub chat: ChatConfig,
+    /// Background jobs: schedules, ages, retries, batches.
+    pub jobs: JobSettings,
+    /// SUMMARIZATION_MODEL as (provider, model): one of the configured providers.
+    pub summarization_model: Option<(String, String)>,
+    /// MOSAIC_SHUTDOWN_SECS: how long shutdown waits for replies and jobs before exiting anyway.
+    pub shutdown_timeout: Duration,
     /// The log filter (RUST_LOG), in `tracing_subscriber`'s EnvFilter syntax.
     pub log_filter: String,
 }
@@ -173,6 +189,7 @@ impl Config {
             history_chars: number(&get, "MOSAIC_CHAT_HISTORY_CHARS", 24_000, 100, 2_000_000)? as usize,
             demo: boolean(&get, "MOSAIC_DEMO_PROVIDER", false)?,
         };
+        let summarization_model = summarization_model(&get, &chat)?;
         let idle_hours = number(&get, "MOSAIC_SESSION_IDLE_HOURS", SessionPolicy::DEFAULT_IDLE_HOURS, 1, 24 * 365)?;
         let max_days = number(&get, "MOSAIC_SESSION_MAX_DAYS", SessionPolicy::DEFAULT_MAX_DAYS, 1, 365)?;
         Ok(Config {
@@ -185,6 +202,9 @@ impl Config {
             public_origin,
             session_policy: SessionPolicy::new(idle_hours, max_days),
             chat,
+            jobs: jobs(&get)?,
+            summarization_model,
+            shutdown_timeout: seconds(&get, "MOSAIC_SHUTDOWN_SECS", Duration::from_secs(10), 600)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,leptos=warn".into()),
         })
     }
@@ -209,6 +229,63 @@ fn site(get: &impl Fn(&str) -> Option<String>) -> Result<SiteConfig, ConfigError
         production,
         reload_port: number(get, "LEPTOS_RELOAD_PORT", 3001, 1, 65_535)?,
     })
+}
+
+/// The background jobs' schedules, ages, retries and batches.
+fn jobs(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigError> {
+    let schedule = |var: &str, default: &str| -> Result<Option<Schedule>, ConfigError> {
+        match get(var).unwrap_or_else(|| default.to_string()).as_str() {
+            "off" | "OFF" | "false" | "none" => Ok(None),
+            text => Schedule::parse(text)
+                .map(Some)
+                .map_err(|e| ConfigError::new(var, format!("{e} (write 5 fields, like \"{default}\", or off)"))),
+        }
+    };
+    const HOUR: i64 = 3600 * mosaic_db::clock::SECOND;
+    let hours = |var: &str, default: u32, max: u32| number(get, var, default, 1, max).map(|n| i64::from(n) * HOUR);
+    let days = |var: &str, default: u32| number(get, var, default, 1, 3650).map(|n| i64::from(n) * 24 * HOUR);
+    let ages = LogAges {
+        hot: hours("MOSAIC_LOG_HOT_HOURS", 24, 24 * 365)?,
+        warm: days("MOSAIC_LOG_WARM_DAYS", 30)?,
+        cold: days("MOSAIC_LOG_COLD_DAYS", 90)?,
+    };
+    if ages.cold <= ages.warm {
+        return Err(ConfigError::new("MOSAIC_LOG_COLD_DAYS", "must be more than MOSAIC_LOG_WARM_DAYS"));
+    }
+    Ok(JobSettings {
+        sweep: schedule("SESSION_GC_CRON", "0 4 * * *")?,
+        tiers: schedule("TIER_MANAGEMENT_CRON", "0 3 * * *")?,
+        summarise: schedule("SUMMARIZATION_CRON", "0 */6 * * *")?,
+        cold_start: boolean(get, "MOSAIC_COLD_START_COLLECT", true)?,
+        ages,
+        keep_runs: days("MOSAIC_JOB_RUNS_KEEP_DAYS", 30)?,
+        attempts: number(get, "MOSAIC_JOB_ATTEMPTS", 3, 1, 20)?,
+        backoff: Duration::from_millis(number(get, "MOSAIC_JOB_BACKOFF_MS", 30_000, 1, 3_600_000)?.into()),
+        batch_rows: number(get, "MOSAIC_JOB_BATCH_ROWS", mosaic_db::gc::BATCH_ROWS, 1, 100_000)?,
+        batch_pause: Duration::from_millis(
+            number(get, "MOSAIC_JOB_BATCH_PAUSE_MS", mosaic_db::gc::BATCH_PAUSE.as_millis() as u32, 0, 60_000)?.into(),
+        ),
+        file_grace: Duration::from_secs(3600),
+    })
+}
+
+/// SUMMARIZATION_MODEL: `provider/model`, the provider one of those configured.
+fn summarization_model(
+    get: &impl Fn(&str) -> Option<String>,
+    chat: &ChatConfig,
+) -> Result<Option<(String, String)>, ConfigError> {
+    let Some(text) = get("SUMMARIZATION_MODEL") else { return Ok(None) };
+    let Some((provider, model)) = text.split_once('/').filter(|(p, m)| !p.is_empty() && !m.is_empty()) else {
+        return Err(ConfigError::new("SUMMARIZATION_MODEL", format!("{text:?} is not provider/model")));
+    };
+    let known = chat.providers.iter().any(|p| p.name == provider) || (chat.demo && provider == "demo");
+    if !known {
+        return Err(ConfigError::new(
+            "SUMMARIZATION_MODEL",
+            format!("{provider:?} is not a configured provider (MOSAIC_PROVIDERS, or demo with MOSAIC_DEMO_PROVIDER)"),
+        ));
+    }
+    Ok(Some((provider.to_string(), model.to_string())))
 }
 
 /// The providers named by MOSAIC_PROVIDERS, each from its MOSAIC_PROVIDER_<NAME>_* variables.
@@ -368,6 +445,32 @@ mod tests {
         assert_eq!(with(&[("MOSAIC_PROVIDERS", "x")]).expect_err("refused").var, "MOSAIC_PROVIDER_X_URL");
         assert_eq!(with(&[("MOSAIC_PROVIDERS", "Bad Name")]).expect_err("refused").var, "MOSAIC_PROVIDERS");
         assert!(with(&[]).expect("none").chat.providers.is_empty());
+    }
+
+    #[test]
+    fn jobs_default_to_the_originals_schedules_and_ages() {
+        let j = with(&[]).expect("defaults").jobs;
+        let texts: Vec<_> = [&j.sweep, &j.tiers, &j.summarise].iter().map(|s| s.as_ref().map(Schedule::as_str)).collect();
+        assert_eq!(texts, [Some("0 4 * * *"), Some("0 3 * * *"), Some("0 */6 * * *")]);
+        let hour = 3600 * mosaic_db::clock::SECOND;
+        assert_eq!((j.ages.hot, j.ages.warm, j.ages.cold), (24 * hour, 30 * 24 * hour, 90 * 24 * hour));
+        assert!(j.cold_start);
+        let off = with(&[("SUMMARIZATION_CRON", "off")]).expect("off").jobs;
+        assert!(off.summarise.is_none() && off.sweep.is_some());
+    }
+
+    #[test]
+    fn a_malformed_schedule_or_model_names_its_variable() {
+        for var in ["SESSION_GC_CRON", "TIER_MANAGEMENT_CRON", "SUMMARIZATION_CRON"] {
+            let err = with(&[(var, "0 4 * *")]).expect_err("refused");
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains("\"0 4 * *\""), "{err}");
+        }
+        assert_eq!(with(&[("SUMMARIZATION_MODEL", "gpt-4o-mini")]).expect_err("refused").var, "SUMMARIZATION_MODEL");
+        assert_eq!(with(&[("SUMMARIZATION_MODEL", "openai/gpt")]).expect_err("no such provider").var, "SUMMARIZATION_MODEL");
+        let ok = with(&[("MOSAIC_DEMO_PROVIDER", "1"), ("SUMMARIZATION_MODEL", "demo/standin")]).expect("demo");
+        assert_eq!(ok.summarization_model, Some(("demo".into(), "standin".into())));
+        assert_eq!(with(&[("MOSAIC_LOG_COLD_DAYS", "10")]).expect_err("refused").var, "MOSAIC_LOG_COLD_DAYS");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod gateway;
+pub mod jobs;
 pub mod media;
 pub mod middleware;
 pub mod seed;
@@ -31,6 +32,8 @@ pub struct ServerState {
     pub public_origin: Option<String>,
     /// Users' avatar files.
     pub avatars: media::avatar::Avatars,
+    /// The background jobs (started by [`jobs::Jobs::start`] once the server listens).
+    pub jobs: Arc<jobs::Jobs>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -69,12 +72,31 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         .map(|p| Provider::new(p, config.chat.connect_timeout, config.chat.stall_timeout).map(Arc::new))
         .collect::<Result<Vec<_>, _>>()
         .map_err(StartError::Providers)?;
+    let summariser = match &config.summarization_model {
+        Some((name, model)) => {
+            let provider = providers.iter().find(|p| &p.config.name == name).cloned().ok_or_else(|| {
+                StartError::Providers(format!("SUMMARIZATION_MODEL names {name:?}, which is not configured"))
+            })?;
+            jobs::Summariser::new(Some((provider, model.clone())))
+        }
+        None => jobs::Summariser::new(None),
+    };
     let chat = Chat::new(store.clone(), providers, ChatSettings { history_chars: config.chat.history_chars });
+    let avatars = media::avatar::Avatars::new(&config.data_dir.join("media"));
+    let jobs = jobs::Jobs::new(
+        store.clone(),
+        mosaic_db::clock::now_micros(),
+        Arc::new(jobs::SystemClock),
+        config.jobs.clone(),
+        avatars.clone(),
+        summariser,
+    );
     Ok(ServerState {
         leptos: config.site.leptos_options(config.site_addr),
         app: AppState { store, chat, auth: Arc::new(auth), limiter: Arc::default() },
         public_origin: config.public_origin.clone(),
-        avatars: media::avatar::Avatars::new(&config.data_dir.join("media")),
+        avatars,
+        jobs,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The `server` binary: read the configuration, open the database, serve.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 
 use server::config::Config;
@@ -38,25 +39,70 @@ async fn run(config: Config, args: &[String]) -> Result<(), Box<dyn std::error::
         Some("assets") => return assets(&config, &args[1..]),
         Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets").into()),
     }
-    let started_at = mosaic_db::clock::now_micros();
     make_missing_images(&config.site.root);
     let state = server::state(&config).await?;
     let engine = state.app.store.engine().name();
-    let chat = state.app.chat.clone();
+    let (chat, jobs, store) = (state.app.chat.clone(), state.jobs.clone(), state.app.store.clone());
     let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.site_addr))?;
     tracing::info!(addr = %config.site_addr, engine, "mosaic listening");
-    // Replies a previous process left streaming are settled in the background, once the server
-    // listens: never on the startup path, never in a request's way.
-    tokio::spawn(async move { chat.settle_interrupted(started_at).await });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let (stop_accepting, stopped) = tokio::sync::watch::channel(false);
+    let mut serving = tokio::spawn(
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .into_future(),
+    );
+    // The cold-start collect and the schedules begin once the server listens: never on the
+    // startup path.
+    jobs.start();
+    tokio::select! {
+        result = &mut serving => return Ok(result??),
+        signal = shutdown_signal() => tracing::info!(signal, "shutting down"),
+    }
+    // Stop accepting; stop replies (saved as stopped) and let jobs finish their batch, together;
+    // exit within the configured time whatever is still open.
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    stop_accepting.send_replace(true);
+    let (unsaved, jobs_done) =
+        tokio::join!(chat.shut_down(config.shutdown_timeout), jobs.shut_down(config.shutdown_timeout));
+    if unsaved > 0 || !jobs_done {
+        tracing::warn!(unsaved, jobs_done, "shutdown time ran out");
+    }
+    if tokio::time::timeout_at(deadline, serving).await.is_err() {
+        tracing::info!("connections still open at the deadline are closed");
+    }
+    let _ = tokio::time::timeout_at(deadline + std::time::Duration::from_secs(1), store.close()).await;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM (what `docker stop`, systemd and Kubernetes send); returns which.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 /// A development site (`cargo leptos watch` rebuilds `target/site` from scratch) has no image

@@ -501,7 +501,7 @@ async fn sends_racing_into_one_conversation_start_one_reply_and_save_nothing_els
         .map(|i| {
             let chat = s.chat().clone();
             tokio::spawn(async move {
-                chat.send(user.id, TurnTarget::Existing(id), format!("racer {i}"), None).await.map(|_| ())
+                chat.send(user.id, None, TurnTarget::Existing(id), format!("racer {i}"), None).await.map(|_| ())
             })
         })
         .collect();

@@ -233,7 +233,7 @@ pub async fn new_conversation(
     // The conversation, the message and the reply are saved together by the chat service.
     let id = Uuid::now_v7();
     let title = title.unwrap_or_else(|| title_from_message(&content));
-    send_and_reply(me.user.id, TurnTarget::New { id, title }, content, model).await?;
+    send_and_reply(&me, TurnTarget::New { id, title }, content, model).await?;
     redirect_plain_form(&format!("/c/{id}"));
     Ok(id)
 }
@@ -243,7 +243,7 @@ pub async fn new_conversation(
 /// still saved and the user is told why on the conversation's page.
 #[cfg(feature = "ssr")]
 async fn send_and_reply(
-    user_id: Uuid,
+    me: &crate::state::CurrentUser,
     target: mosaic_db::replies::TurnTarget,
     content: String,
     model: Option<String>,
@@ -253,7 +253,7 @@ async fn send_and_reply(
     let state = crate::state::app_state()?;
     let model = model.filter(|m| !m.is_empty());
     let id = target.id();
-    match state.chat.send(user_id, target, content, model.clone()).await {
+    match state.chat.send(me.user.id, Some(me.session_id), target, content, model.clone()).await {
         Ok(_) => {}
         // The message was saved; the page of its conversation says why no reply came.
         Err(err @ (ChatError::NoProvider | ChatError::NoModelChosen(_))) => {
@@ -264,7 +264,7 @@ async fn send_and_reply(
     if let Some(m) = model {
         state
             .store
-            .set_preference(user_id, mosaic_db::preferences::CHAT_MODEL, &serde_json::json!(m))
+            .set_preference(me.user.id, mosaic_db::preferences::CHAT_MODEL, &serde_json::json!(m))
             .await
             .map_err(fail)?;
     }
@@ -286,7 +286,7 @@ pub async fn set_model(model: String) -> Result<(), ServerFnError> {
 pub async fn post_message(conversation: Uuid, content: String, model: Option<String>) -> Result<(), ServerFnError> {
     use crate::api::respond::{redirect_plain_form, require_user};
     let me = require_user()?;
-    send_and_reply(me.user.id, mosaic_db::replies::TurnTarget::Existing(conversation), content, model).await?;
+    send_and_reply(&me, mosaic_db::replies::TurnTarget::Existing(conversation), content, model).await?;
     redirect_plain_form(&format!("/c/{conversation}"));
     Ok(())
 }

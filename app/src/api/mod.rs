@@ -2,6 +2,7 @@
 //! endpoints under `/_fn/`), and mutations are POST-only behind the server's Origin check.
 
 pub mod account;
+pub mod activity;
 pub mod conversations;
 
 use leptos::prelude::*;

@@ -306,6 +306,7 @@ fn OpenView(open: OpenConversation, models: Vec<String>, selected: Option<String
         <header class="conversation-head">
             <h1>{conversation.title.clone()}</h1>
             <div class="conversation-actions">
+                <a class="button-link" href=format!("/c/{id}/activity")>"Activity"</a>
                 <details class="menu">
                     <summary>"Rename"</summary>
                     <form method="post" action="/_fn/rename_conversation" class="inline">

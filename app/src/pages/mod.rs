@@ -1,10 +1,12 @@
 //! The pages, one module each.
 
+mod activity;
 mod chat_panel;
 mod dashboard;
 mod settings;
 mod sign_in;
 
+pub use activity::ActivityPage;
 pub use dashboard::Dashboard;
 pub use settings::Settings;
 pub use sign_in::{SignIn, SignUp};

@@ -1,31 +1,49 @@
-//! The record of background job runs.
+//! The record of background job runs, and the claim that makes a schedule run once.
 
 use uuid::Uuid;
 
 use super::Backend;
-use crate::clock::now_micros;
 use crate::conversations::check_limit;
 use crate::error::DbResult;
-use crate::jobs::JobRun;
+use crate::jobs::{JobRun, RunStatus};
+
+/// Claims a run: inserted unless another instance already claimed the same (job, scheduled time,
+/// attempt), in which case nothing is returned.
+pub const CLAIM: &str = "INSERT INTO job_runs (id, job, status, scheduled_for, attempt, started_at)
+     VALUES ($1, $2, 'running', $3, $4, $5)
+     ON CONFLICT (job, scheduled_for, attempt) DO NOTHING
+     RETURNING id";
 
 impl Backend {
-    pub(crate) async fn start_job_run(&self, job: &str) -> DbResult<Uuid> {
-        let id = Uuid::now_v7();
-        sqlx::query("INSERT INTO job_runs (id, job, status, started_at) VALUES ($1, $2, 'running', $3)")
-            .bind(id)
+    pub(crate) async fn claim_job_run(
+        &self,
+        job: &str,
+        scheduled_for: Option<i64>,
+        attempt: i32,
+        now: i64,
+    ) -> DbResult<Option<Uuid>> {
+        Ok(sqlx::query_scalar(CLAIM)
+            .bind(Uuid::now_v7())
             .bind(job)
-            .bind(now_micros())
-            .execute(&self.pool)
-            .await?;
-        Ok(id)
+            .bind(scheduled_for)
+            .bind(attempt)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
-    pub(crate) async fn finish_job_run(&self, id: Uuid, ok: bool, detail: &serde_json::Value) -> DbResult<()> {
+    pub(crate) async fn finish_job_run(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> DbResult<()> {
         sqlx::query("UPDATE job_runs SET status = $2, detail = $3, finished_at = $4 WHERE id = $1")
             .bind(id)
-            .bind(if ok { "succeeded" } else { "failed" })
+            .bind(status.as_str())
             .bind(sqlx::types::Json(detail))
-            .bind(now_micros())
+            .bind(now)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -34,8 +52,8 @@ impl Backend {
     pub(crate) async fn recent_job_runs(&self, job: &str, limit: u32) -> DbResult<Vec<JobRun>> {
         let limit = check_limit(limit)?;
         Ok(sqlx::query_as::<_, JobRun>(
-            "SELECT id, job, status, detail, started_at, finished_at FROM job_runs
-             WHERE job = $1 ORDER BY started_at DESC LIMIT $2",
+            "SELECT id, job, status, detail, scheduled_for, attempt, started_at, finished_at FROM job_runs
+             WHERE job = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
         )
         .bind(job)
         .bind(limit)

@@ -13,6 +13,7 @@ pub(crate) use super::{Backend, Db};
 pub mod agent_logs;
 pub mod conversations;
 pub mod dashboard;
+pub mod gc;
 pub mod jobs;
 pub mod messages;
 pub mod preferences;

@@ -4,7 +4,9 @@
 use uuid::Uuid;
 
 use super::messages::PAGE_BEFORE;
+use super::agent_logs::insert;
 use super::Backend;
+use crate::agent_logs::NewAgentLog;
 use crate::clock::now_micros;
 use crate::conversations::clean_title;
 use crate::cursor::Cursor;
@@ -23,6 +25,10 @@ const TOUCH: &str =
 const INSERT_TURN: &str =
     "INSERT INTO messages (id, conversation_id, role, content, metadata, status, status_reason, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// A reply's text and state, saved as it grows and when it ends.
+const SAVE_REPLY: &str = "UPDATE messages SET content = $3, status = $4, status_reason = $5, metadata = $6
+     WHERE id = $1 AND conversation_id = $2 AND role = 'assistant'";
 
 /// Replies left streaming by a process that is gone: those started before this process did.
 /// Served by the partial index `messages_streaming_idx`.
@@ -133,23 +139,35 @@ impl Backend {
         content: &str,
         state: &ReplyState,
         metadata: &serde_json::Value,
+        logs: &[NewAgentLog],
     ) -> DbResult<()> {
         check_metadata(metadata)?;
         if content.len() > MAX_REPLY_BYTES {
             return Err(DbError::Invalid(format!("a reply can be at most {} KiB", MAX_REPLY_BYTES / 1024)));
         }
-        let done = sqlx::query(
-            "UPDATE messages SET content = $3, status = $4, status_reason = $5, metadata = $6
-             WHERE id = $1 AND conversation_id = $2 AND role = 'assistant'",
-        )
-        .bind(message_id)
-        .bind(conversation_id)
-        .bind(content)
-        .bind(state.as_str())
-        .bind(state.reason())
-        .bind(sqlx::types::Json(metadata))
-        .execute(&self.pool)
-        .await?;
+        for (i, log) in logs.iter().enumerate() {
+            crate::agent_logs::check(log).map_err(|problem| DbError::Invalid(format!("log {i}: {problem}")))?;
+        }
+        let update = sqlx::query(SAVE_REPLY)
+            .bind(message_id)
+            .bind(conversation_id)
+            .bind(content)
+            .bind(state.as_str())
+            .bind(state.reason())
+            .bind(sqlx::types::Json(metadata));
+        // Saves while streaming are one statement; the final save writes the reply's logs with it.
+        let done = if logs.is_empty() {
+            update.execute(&self.pool).await?
+        } else {
+            let mut tx = self.begin_write().await?;
+            let done = update.execute(&mut *tx).await?;
+            let now = now_micros();
+            for log in logs {
+                insert(&mut tx, log, now).await?;
+            }
+            tx.commit().await?;
+            done
+        };
         if done.rows_affected() == 0 {
             return Err(DbError::NotFound);
         }

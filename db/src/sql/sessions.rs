@@ -21,9 +21,6 @@ pub const LIST: &str = "SELECT id, user_agent, ip_address, created_at, last_seen
      ORDER BY created_at DESC, id DESC
      LIMIT 200";
 
-/// Sessions expired by a time (the session sweep). Served by `sessions_expires_at_idx`.
-pub const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
-
 impl Backend {
     pub(crate) async fn create_session(
         &self,
@@ -94,13 +91,10 @@ impl Backend {
         Ok(())
     }
 
-    pub(crate) async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
-        Ok(())
-    }
-
-    pub(crate) async fn delete_expired_sessions(&self, now: i64) -> DbResult<u64> {
-        let done = sqlx::query(DELETE_EXPIRED).bind(now).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+    pub(crate) async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<Option<Uuid>> {
+        Ok(sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING id")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }

@@ -111,7 +111,7 @@ impl Backend {
             .await?)
     }
 
-    pub(crate) async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<()> {
+    pub(crate) async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<Vec<Uuid>> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE users SET banned = $2, ban_reason = $3, updated_at = $4 WHERE id = $1")
             .bind(id)
@@ -123,10 +123,12 @@ impl Backend {
         if done.rows_affected() == 0 {
             return Err(DbError::NotFound);
         }
-        if banned {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-        }
+        let ended = if banned {
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(id).fetch_all(&mut *tx).await?
+        } else {
+            Vec::new()
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(ended)
     }
 }

@@ -30,12 +30,14 @@ pub const CLIENT_BUFFER: usize = 256;
 /// Upgrades to a WebSocket for the signed-in user (the origin was checked by the middleware).
 pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSocketUpgrade) -> Response {
     let chat = s.app.chat.clone();
-    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me.user.id))
+    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me.user.id, me.session_id))
 }
 
 /// One connected client.
 struct Client {
     user_id: Uuid,
+    /// The sign-in session of the socket (the replies' agent logs carry it).
+    session_id: Uuid,
     chat: Arc<Chat>,
     out: mpsc::Sender<ServerEvent>,
     /// Set when the client must be disconnected (its buffer overflowed).
@@ -130,7 +132,7 @@ impl Client {
             }
             ClientEvent::Send { conversation_id, content, model } => {
                 let target = TurnTarget::for_message(conversation_id, &content);
-                match self.chat.send(self.user_id, target, content, model).await {
+                match self.chat.send(self.user_id, Some(self.session_id), target, content, model).await {
                     Ok(started) => {
                         self.subscribed.insert(started.conversation_id);
                         self.show((started.first, started.events));
@@ -142,7 +144,7 @@ impl Client {
     }
 }
 
-async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid) {
+async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid, session_id: Uuid) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx) = mpsc::channel::<ServerEvent>(CLIENT_BUFFER);
     let kill = Arc::new(Notify::new());
@@ -157,7 +159,7 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid) {
     });
     let mut starts = chat.starts();
     let mut client =
-        Client { user_id, chat, out, kill: kill.clone(), subscribed: HashSet::new(), forwarders: HashMap::new() };
+        Client { user_id, session_id, chat, out, kill: kill.clone(), subscribed: HashSet::new(), forwarders: HashMap::new() };
     loop {
         tokio::select! {
             frame = stream.next() => match frame {

@@ -5,6 +5,7 @@
 //! never stored, so they can never be served back.
 
 use std::io::Cursor;
+use std::time::SystemTime;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -51,6 +52,42 @@ impl Avatars {
 
     fn file(&self, key: &str, size: u32, ext: &str) -> PathBuf {
         self.dir.join(format!("{key}-{size}.{ext}"))
+    }
+
+    /// Removes the files of avatars no user refers to, and half-written uploads, among files last
+    /// changed before `older_than` (younger ones may belong to an upload in progress, written
+    /// before its user row points to it). Returns how many files were removed.
+    pub async fn remove_unused(&self, store: &mosaic_db::Store, older_than: SystemTime) -> mosaic_db::DbResult<u64> {
+        let mut entries = match tokio::fs::read_dir(&self.dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(mosaic_db::DbError::Unavailable(format!("cannot list {}: {e}", self.dir.display()))),
+        };
+        let mut by_key: std::collections::BTreeMap<String, Vec<PathBuf>> = Default::default();
+        let mut removed = 0;
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let old = entry.metadata().await.and_then(|m| m.modified()).is_ok_and(|t| t < older_than);
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !old {
+                continue;
+            }
+            if let Some((key, _, _)) = parse_name(&name) {
+                by_key.entry(key.to_string()).or_default().push(entry.path());
+            } else if name.contains(".partial-") && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        for (key, files) in by_key {
+            if store.image_in_use(&key).await? {
+                continue;
+            }
+            for file in files {
+                if tokio::fs::remove_file(&file).await.is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 
