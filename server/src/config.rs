@@ -45,7 +45,7 @@ use mosaic_chat::provider::ProviderConfig;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{Engine, PoolSettings};
 
-use crate::jobs::{JobSettings, LogAges, Schedule};
+use crate::jobs::{JobSettings, LogAges, Schedule, DEFAULT_SUMMARISE_CRON, DEFAULT_SWEEP_CRON, DEFAULT_TIERS_CRON};
 
 /// A variable with a value the server cannot use.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -242,30 +242,35 @@ fn jobs(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigErro
         }
     };
     const HOUR: i64 = 3600 * mosaic_db::clock::SECOND;
-    let hours = |var: &str, default: u32, max: u32| number(get, var, default, 1, max).map(|n| i64::from(n) * HOUR);
-    let days = |var: &str, default: u32| number(get, var, default, 1, 3650).map(|n| i64::from(n) * 24 * HOUR);
+    const DAY: i64 = 24 * HOUR;
+    let defaults = JobSettings::default();
+    // Each default in whole units of the variable that sets it.
+    let unit = |micros: i64, unit: i64| u32::try_from(micros / unit).unwrap_or(u32::MAX);
+    let hours = |var: &str, default: i64| number(get, var, unit(default, HOUR), 1, 24 * 365).map(|n| i64::from(n) * HOUR);
+    let days = |var: &str, default: i64| number(get, var, unit(default, DAY), 1, 3650).map(|n| i64::from(n) * DAY);
     let ages = LogAges {
-        hot: hours("MOSAIC_LOG_HOT_HOURS", 24, 24 * 365)?,
-        warm: days("MOSAIC_LOG_WARM_DAYS", 30)?,
-        cold: days("MOSAIC_LOG_COLD_DAYS", 90)?,
+        hot: hours("MOSAIC_LOG_HOT_HOURS", defaults.ages.hot)?,
+        warm: days("MOSAIC_LOG_WARM_DAYS", defaults.ages.warm)?,
+        cold: days("MOSAIC_LOG_COLD_DAYS", defaults.ages.cold)?,
     };
     if ages.cold <= ages.warm {
         return Err(ConfigError::new("MOSAIC_LOG_COLD_DAYS", "must be more than MOSAIC_LOG_WARM_DAYS"));
     }
+    let millis = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
     Ok(JobSettings {
-        sweep: schedule("SESSION_GC_CRON", "0 4 * * *")?,
-        tiers: schedule("TIER_MANAGEMENT_CRON", "0 3 * * *")?,
-        summarise: schedule("SUMMARIZATION_CRON", "0 */6 * * *")?,
-        cold_start: boolean(get, "MOSAIC_COLD_START_COLLECT", true)?,
+        sweep: schedule("SESSION_GC_CRON", DEFAULT_SWEEP_CRON)?,
+        tiers: schedule("TIER_MANAGEMENT_CRON", DEFAULT_TIERS_CRON)?,
+        summarise: schedule("SUMMARIZATION_CRON", DEFAULT_SUMMARISE_CRON)?,
+        cold_start: boolean(get, "MOSAIC_COLD_START_COLLECT", defaults.cold_start)?,
         ages,
-        keep_runs: days("MOSAIC_JOB_RUNS_KEEP_DAYS", 30)?,
-        attempts: number(get, "MOSAIC_JOB_ATTEMPTS", 3, 1, 20)?,
-        backoff: Duration::from_millis(number(get, "MOSAIC_JOB_BACKOFF_MS", 30_000, 1, 3_600_000)?.into()),
-        batch_rows: number(get, "MOSAIC_JOB_BATCH_ROWS", mosaic_db::gc::BATCH_ROWS, 1, 100_000)?,
+        keep_runs: days("MOSAIC_JOB_RUNS_KEEP_DAYS", defaults.keep_runs)?,
+        attempts: number(get, "MOSAIC_JOB_ATTEMPTS", defaults.attempts, 1, 20)?,
+        backoff: Duration::from_millis(number(get, "MOSAIC_JOB_BACKOFF_MS", millis(defaults.backoff), 1, 3_600_000)?.into()),
+        batch_rows: number(get, "MOSAIC_JOB_BATCH_ROWS", defaults.batch_rows, 1, 100_000)?,
         batch_pause: Duration::from_millis(
-            number(get, "MOSAIC_JOB_BATCH_PAUSE_MS", mosaic_db::gc::BATCH_PAUSE.as_millis() as u32, 0, 60_000)?.into(),
+            number(get, "MOSAIC_JOB_BATCH_PAUSE_MS", millis(defaults.batch_pause), 0, 60_000)?.into(),
         ),
-        file_grace: Duration::from_secs(3600),
+        file_grace: defaults.file_grace,
     })
 }
 
@@ -450,6 +455,7 @@ mod tests {
     #[test]
     fn jobs_default_to_the_originals_schedules_and_ages() {
         let j = with(&[]).expect("defaults").jobs;
+        assert_eq!(j, JobSettings::default(), "the defaults are the jobs module's own");
         let texts: Vec<_> = [&j.sweep, &j.tiers, &j.summarise].iter().map(|s| s.as_ref().map(Schedule::as_str)).collect();
         assert_eq!(texts, [Some("0 4 * * *"), Some("0 3 * * *"), Some("0 */6 * * *")]);
         let hour = 3600 * mosaic_db::clock::SECOND;

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use mosaic_test_support::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{start, TestServer};
+use support::{free_port, start, wait_healthy, TestServer};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -39,6 +39,7 @@ mosaic_test_support::both_engines!(
     no_default_model_and_no_pick_says_what_to_do,
     following_while_the_database_is_down_says_so,
     a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start,
+    sigterm_saves_a_streaming_reply_as_stopped,
 );
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -579,24 +580,62 @@ async fn following_while_the_database_is_down_says_so(engine: Engine) {
     assert!(!message.contains("does not exist"), "an outage is not a missing conversation: {message}");
 }
 
+/// SIGTERM mid-reply (what `docker stop` sends): the server stops accepting, saves the reply as
+/// stopped ("Server shutting down") with its text so far, tells the socket, and exits cleanly in time.
+async fn sigterm_saves_a_streaming_reply_as_stopped(engine: Engine) {
+    let database = mosaic_test_support::fresh_database(engine).await;
+    let dir = std::env::temp_dir().join(format!("mosaic-term-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = support::server_process(&database.url, &dir, port, &[("MOSAIC_SHUTDOWN_SECS", "5")]);
+    wait_healthy(&base).await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let c = reqwest::Client::builder().cookie_provider(jar.clone()).build().expect("client");
+    let form = [("name", "Term"), ("email", "term@example.com"), ("password", "correct horse battery")];
+    assert!(c.post(format!("{base}/_fn/sign_up")).form(&form).send().await.expect("sign up").status().is_success());
+    let cookie = {
+        use reqwest::cookie::CookieStore;
+        jar.cookies(&base.parse().expect("url")).expect("cookie").to_str().expect("ascii").to_string()
+    };
+    let mut ws = connect_to(&base, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "a long one", "model": "demo/standin-slow"})).await;
+    let started = recv(&mut ws).await;
+    let conversation: Uuid = started["conversationId"].as_str().expect("id").parse().expect("uuid");
+    let mut streamed = String::new();
+    while streamed.split_whitespace().count() < 3 {
+        streamed.push_str(recv(&mut ws).await["text"].as_str().unwrap_or(""));
+    }
+    let asked = std::time::Instant::now();
+    support::terminate(&server);
+    // The socket hears how the reply ended before the server goes.
+    let finished = loop {
+        let e = recv(&mut ws).await;
+        if e["type"] == "finished" {
+            break e;
+        }
+    };
+    assert_eq!((finished["status"].as_str(), finished["reason"].as_str()), (Some("stopped"), Some("Server shutting down")));
+    let status = support::wait_exit(&mut server, Duration::from_secs(15)).await.expect("exits within its shutdown time");
+    assert!(status.success(), "a clean exit: {status:?}");
+    assert!(asked.elapsed() < Duration::from_secs(8), "bounded: {:?}", asked.elapsed());
+    let store = database.open().await;
+    let (user, _) = store.find_credentials("term@example.com").await.expect("lookup").expect("user");
+    let query = mosaic_db::model::MessageQuery { limit: 10, ..Default::default() };
+    let reply = store.list_messages(user.id, conversation, &query).await.expect("list").items.pop().expect("reply");
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(reply.state, mosaic_db::model::ReplyState::Stopped { reason: Some("Server shutting down".into()) });
+    assert!(!reply.content.is_empty() && reply.content.starts_with(streamed.trim_end()), "{:?} vs {streamed:?}", reply.content);
+}
+
 /// A crash mid-reply (SIGKILL) leaves the reply streaming in the database; the next process settles
 /// it as failed, "interrupted", keeping the text saved so far, in the background after it listens.
 async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engine: Engine) {
     let database = mosaic_test_support::fresh_database(engine).await;
     let dir = std::env::temp_dir().join(format!("mosaic-crash-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let run = |port: u16| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-            .current_dir(&dir)
-            .env("DATABASE_URL", &database.url)
-            .env("MOSAIC_DATA_DIR", &dir)
-            .env("MOSAIC_DEMO_PROVIDER", "1")
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_SITE_ROOT", dir.join("site"))
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("start the server")
-    };
+    let run = |port: u16| support::server_process(&database.url, &dir, port, &[]);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut first = run(port);
@@ -651,16 +690,3 @@ async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engin
     assert_eq!(settled.content, cut.content, "its text is kept");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-async fn wait_healthy(base: &str) {
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{base} never answered /healthz");
-}

@@ -96,6 +96,37 @@ pub struct JobSettings {
     pub file_grace: Duration,
 }
 
+/// The original's schedules: the sweep daily at 04:00, tiers daily at 03:00, summaries every 6 hours.
+pub const DEFAULT_SWEEP_CRON: &str = "0 4 * * *";
+/// See [`DEFAULT_SWEEP_CRON`].
+pub const DEFAULT_TIERS_CRON: &str = "0 3 * * *";
+/// See [`DEFAULT_SWEEP_CRON`].
+pub const DEFAULT_SUMMARISE_CRON: &str = "0 */6 * * *";
+
+const HOUR: i64 = 3600 * mosaic_db::clock::SECOND;
+const DAY: i64 = 24 * HOUR;
+
+impl Default for JobSettings {
+    /// The original's schedules and ages (hot 24 h, warm 30 days, cold 90 days), runs kept 30 days,
+    /// 3 attempts 30 s apart and doubling, batches of 500 rows 5 ms apart.
+    fn default() -> JobSettings {
+        let schedule = |text| Schedule::parse(text).ok();
+        JobSettings {
+            sweep: schedule(DEFAULT_SWEEP_CRON),
+            tiers: schedule(DEFAULT_TIERS_CRON),
+            summarise: schedule(DEFAULT_SUMMARISE_CRON),
+            cold_start: true,
+            ages: LogAges { hot: 24 * HOUR, warm: 30 * DAY, cold: 90 * DAY },
+            keep_runs: 30 * DAY,
+            attempts: 3,
+            backoff: Duration::from_secs(30),
+            batch_rows: mosaic_db::gc::BATCH_ROWS,
+            batch_pause: mosaic_db::gc::BATCH_PAUSE,
+            file_grace: Duration::from_secs(3600),
+        }
+    }
+}
+
 /// The background jobs of one server process.
 pub struct Jobs {
     store: Store,

@@ -115,3 +115,55 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 }
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Waits until the server at `base` answers `/healthz` (10 s at most).
+pub async fn wait_healthy(base: &str) {
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{base} never answered /healthz");
+}
+
+/// The server binary, configured for a test: `database_url`, data in `dir`, listening on `port`,
+/// the stand-in model on, plus `extra` variables.
+pub fn server_process(database_url: &str, dir: &std::path::Path, port: u16, extra: &[(&str, &str)]) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .current_dir(dir)
+        .env("DATABASE_URL", database_url)
+        .env("MOSAIC_DATA_DIR", dir)
+        .env("MOSAIC_DEMO_PROVIDER", "1")
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", dir.join("site"))
+        .env("RUST_LOG", "warn");
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    command.spawn().expect("start the server")
+}
+
+/// Sends SIGTERM to a child process.
+pub fn terminate(child: &std::process::Child) {
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success(), "kill -TERM");
+}
+
+/// Waits for a child to exit, at most `within`; its exit status, or `None` if it is still running.
+pub async fn wait_exit(child: &mut std::process::Child, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+    let until = std::time::Instant::now() + within;
+    while std::time::Instant::now() < until {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
