@@ -10,8 +10,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mosaic_db::messages::check_content;
 use mosaic_db::agent_logs::NewAgentLog;
+use mosaic_db::messages::check_content;
 use mosaic_db::model::{LogLevel, Message, MessageRole, ReplyState, Tier};
 use mosaic_db::replies::{settled, NewTurn, TurnTarget};
 use mosaic_db::{DbError, Store};

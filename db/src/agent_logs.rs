@@ -43,14 +43,21 @@ pub fn check(log: &NewAgentLog) -> Result<(), String> {
         return Err(format!("category must be 1 to {MAX_CATEGORY_BYTES} bytes"));
     }
     if log.content.len() > MAX_CONTENT_BYTES {
-        return Err(format!("content is {} bytes; at most {} KiB are kept", log.content.len(), MAX_CONTENT_BYTES / 1024));
+        return Err(format!(
+            "content is {} bytes; at most {} KiB are kept",
+            log.content.len(),
+            MAX_CONTENT_BYTES / 1024
+        ));
     }
     if !log.metadata.is_object() {
         return Err("metadata must be a JSON object".into());
     }
     let size = log.metadata.to_string().len();
     if size > crate::messages::MAX_METADATA_BYTES {
-        return Err(format!("metadata is {size} bytes; at most {} KiB are kept", crate::messages::MAX_METADATA_BYTES / 1024));
+        return Err(format!(
+            "metadata is {size} bytes; at most {} KiB are kept",
+            crate::messages::MAX_METADATA_BYTES / 1024
+        ));
     }
     Ok(())
 }

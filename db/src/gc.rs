@@ -45,16 +45,18 @@ impl Store {
         let started = Instant::now();
         let now = crate::clock::now_micros();
         let run = self.claim_job_run(SESSION_COLLECT, None, 1, now).await?;
-        let demoted = in_batches(BATCH_ROWS, BATCH_PAUSE, || false, || {
-            self.demote_session_logs(session_id, now, BATCH_ROWS)
-        })
-        .await;
+        let demoted =
+            in_batches(BATCH_ROWS, BATCH_PAUSE, || false, || self.demote_session_logs(session_id, now, BATCH_ROWS))
+                .await;
         let (status, detail) = match &demoted {
             Ok(n) => (
                 RunStatus::Succeeded,
                 json!({ "sessionId": session_id, "cleaned": { "logsDemoted": n }, "durationMs": started.elapsed().as_millis() as u64 }),
             ),
-            Err(e) => (RunStatus::Failed, json!({ "sessionId": session_id, "error": e.to_string(), "durationMs": started.elapsed().as_millis() as u64 })),
+            Err(e) => (
+                RunStatus::Failed,
+                json!({ "sessionId": session_id, "error": e.to_string(), "durationMs": started.elapsed().as_millis() as u64 }),
+            ),
         };
         if let Some(run) = run {
             self.finish_job_run(run, status, &detail, crate::clock::now_micros()).await?;

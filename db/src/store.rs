@@ -444,7 +444,13 @@ impl Store {
     }
 
     /// Records how a run ended and what it did.
-    pub async fn finish_job_run(&self, id: Uuid, status: RunStatus, detail: &serde_json::Value, now: i64) -> DbResult<()> {
+    pub async fn finish_job_run(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> DbResult<()> {
         dispatch!(self.finish_job_run(id, status, detail, now))
     }
 

@@ -239,7 +239,10 @@ async fn a_scheduled_run_is_claimed_once(engine: Engine) {
         }
     }
     assert_eq!(won, 1, "one of eight contenders runs the schedule");
-    assert!(store.claim_job_run("tiers", Some(now), 2, now).await.expect("retry").is_some(), "a retry is its own claim");
+    assert!(
+        store.claim_job_run("tiers", Some(now), 2, now).await.expect("retry").is_some(),
+        "a retry is its own claim"
+    );
     assert!(store.claim_job_run("tiers", Some(now + 1), 1, now).await.expect("next").is_some());
     assert!(store.claim_job_run("cold-start", None, 1, now).await.expect("unscheduled").is_some());
     assert!(store.claim_job_run("cold-start", None, 1, now).await.expect("unscheduled").is_some());
@@ -263,12 +266,16 @@ async fn a_reply_and_its_logs_are_saved_together(engine: Engine) {
     let session = c.to_string();
     let mut bad = log(u.id, &session, now_micros());
     bad.category = String::new();
-    let refused = store.save_reply(c, reply.id, "done", &ReplyState::Complete, &json!({}), &[log(u.id, &session, 1), bad]).await;
+    let refused =
+        store.save_reply(c, reply.id, "done", &ReplyState::Complete, &json!({}), &[log(u.id, &session, 1), bad]).await;
     assert!(matches!(refused, Err(DbError::Invalid(ref m)) if m.starts_with("log 1: category")), "{refused:?}");
     let page = store.list_messages(u.id, c, &MessageQuery { limit: 10, ..Default::default() }).await;
     let reply_now = page.ok().and_then(|p| p.items.into_iter().find(|m| m.id == reply.id));
     assert_eq!(reply_now.map(|m| m.state), Some(ReplyState::Streaming), "nothing saved");
-    store.save_reply(c, reply.id, "done", &ReplyState::Complete, &json!({}), &[log(u.id, &session, 1)]).await.expect("save");
+    store
+        .save_reply(c, reply.id, "done", &ReplyState::Complete, &json!({}), &[log(u.id, &session, 1)])
+        .await
+        .expect("save");
     let logs = store.list_agent_logs(u.id, &session, &LogFilter::default(), None, 10).await;
     assert_eq!(logs.expect("logs").items.len(), 1);
 }

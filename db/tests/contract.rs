@@ -252,7 +252,12 @@ async fn other_users_rows_are_not_found(engine: Engine) {
     nf(store.revoke_session(mallory.id, s.id).await);
     // Agent logs: listing another user's session shows nothing.
     store.append_agent_logs(&[log(alice.id, "agent-1", Tier::Hot, None)]).await.expect("log");
-    assert!(store.list_agent_logs(mallory.id, "agent-1", &LogFilter::default(), None, 10).await.expect("list").items.is_empty());
+    assert!(store
+        .list_agent_logs(mallory.id, "agent-1", &LogFilter::default(), None, 10)
+        .await
+        .expect("list")
+        .items
+        .is_empty());
     // And alice still has everything.
     assert_eq!(store.get_conversation(alice.id, c.id).await.expect("get").title, "private");
     assert_eq!(store.list_sessions(alice.id).await.expect("list").len(), 1);
@@ -395,7 +400,11 @@ async fn revoked_and_expired_sessions_are_refused(engine: Engine) {
     store.revoke_session_by_token(&token::hash(&t3)).await.expect("sign out");
     assert!(store.resolve_session(&token::hash(&t3), policy).await.expect("resolve").is_none(), "signed out");
 
-    assert_eq!(store.delete_expired_sessions(now_micros(), 100).await.expect("gc"), 1, "only the idle-expired one was left");
+    assert_eq!(
+        store.delete_expired_sessions(now_micros(), 100).await.expect("gc"),
+        1,
+        "only the idle-expired one was left"
+    );
 }
 
 async fn banned_users_lose_their_sessions(engine: Engine) {
@@ -604,7 +613,15 @@ async fn hot_queries_use_an_index(engine: Engine) {
         (
             "agent_logs_user_session_created_idx",
             q::agent_logs::SESSION_PAGE,
-            vec![P::Text("agent-1"), user.clone(), oldest.clone(), nil_id.clone(), P::NoText, P::Text("info"), page.clone()],
+            vec![
+                P::Text("agent-1"),
+                user.clone(),
+                oldest.clone(),
+                nil_id.clone(),
+                P::NoText,
+                P::Text("info"),
+                page.clone(),
+            ],
         ),
         ("agent_logs_tier_created_at_idx", q::agent_logs::NEXT_TO_SUMMARISE, vec![P::Int(5)]),
         (

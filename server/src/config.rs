@@ -246,7 +246,8 @@ fn jobs(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigErro
     let defaults = JobSettings::default();
     // Each default in whole units of the variable that sets it.
     let unit = |micros: i64, unit: i64| u32::try_from(micros / unit).unwrap_or(u32::MAX);
-    let hours = |var: &str, default: i64| number(get, var, unit(default, HOUR), 1, 24 * 365).map(|n| i64::from(n) * HOUR);
+    let hours =
+        |var: &str, default: i64| number(get, var, unit(default, HOUR), 1, 24 * 365).map(|n| i64::from(n) * HOUR);
     let days = |var: &str, default: i64| number(get, var, unit(default, DAY), 1, 3650).map(|n| i64::from(n) * DAY);
     let ages = LogAges {
         hot: hours("MOSAIC_LOG_HOT_HOURS", defaults.ages.hot)?,
@@ -265,7 +266,9 @@ fn jobs(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigErro
         ages,
         keep_runs: days("MOSAIC_JOB_RUNS_KEEP_DAYS", defaults.keep_runs)?,
         attempts: number(get, "MOSAIC_JOB_ATTEMPTS", defaults.attempts, 1, 20)?,
-        backoff: Duration::from_millis(number(get, "MOSAIC_JOB_BACKOFF_MS", millis(defaults.backoff), 1, 3_600_000)?.into()),
+        backoff: Duration::from_millis(
+            number(get, "MOSAIC_JOB_BACKOFF_MS", millis(defaults.backoff), 1, 3_600_000)?.into(),
+        ),
         batch_rows: number(get, "MOSAIC_JOB_BATCH_ROWS", defaults.batch_rows, 1, 100_000)?,
         batch_pause: Duration::from_millis(
             number(get, "MOSAIC_JOB_BATCH_PAUSE_MS", millis(defaults.batch_pause), 0, 60_000)?.into(),
@@ -456,7 +459,8 @@ mod tests {
     fn jobs_default_to_the_originals_schedules_and_ages() {
         let j = with(&[]).expect("defaults").jobs;
         assert_eq!(j, JobSettings::default(), "the defaults are the jobs module's own");
-        let texts: Vec<_> = [&j.sweep, &j.tiers, &j.summarise].iter().map(|s| s.as_ref().map(Schedule::as_str)).collect();
+        let texts: Vec<_> =
+            [&j.sweep, &j.tiers, &j.summarise].iter().map(|s| s.as_ref().map(Schedule::as_str)).collect();
         assert_eq!(texts, [Some("0 4 * * *"), Some("0 3 * * *"), Some("0 */6 * * *")]);
         let hour = 3600 * mosaic_db::clock::SECOND;
         assert_eq!((j.ages.hot, j.ages.warm, j.ages.cold), (24 * hour, 30 * 24 * hour, 90 * 24 * hour));
@@ -473,7 +477,10 @@ mod tests {
             assert!(err.to_string().contains("\"0 4 * *\""), "{err}");
         }
         assert_eq!(with(&[("SUMMARIZATION_MODEL", "gpt-4o-mini")]).expect_err("refused").var, "SUMMARIZATION_MODEL");
-        assert_eq!(with(&[("SUMMARIZATION_MODEL", "openai/gpt")]).expect_err("no such provider").var, "SUMMARIZATION_MODEL");
+        assert_eq!(
+            with(&[("SUMMARIZATION_MODEL", "openai/gpt")]).expect_err("no such provider").var,
+            "SUMMARIZATION_MODEL"
+        );
         let ok = with(&[("MOSAIC_DEMO_PROVIDER", "1"), ("SUMMARIZATION_MODEL", "demo/standin")]).expect("demo");
         assert_eq!(ok.summarization_model, Some(("demo".into(), "standin".into())));
         assert_eq!(with(&[("MOSAIC_LOG_COLD_DAYS", "10")]).expect_err("refused").var, "MOSAIC_LOG_COLD_DAYS");

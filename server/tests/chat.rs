@@ -615,8 +615,12 @@ async fn sigterm_saves_a_streaming_reply_as_stopped(engine: Engine) {
             break e;
         }
     };
-    assert_eq!((finished["status"].as_str(), finished["reason"].as_str()), (Some("stopped"), Some("Server shutting down")));
-    let status = support::wait_exit(&mut server, Duration::from_secs(15)).await.expect("exits within its shutdown time");
+    assert_eq!(
+        (finished["status"].as_str(), finished["reason"].as_str()),
+        (Some("stopped"), Some("Server shutting down"))
+    );
+    let status =
+        support::wait_exit(&mut server, Duration::from_secs(15)).await.expect("exits within its shutdown time");
     assert!(status.success(), "a clean exit: {status:?}");
     assert!(asked.elapsed() < Duration::from_secs(8), "bounded: {:?}", asked.elapsed());
     let store = database.open().await;
@@ -626,7 +630,11 @@ async fn sigterm_saves_a_streaming_reply_as_stopped(engine: Engine) {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(reply.state, mosaic_db::model::ReplyState::Stopped { reason: Some("Server shutting down".into()) });
-    assert!(!reply.content.is_empty() && reply.content.starts_with(streamed.trim_end()), "{:?} vs {streamed:?}", reply.content);
+    assert!(
+        !reply.content.is_empty() && reply.content.starts_with(streamed.trim_end()),
+        "{:?} vs {streamed:?}",
+        reply.content
+    );
 }
 
 /// A crash mid-reply (SIGKILL) leaves the reply streaming in the database; the next process settles
@@ -689,4 +697,3 @@ async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engin
     assert_eq!(settled.state, mosaic_db::model::ReplyState::Failed { reason: "interrupted".into() });
     assert_eq!(settled.content, cut.content, "its text is kept");
 }
-

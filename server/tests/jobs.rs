@@ -113,7 +113,9 @@ async fn the_sweep_deletes_exactly_what_expired(engine: Engine) {
     let live = live.expect("live").id;
     let now = now_micros();
     let mut logs = vec![NewAgentLog { auth_session_id: Some(live), ..log(u.id, "a", Tier::Hot, now) }];
-    logs.extend((0..5).map(|i| NewAgentLog { auth_session_id: Some(expiring[i % 4]), ..log(u.id, "a", Tier::Hot, now) }));
+    logs.extend(
+        (0..5).map(|i| NewAgentLog { auth_session_id: Some(expiring[i % 4]), ..log(u.id, "a", Tier::Hot, now) }),
+    );
     store.append_agent_logs(&logs).await.expect("logs");
     let sql = "INSERT INTO verifications (id, identifier, value, expires_at, created_at, updated_at) VALUES ($1, 'x', 'code', $2, 0, 0)";
     for at in [now - 5, now - 1, now + DAY] {
@@ -143,13 +145,21 @@ async fn the_sweep_deletes_exactly_what_expired(engine: Engine) {
     let jobs = jobs_at(&s, &clock, settings(), Summariser::new(None));
     let (status, detail) = jobs.run(Job::Sweep, Some(now)).await.expect("ran");
     assert_eq!(status, RunStatus::Succeeded, "{detail}");
-    for (key, expected) in
-        [("sessionsDeleted", 4), ("logsDemoted", 5), ("verificationsDeleted", 2), ("jobRunsDeleted", 4), ("filesRemoved", 3)]
-    {
+    for (key, expected) in [
+        ("sessionsDeleted", 4),
+        ("logsDemoted", 5),
+        ("verificationsDeleted", 2),
+        ("jobRunsDeleted", 4),
+        ("filesRemoved", 3),
+    ] {
         assert_eq!(detail[key], expected, "{key} in {detail}");
     }
     assert!(detail["durationMs"].is_u64());
-    assert!(store.resolve_session(&token::hash(&live_token), SessionPolicy::default()).await.expect("resolve").is_some());
+    assert!(store
+        .resolve_session(&token::hash(&live_token), SessionPolicy::default())
+        .await
+        .expect("resolve")
+        .is_some());
     assert_eq!(tiers(store, u.id, "a").await, (1, 5, 0), "the live session's log stays hot");
     assert_eq!(count(store, "SELECT COUNT(*) FROM verifications").await, 1);
     let mut left: Vec<String> =
@@ -199,7 +209,11 @@ async fn summaries_fall_back_when_the_model_fails_and_are_written_once(engine: E
     let u = store.create_user_with_password("sum@example.com", "Sum", "h").await.expect("user");
     let now = now_micros();
     let mut logs: Vec<_> = (0..4).map(|i| log(u.id, "one", Tier::Hot, now - 30 * HOUR + i)).collect();
-    logs.push(NewAgentLog { level: LogLevel::Error, content: "tool crashed".into(), ..log(u.id, "two", Tier::Hot, now - 25 * HOUR) });
+    logs.push(NewAgentLog {
+        level: LogLevel::Error,
+        content: "tool crashed".into(),
+        ..log(u.id, "two", Tier::Hot, now - 25 * HOUR)
+    });
     logs.push(log(u.id, "two", Tier::Hot, now - HOUR)); // too young
     store.append_agent_logs(&logs).await.expect("logs");
     let base = standin::spawn(None).await.expect("stand-in");
@@ -241,21 +255,34 @@ async fn a_failed_run_is_retried_and_the_next_run_finishes_the_work(engine: Engi
     let logs: Vec<_> = (0..7)
         .map(|i| {
             let l = log(u.id, "c", Tier::Warm, now - 40 * DAY + i);
-            if i == 4 { NewAgentLog { content: "poison".into(), ..l } } else { l }
+            if i == 4 {
+                NewAgentLog { content: "poison".into(), ..l }
+            } else {
+                l
+            }
         })
         .collect();
     store.append_agent_logs(&logs).await.expect("logs");
     // The fifth-oldest row fails mid-way through the second batch of three.
     match engine {
         Engine::Sqlite => {
-            exec(store, "CREATE TRIGGER poison BEFORE UPDATE ON agent_logs WHEN NEW.content = 'poison'
-                         BEGIN SELECT RAISE(ABORT, 'poisoned row'); END").await
+            exec(
+                store,
+                "CREATE TRIGGER poison BEFORE UPDATE ON agent_logs WHEN NEW.content = 'poison'
+                         BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+            )
+            .await
         }
         Engine::Postgres => {
-            exec(store, "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN
+            exec(
+                store,
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN
                            IF NEW.content = 'poison' THEN RAISE EXCEPTION 'poisoned row'; END IF; RETURN NEW;
-                         END $$ LANGUAGE plpgsql").await;
-            exec(store, "CREATE TRIGGER poison BEFORE UPDATE ON agent_logs FOR EACH ROW EXECUTE FUNCTION poison()").await
+                         END $$ LANGUAGE plpgsql",
+            )
+            .await;
+            exec(store, "CREATE TRIGGER poison BEFORE UPDATE ON agent_logs FOR EACH ROW EXECUTE FUNCTION poison()")
+                .await
         }
     }
     let clock = Arc::new(ManualClock::at(now));
@@ -279,7 +306,10 @@ async fn a_failed_run_is_retried_and_the_next_run_finishes_the_work(engine: Engi
 async fn a_scheduled_run_runs_once_between_two_instances(engine: Engine) {
     let s = start(engine, &[]).await;
     let clock = Arc::new(ManualClock::at(now_micros()));
-    let (a, b) = (jobs_at(&s, &clock, settings(), Summariser::new(None)), jobs_at(&s, &clock, settings(), Summariser::new(None)));
+    let (a, b) = (
+        jobs_at(&s, &clock, settings(), Summariser::new(None)),
+        jobs_at(&s, &clock, settings(), Summariser::new(None)),
+    );
     let at = now_micros();
     let (ra, rb) = tokio::join!(a.run(Job::Sweep, Some(at)), b.run(Job::Sweep, Some(at)));
     assert_eq!(usize::from(ra.is_some()) + usize::from(rb.is_some()), 1, "one of the two ran it");
@@ -289,8 +319,9 @@ async fn a_scheduled_run_runs_once_between_two_instances(engine: Engine) {
 async fn ending_a_session_collects_its_logs(engine: Engine) {
     let s = start(engine, &[]).await;
     let c = s.user("bye@example.com").await;
-    let entries: Vec<Value> =
-        (0..4).map(|i| json!({"sessionId": "agent", "level": "info", "category": "tool", "content": format!("step {i}")})).collect();
+    let entries: Vec<Value> = (0..4)
+        .map(|i| json!({"sessionId": "agent", "level": "info", "category": "tool", "content": format!("step {i}")}))
+        .collect();
     let (st, body) = s.json(&c, M::POST, "/api/logs", Some(json!({"logs": entries}))).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
     let (user, _) = s.store.find_credentials("bye@example.com").await.expect("find").expect("user");
@@ -321,12 +352,19 @@ async fn every_reply_writes_its_logs(engine: Engine) {
     for model in ["demo/standin-echo", "demo/standin-fail"] {
         let started = s
             .chat()
-            .send(u.id, Some(session), TurnTarget::for_message(None, "hello there"), "hello there".into(), Some(model.into()))
+            .send(
+                u.id,
+                Some(session),
+                TurnTarget::for_message(None, "hello there"),
+                "hello there".into(),
+                Some(model.into()),
+            )
             .await
             .expect("send");
         let mut events = started.events;
         loop {
-            let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("in time").expect("event");
+            let e =
+                tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("in time").expect("event");
             if matches!(e, ServerEvent::Finished { .. }) {
                 break;
             }
@@ -344,7 +382,11 @@ async fn every_reply_writes_its_logs(engine: Engine) {
     assert!(done.metadata["firstTokenMs"].is_u64() && done.metadata["totalMs"].is_u64(), "{}", done.metadata);
     assert!(done.metadata["tokens"]["output"].is_u64());
     assert_eq!((failed.level, failed.metadata["state"].as_str()), (LogLevel::Error, Some("failed")));
-    assert!(failed.metadata["error"].as_str().is_some_and(|e| !e.is_empty()), "the provider's error: {}", failed.metadata);
+    assert!(
+        failed.metadata["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "the provider's error: {}",
+        failed.metadata
+    );
     // The logs carry the sign-in session, so ending it demotes them.
     let detail = s.store.collect_session(session).await.expect("collect");
     assert_eq!(detail["cleaned"]["logsDemoted"], 4);
@@ -353,14 +395,24 @@ async fn every_reply_writes_its_logs(engine: Engine) {
 async fn the_logs_api_refuses_bad_batches_whole_and_lists_only_ones_own(engine: Engine) {
     let s = start(engine, &[]).await;
     let (c, other) = (s.user("own@example.com").await, s.user("other@example.com").await);
-    let entry = |i: usize| json!({"sessionId": "s", "level": "info", "category": "tool", "content": format!("entry {i}")});
+    let entry =
+        |i: usize| json!({"sessionId": "s", "level": "info", "category": "tool", "content": format!("entry {i}")});
     let (st, body) = s.json(&c, M::POST, "/api/logs", Some(json!({"logs": [entry(0), entry(1), entry(2)]}))).await;
     assert_eq!((st, body["count"].as_u64()), (StatusCode::CREATED, Some(3)), "{body}");
     let big = "x".repeat(70 * 1024);
     let bad_batches = [
-        (json!({"logs": [entry(0), {"sessionId": "s", "level": "loud", "category": "c", "content": "x"}]}), "entry 1: unknown level"),
-        (json!({"logs": [entry(0), entry(1), {"sessionId": "s", "level": "info", "category": "c", "content": big}]}), "entry 2: content"),
-        (json!({"logs": [{"sessionId": "s", "level": "info", "category": "c", "content": "x", "metadata": "x"}]}), "entry 0: metadata"),
+        (
+            json!({"logs": [entry(0), {"sessionId": "s", "level": "loud", "category": "c", "content": "x"}]}),
+            "entry 1: unknown level",
+        ),
+        (
+            json!({"logs": [entry(0), entry(1), {"sessionId": "s", "level": "info", "category": "c", "content": big}]}),
+            "entry 2: content",
+        ),
+        (
+            json!({"logs": [{"sessionId": "s", "level": "info", "category": "c", "content": "x", "metadata": "x"}]}),
+            "entry 0: metadata",
+        ),
         (json!({"logs": [{"sessionId": "s", "level": "info", "category": "c"}]}), "entry 0: missing field `content`"),
         (json!({"logs": []}), "1 to 1000"),
         (json!({"logs": (0..1001).map(entry).collect::<Vec<_>>()}), "1 to 1000"),
@@ -372,7 +424,11 @@ async fn the_logs_api_refuses_bad_batches_whole_and_lists_only_ones_own(engine: 
         assert!(error.contains(&says.to_lowercase()), "{says:?} in {body}");
     }
     let (st, page) = s.json(&c, M::GET, "/api/logs?session=s&limit=2", None).await;
-    assert_eq!((st, page["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "nothing of the bad batches: {page}");
+    assert_eq!(
+        (st, page["items"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2)),
+        "nothing of the bad batches: {page}"
+    );
     let next = page["next"].as_str().expect("a next page");
     let (_, rest) = s.json(&c, M::GET, &format!("/api/logs?session=s&limit=2&cursor={next}"), None).await;
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
@@ -419,7 +475,8 @@ async fn startup_does_not_wait_for_the_cold_start_collect(engine: Engine) {
     let u = store.create_user_with_password("backlog@example.com", "B", "h").await.expect("user");
     let now = now_micros();
     let gone = Uuid::now_v7();
-    let backlog: Vec<_> = (0..2_000).map(|i| NewAgentLog { auth_session_id: Some(gone), ..log(u.id, "b", Tier::Hot, now - i) }).collect();
+    let backlog: Vec<_> =
+        (0..2_000).map(|i| NewAgentLog { auth_session_id: Some(gone), ..log(u.id, "b", Tier::Hot, now - i) }).collect();
     for chunk in backlog.chunks(1_000) {
         store.append_agent_logs(chunk).await.expect("backlog");
     }
@@ -459,7 +516,8 @@ async fn two_processes_run_a_schedule_once(engine: Engine) {
         ("MOSAIC_COLD_START_COLLECT", "false"),
     ];
     let ports = [support::free_port(), support::free_port()];
-    let mut servers: Vec<_> = ports.iter().map(|p| support::server_process(&database.url, &dir, *p, &every_second)).collect();
+    let mut servers: Vec<_> =
+        ports.iter().map(|p| support::server_process(&database.url, &dir, *p, &every_second)).collect();
     for p in ports {
         support::wait_healthy(&format!("http://127.0.0.1:{p}")).await;
     }

@@ -92,9 +92,10 @@ async fn database_work_per_request_is_fixed_and_small() {
     // reply in one transaction on another. Counted until the reply has started streaming.
     let chat = s.chat().clone();
     let open_id: Uuid = open.parse().expect("uuid");
-    let (started, existing) =
-        count_work(async { chat.send(user.id, None, TurnTarget::Existing(open_id), "counted send".into(), None).await })
-            .await;
+    let (started, existing) = count_work(async {
+        chat.send(user.id, None, TurnTarget::Existing(open_id), "counted send".into(), None).await
+    })
+    .await;
     assert!(started.is_ok(), "the send started a reply");
     // sqlx logs no event for BEGIN and COMMIT: with them this is 7 statements (it was 12).
     assert_eq!(existing, Work { statements: 5, checkouts: 2 }, "send into a conversation: {existing:?}");

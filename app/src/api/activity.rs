@@ -38,7 +38,6 @@ pub async fn load_activity(conversation: String, cursor: Option<String>) -> Resu
         .list_agent_logs(me.user.id, &session, &LogFilter::default(), cursor.as_deref(), ACTIVITY_PAGE)
         .await
         .map_err(fail)?;
-    let summaries =
-        state.store.list_summaries(me.user.id, &session, None, SUMMARIES_SHOWN).await.map_err(fail)?.items;
+    let summaries = state.store.list_summaries(me.user.id, &session, None, SUMMARIES_SHOWN).await.map_err(fail)?.items;
     Ok(Activity { conversation_id: id, title: found.title, logs, summaries })
 }

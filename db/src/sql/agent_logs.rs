@@ -48,14 +48,19 @@ pub const PURGE_BATCH: &str = "DELETE FROM agent_logs
      WHERE id IN (SELECT id FROM agent_logs WHERE tier = $1 AND created_at < $2 ORDER BY created_at LIMIT $3)";
 
 /// A page of one agent session's summaries (the user's own), oldest first.
-pub const SUMMARIES_PAGE: &str = "SELECT id, session_id, first_log_at, last_log_at, log_count, summary, source, model, created_at
+pub const SUMMARIES_PAGE: &str =
+    "SELECT id, session_id, first_log_at, last_log_at, log_count, summary, source, model, created_at
      FROM agent_log_summaries
      WHERE user_id = $1 AND session_id = $2 AND (created_at, id) > ($3, $4)
      ORDER BY created_at ASC, id ASC
      LIMIT $5";
 
 /// Inserts one checked log on `conn` (inside the caller's transaction); returns its id.
-pub(crate) async fn insert(conn: &mut <Db as sqlx::Database>::Connection, log: &NewAgentLog, now: i64) -> DbResult<Uuid> {
+pub(crate) async fn insert(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    log: &NewAgentLog,
+    now: i64,
+) -> DbResult<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO agent_logs (id, user_id, session_id, auth_session_id, level, category, content,

@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use super::messages::PAGE_BEFORE;
 use super::agent_logs::insert;
+use super::messages::PAGE_BEFORE;
 use super::Backend;
 use crate::agent_logs::NewAgentLog;
 use crate::clock::now_micros;

@@ -124,7 +124,10 @@ impl Backend {
             return Err(DbError::NotFound);
         }
         let ended = if banned {
-            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(id).fetch_all(&mut *tx).await?
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
         } else {
             Vec::new()
         };

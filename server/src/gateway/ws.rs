@@ -30,7 +30,8 @@ pub const CLIENT_BUFFER: usize = 256;
 /// Upgrades to a WebSocket for the signed-in user (the origin was checked by the middleware).
 pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSocketUpgrade) -> Response {
     let chat = s.app.chat.clone();
-    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me.user.id, me.session_id))
+    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2)
+        .on_upgrade(move |socket| serve(socket, chat, me.user.id, me.session_id))
 }
 
 /// One connected client.
@@ -158,8 +159,15 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid, session_id: Uu
         let _ = sink.close().await;
     });
     let mut starts = chat.starts();
-    let mut client =
-        Client { user_id, session_id, chat, out, kill: kill.clone(), subscribed: HashSet::new(), forwarders: HashMap::new() };
+    let mut client = Client {
+        user_id,
+        session_id,
+        chat,
+        out,
+        kill: kill.clone(),
+        subscribed: HashSet::new(),
+        forwarders: HashMap::new(),
+    };
     loop {
         tokio::select! {
             frame = stream.next() => match frame {

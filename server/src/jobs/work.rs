@@ -44,8 +44,7 @@ impl Jobs {
         if self.stopping() {
             return Ok(detail);
         }
-        detail["verificationsDeleted"] =
-            json!(self.batches(|| store.delete_expired_verifications(now, rows)).await?);
+        detail["verificationsDeleted"] = json!(self.batches(|| store.delete_expired_verifications(now, rows)).await?);
         if self.stopping() {
             return Ok(detail);
         }

@@ -5,9 +5,9 @@
 //! never stored, so they can never be served back.
 
 use std::io::Cursor;
-use std::time::SystemTime;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use app::error::AppError;
 use app::images::{avatar_url, AVATAR_SIZES};

@@ -134,7 +134,12 @@ pub async fn wait_healthy(base: &str) {
 
 /// The server binary, configured for a test: `database_url`, data in `dir`, listening on `port`,
 /// the stand-in model on, plus `extra` variables.
-pub fn server_process(database_url: &str, dir: &std::path::Path, port: u16, extra: &[(&str, &str)]) -> std::process::Child {
+pub fn server_process(
+    database_url: &str,
+    dir: &std::path::Path,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .current_dir(dir)
@@ -157,7 +162,10 @@ pub fn terminate(child: &std::process::Child) {
 }
 
 /// Waits for a child to exit, at most `within`; its exit status, or `None` if it is still running.
-pub async fn wait_exit(child: &mut std::process::Child, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+pub async fn wait_exit(
+    child: &mut std::process::Child,
+    within: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
     let until = std::time::Instant::now() + within;
     while std::time::Instant::now() < until {
         if let Some(status) = child.try_wait().expect("wait") {
