@@ -5,7 +5,9 @@
 #   tools/mosaic bench                     SQLite and PostgreSQL, 1 000 / 10 000 / 100 000 conversations
 #   BENCH_SIZES=1000 BENCH_ENGINES=sqlite tools/mosaic bench     a quick run
 #
-# Settings: BENCH_DURATION (10s per endpoint), BENCH_CONNECTIONS (16), BENCH_PG (postgres URL base).
+# Settings: BENCH_OUT (bench/results.md), BENCH_DURATION (10s per endpoint), BENCH_CONNECTIONS (16), BENCH_PG (postgres URL base),
+# BENCH_JOBS (1: after the largest size, measure the dashboard while tier management moves and
+# purges that size's agent logs; the logs are gone afterwards, so that size is seeded again next time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${BENCH_SIZES:-"1000 10000 100000"}
@@ -15,7 +17,7 @@ CONNS=${BENCH_CONNECTIONS:-16}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PORT=3901
 BASE="http://127.0.0.1:$PORT"
-OUT=bench/results.md
+OUT=${BENCH_OUT:-bench/results.md}
 RAW=bench/raw
 mkdir -p bench/data "$RAW"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -61,6 +63,64 @@ transfer_rows() {
 }
 transfers=()
 
+# sql ENGINE URL QUERY: one value from the benchmark's database.
+sql() { if [ "$1" = sqlite ]; then sqlite3 "${2#sqlite:}" "$3"; else psql "$2" -tAqc "$3"; fi; }
+
+# login: signs the benchmark user in; sets $cookie and $conv (their newest conversation).
+login() {
+  local jar="$RAW/cookies"; rm -f "$jar"
+  curl -fsS -c "$jar" -o /dev/null -d "email=bench%40example.com&password=benchmark-password" "$BASE/_fn/sign_in"
+  cookie="Cookie: $(awk '$6 == "mosaic_session" { print $6 "=" $7 }' "$jar")"
+  conv=$(curl -fsS -H "$cookie" "$BASE/api/conversations?limit=1" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+}
+
+# ms P99: a wrk latency ("850.00us", "3.50ms", "1.20s") in milliseconds.
+ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.2f", n }'; }
+
+# job_rows ENGINE N URL DIR: the dashboard row with the jobs idle, then again while tier management
+# (ages shortened to 1 and 2 days, so the seeded warm logs go cold and the cold ones are purged)
+# works through the logs inside the same server process; then the job's own numbers.
+job_rows=()
+job_rows() {
+  local engine=$1 n=$2 url=$3 dir=$4 before lead fire without with status detail
+  before=$(sql "$engine" "$url" "SELECT COUNT(*) FROM agent_logs")
+  lead=$(( ${DURATION%s} + 12 ))
+  fire=$(date -u -d "+$lead seconds" '+%-S %-M %-H')
+  TIER_MANAGEMENT_CRON="$fire * * *" SESSION_GC_CRON=off SUMMARIZATION_CRON=off MOSAIC_COLD_START_COLLECT=false \
+    MOSAIC_LOG_WARM_DAYS=1 MOSAIC_LOG_COLD_DAYS=2 serve "$url" "$dir"
+  wait_up; login
+  wrk -t2 -c"$CONNS" -d2s "$BASE/c/$conv" -H "$cookie" > /dev/null 2>&1 || true
+  without=$(wrk_row "dashboard page (SSR), jobs idle" "$BASE/c/$conv" -H "$cookie")
+  log "waiting for tier management to start ($fire UTC)"
+  for _ in $(seq 600); do
+    [ "$(sql "$engine" "$url" "SELECT COUNT(*) FROM job_runs WHERE job = 'tier-management'")" -gt 0 ] && break
+    sleep 0.1
+  done
+  sleep 1
+  with=$(wrk_row "dashboard page (SSR), tier management running" "$BASE/c/$conv" -H "$cookie")
+  status=$(sql "$engine" "$url" "SELECT status FROM job_runs WHERE job = 'tier-management' ORDER BY started_at DESC LIMIT 1")
+  local at_end=$status
+  [ "$status" = running ] || log "the job ended before the measurement did: run with more logs or a shorter BENCH_DURATION"
+  for _ in $(seq 36000); do
+    status=$(sql "$engine" "$url" "SELECT status FROM job_runs WHERE job = 'tier-management' ORDER BY started_at DESC LIMIT 1")
+    [ "$status" != running ] && break
+    sleep 0.1
+  done
+  detail=$(sql "$engine" "$url" "SELECT detail FROM job_runs WHERE job = 'tier-management' ORDER BY started_at DESC LIMIT 1")
+  stop
+  rm -f "$dir/seeded" # its logs are gone: the next run seeds this size again
+  local p99_idle p99_busy cooled purged rate secs
+  p99_idle=$(ms "$(echo "$without" | awk -F'|' '{ gsub(/ /, "", $5); print $5 }')")
+  p99_busy=$(ms "$(echo "$with" | awk -F'|' '{ gsub(/ /, "", $5); print $5 }')")
+  cooled=$(echo "$detail" | sed -nE 's/.*"logsCooled": ?([0-9]+).*/\1/p')
+  purged=$(echo "$detail" | sed -nE 's/.*"logsPurged": ?([0-9]+).*/\1/p')
+  rate=$(echo "$detail" | sed -nE 's/.*"rowsPerSecond": ?([0-9.]+).*/\1/p')
+  secs=$(echo "$detail" | sed -nE 's/.*"durationMs": ?([0-9]+).*/\1/p')
+  job_rows+=("| $engine, $n conversations, $before agent logs | $at_end | $cooled | $purged | $(awk -v s="$secs" 'BEGIN { printf "%.1f", s / 1000 }') s | ${rate%.*} | $p99_idle ms | $p99_busy ms | $(awk -v a="$p99_idle" -v b="$p99_busy" 'BEGIN { printf "%+.0f %%", (b - a) / a * 100 }') |")
+  echo "${job_rows[-1]}" >&2
+}
+largest=$(printf '%s\n' $SIZES | sort -n | tail -1)
+
 rows=()
 add_row() { rows+=("$1"); echo "$1" >&2; }
 for engine in $ENGINES; do
@@ -87,10 +147,7 @@ for engine in $ENGINES; do
     start_ns=$(date +%s%N); serve "$url" "$dir"; wait_up; ready_ns=$(date +%s%N)
     cold_ms=$(( (ready_ns - start_ns) / 1000000 ))
     sleep 1; idle=$(rss_mb)
-    jar="$RAW/cookies"; rm -f "$jar"
-    curl -fsS -c "$jar" -o /dev/null -d "email=bench%40example.com&password=benchmark-password" "$BASE/_fn/sign_in"
-    cookie="Cookie: $(awk '$6 == "mosaic_session" { print $6 "=" $7 }' "$jar")"
-    conv=$(curl -fsS -H "$cookie" "$BASE/api/conversations?limit=1" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+    login
     # The cursor of page 1 000 (50 per page), or of the last page when there are fewer.
     cursor=""; page=1
     while [ $page -lt 1000 ]; do
@@ -119,13 +176,14 @@ for engine in $ENGINES; do
     add_row "| RSS after sign-in too: $(rss_mb) MB | | | | |"
     while IFS= read -r line; do transfers+=("$line"); echo "$line" >&2; done < <(transfer_rows "$engine, $n" "/c/$conv")
     stop
+    if [ "${BENCH_JOBS:-1}" = 1 ] && [ "$n" = "$largest" ]; then job_rows "$engine" "$n" "$url" "$dir"; fi
   done
 done
 
 {
   echo "# Benchmark results"
   echo
-  echo "Command: \`BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" BENCH_DURATION=$DURATION tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
+  echo "Command: \`BENCH_OUT=$OUT BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" BENCH_DURATION=$DURATION tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(date -u +%Y-%m-%d)."
   echo "Responses uncompressed (wrk sends no Accept-Encoding). Cold start: process start to the first 200 of /healthz."
   echo
@@ -140,6 +198,16 @@ done
   echo "| Visit | total | HTML | CSS | JS | wasm | images | other |"
   echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${transfers[@]}"
+  if [ ${#job_rows[@]} -gt 0 ]; then
+    echo
+    echo "Background jobs: tier management (warm → cold, cold purged; ages set to 1 and 2 days so the seeded"
+    echo "logs qualify) running inside the server while wrk measures the dashboard ($CONNS connections,"
+    echo "$DURATION). Batches of 500 rows, one transaction each, 5 ms apart (the defaults)."
+    echo
+    echo "| Database | job at the end of the row | cooled | purged | job took | rows/s | dashboard p99, jobs idle | p99, job running | p99 change |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${job_rows[@]}"
+  fi
 } > "$OUT"
 log "wrote $OUT"
 cat "$OUT"
