@@ -224,6 +224,31 @@ test.describe("with JavaScript disabled", () => {
     await expect(page.locator(".message.user .content")).toHaveText(["Plain HTML works", "And a second one"]);
   });
 
+  test("a conversation's activity lists its replies' timings, by link and keyboard", async ({ page }) => {
+    await signUp(page, "activity");
+    await page.getByRole("textbox", { name: "Message" }).fill("Time this reply");
+    await page.getByRole("button", { name: "Send" }).click();
+    await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+    const conversation = page.url();
+    await expect.poll(async () => {
+      await page.goto(conversation);
+      return page.locator(".message.assistant:not(:has(.badge))").count();
+    }).toBe(1);
+    const link = page.getByRole("link", { name: "Activity" });
+    await link.focus();
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/\/activity$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Activity: Time this reply");
+    const rows = page.locator(".activity-log tbody tr");
+    await expect(rows).toHaveCount(2);
+    await expect(rows.nth(0)).toContainText("Asked demo/standin-echo");
+    await expect(rows.nth(1)).toContainText("Reply complete");
+    await expect(rows.nth(1)).toContainText(/first token \d+ ms/);
+    await page.screenshot({ path: "test-results/activity.png", fullPage: true });
+    await page.getByRole("link", { name: "← Back to the conversation" }).click();
+    await expect(page).toHaveURL(conversation);
+  });
+
   test("a bad sign-in shows one message for wrong email or password", async ({ page, request }) => {
     // An account whose password we then get wrong, made outside this browser.
     const email = `known-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
