@@ -13,27 +13,49 @@ use crate::Store;
 /// Rows per statement in every collection and tiering batch: small enough that one batch holds the
 /// SQLite write lock for a few milliseconds.
 pub const BATCH_ROWS: u32 = 500;
-/// The pause between two batches, which lets requests waiting for the write lock go first.
-pub const BATCH_PAUSE: Duration = Duration::from_millis(5);
+/// How fast a job may go. After each batch it rests at least `min_pause` (which lets requests
+/// waiting for the write lock go first), and long enough that it works at most `duty_percent` of
+/// the time: on two cores a job working flat out took half the machine and doubled the dashboard's
+/// p99 (see the README's job benchmark); at a quarter of one core's time it stays in the noise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    pub min_pause: Duration,
+    /// 1 to 100.
+    pub duty_percent: u32,
+}
+
+impl Pace {
+    /// At least 5 ms between batches, working at most a quarter of the time.
+    pub const DEFAULT: Pace = Pace { min_pause: Duration::from_millis(5), duty_percent: 25 };
+    /// No rest at all (tests).
+    pub const FLAT_OUT: Pace = Pace { min_pause: Duration::ZERO, duty_percent: 100 };
+
+    /// The rest after a batch that took `worked`.
+    pub fn rest_after(self, worked: Duration) -> Duration {
+        let duty = self.duty_percent.clamp(1, 100);
+        (worked * (100 - duty) / duty).max(self.min_pause)
+    }
+}
 /// The job name a session's collect is recorded under in `job_runs`.
 pub const SESSION_COLLECT: &str = "session-collect";
 
 /// Runs `batch` (which handles at most `rows` rows and says how many it did) until it does fewer,
-/// pausing between batches, and stops early (after a whole batch) when `stop` says so. Returns the
-/// total.
-pub async fn in_batches<F, Fut>(rows: u32, pause: Duration, stop: impl Fn() -> bool, mut batch: F) -> DbResult<u64>
+/// resting between batches at `pace`, and stops early (after a whole batch) when `stop` says so.
+/// Returns the total.
+pub async fn in_batches<F, Fut>(rows: u32, pace: Pace, stop: impl Fn() -> bool, mut batch: F) -> DbResult<u64>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = DbResult<u64>>,
 {
     let mut total = 0;
     loop {
+        let started = Instant::now();
         let done = batch().await?;
         total += done;
         if done < u64::from(rows) || stop() {
             return Ok(total);
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(pace.rest_after(started.elapsed())).await;
     }
 }
 
@@ -46,7 +68,7 @@ impl Store {
         let now = crate::clock::now_micros();
         let run = self.claim_job_run(SESSION_COLLECT, None, 1, now).await?;
         let demoted =
-            in_batches(BATCH_ROWS, BATCH_PAUSE, || false, || self.demote_session_logs(session_id, now, BATCH_ROWS))
+            in_batches(BATCH_ROWS, Pace::DEFAULT, || false, || self.demote_session_logs(session_id, now, BATCH_ROWS))
                 .await;
         let (status, detail) = match &demoted {
             Ok(n) => (
@@ -65,9 +87,9 @@ impl Store {
     }
 
     /// Starts the per-session collect of sessions that just ended, in the background: the request
-    /// that ended them answers at once. A failure is logged (and recorded in `job_runs`); the sweep
+    /// that ended them answers at once. Every way a session ends (sign-out, revoke, ban) calls it. A failure is logged (and recorded in `job_runs`); the sweep
     /// demotes whatever it left.
-    pub fn collect_ended_sessions(&self, sessions: impl IntoIterator<Item = Uuid>) {
+    pub(crate) fn collect_ended_sessions(&self, sessions: impl IntoIterator<Item = Uuid>) {
         for session_id in sessions {
             let store = self.clone();
             tokio::spawn(async move {
@@ -76,5 +98,21 @@ impl Store {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Pace;
+
+    #[test]
+    fn a_job_rests_long_enough_to_keep_to_its_duty() {
+        let ms = Duration::from_millis;
+        assert_eq!(Pace::DEFAULT.rest_after(ms(40)), ms(120), "a quarter of the time working");
+        assert_eq!(Pace::DEFAULT.rest_after(ms(1)), ms(5), "never less than the minimum pause");
+        assert_eq!(Pace { min_pause: ms(0), duty_percent: 50 }.rest_after(ms(30)), ms(30));
+        assert_eq!(Pace::FLAT_OUT.rest_after(ms(30)), ms(0));
     }
 }

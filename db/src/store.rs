@@ -180,9 +180,12 @@ impl Store {
         dispatch!(self.image_in_use(image))
     }
 
-    /// Bans (revoking every session; their ids are returned) or unbans a user.
+    /// Bans (revoking every session; their ids are returned, and each is collected in the
+    /// background: see [`Store::collect_session`]) or unbans a user.
     pub async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<Vec<Uuid>> {
-        dispatch!(self.set_banned(id, banned, reason))
+        let ended = dispatch!(self.set_banned(id, banned, reason))?;
+        self.collect_ended_sessions(ended.iter().copied());
+        Ok(ended)
     }
 
     // ---- sessions ----
@@ -209,14 +212,19 @@ impl Store {
         dispatch!(self.list_sessions(user_id))
     }
 
-    /// Revokes one of the user's sessions.
+    /// Revokes one of the user's sessions; its collect runs in the background.
     pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> DbResult<()> {
-        dispatch!(self.revoke_session(user_id, session_id))
+        dispatch!(self.revoke_session(user_id, session_id))?;
+        self.collect_ended_sessions([session_id]);
+        Ok(())
     }
 
-    /// Revokes the session with this token hash (sign-out); returns its id (absent is fine).
+    /// Revokes the session with this token hash (sign-out); returns its id (absent is fine). Its
+    /// collect runs in the background.
     pub async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<Option<Uuid>> {
-        dispatch!(self.revoke_session_by_token(token_hash))
+        let ended = dispatch!(self.revoke_session_by_token(token_hash))?;
+        self.collect_ended_sessions(ended);
+        Ok(ended)
     }
 
     // ---- conversations ----

@@ -193,9 +193,7 @@ async fn revoke_session(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let session = id(&raw)?;
-    s.app.store.revoke_session(me.user.id, session).await?;
-    s.app.store.collect_ended_sessions([session]);
+    s.app.store.revoke_session(me.user.id, id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

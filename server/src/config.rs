@@ -27,7 +27,7 @@
 //! | `MOSAIC_LOG_HOT_HOURS`, `MOSAIC_LOG_WARM_DAYS`, `MOSAIC_LOG_COLD_DAYS` | 24, 30, 90 |
 //! | `MOSAIC_JOB_RUNS_KEEP_DAYS` | 30 |
 //! | `MOSAIC_JOB_ATTEMPTS`, `MOSAIC_JOB_BACKOFF_MS` | 3, 30000 |
-//! | `MOSAIC_JOB_BATCH_ROWS`, `MOSAIC_JOB_BATCH_PAUSE_MS` | 500, 5 |
+//! | `MOSAIC_JOB_BATCH_ROWS`, `MOSAIC_JOB_BATCH_PAUSE_MS`, `MOSAIC_JOB_DUTY_PERCENT` | 500, 5, 25 |
 //! | `SUMMARIZATION_MODEL` | none (extractive summaries); `provider/model` of a configured provider |
 //! | `MOSAIC_SHUTDOWN_SECS` | 10 |
 //! | `RUST_LOG` | `info,sqlx=warn,leptos=warn` |
@@ -270,9 +270,12 @@ fn jobs(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigErro
             number(get, "MOSAIC_JOB_BACKOFF_MS", millis(defaults.backoff), 1, 3_600_000)?.into(),
         ),
         batch_rows: number(get, "MOSAIC_JOB_BATCH_ROWS", defaults.batch_rows, 1, 100_000)?,
-        batch_pause: Duration::from_millis(
-            number(get, "MOSAIC_JOB_BATCH_PAUSE_MS", millis(defaults.batch_pause), 0, 60_000)?.into(),
-        ),
+        pace: mosaic_db::gc::Pace {
+            min_pause: Duration::from_millis(
+                number(get, "MOSAIC_JOB_BATCH_PAUSE_MS", millis(defaults.pace.min_pause), 0, 60_000)?.into(),
+            ),
+            duty_percent: number(get, "MOSAIC_JOB_DUTY_PERCENT", defaults.pace.duty_percent, 1, 100)?,
+        },
         file_grace: defaults.file_grace,
     })
 }

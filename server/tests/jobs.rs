@@ -44,11 +44,11 @@ mosaic_test_support::both_engines!(
 const HOUR: i64 = 3600 * SECOND;
 const DAY: i64 = 24 * HOUR;
 
-/// Settings for tests: small batches, no pause, quick retries, no grace for files.
+/// Settings for tests: small batches, no rest, quick retries, no grace for files.
 fn settings() -> JobSettings {
     JobSettings {
         batch_rows: 3,
-        batch_pause: Duration::ZERO,
+        pace: mosaic_db::gc::Pace::FLAT_OUT,
         backoff: Duration::from_millis(10),
         file_grace: Duration::ZERO,
         ..JobSettings::default()

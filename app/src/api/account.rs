@@ -144,12 +144,11 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     let state = app_state()?;
     let secure = state.auth.secure_cookies;
     if let Some(token) = request_parts().and_then(|p| crate::auth::token_from_headers(&p.headers, secure)) {
-        let ended = state
+        state
             .store
             .revoke_session_by_token(&mosaic_db::token::hash(&token))
             .await
             .map_err(crate::api::respond::fail)?;
-        state.store.collect_ended_sessions(ended);
     }
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(value) = http::HeaderValue::from_str(&crate::auth::clear_cookie(secure)) {
@@ -184,7 +183,6 @@ pub async fn revoke_session(id: uuid::Uuid) -> Result<(), ServerFnError> {
     let me = require_user()?;
     let state = crate::state::app_state()?;
     state.store.revoke_session(me.user.id, id).await.map_err(fail)?;
-    state.store.collect_ended_sessions([id]);
     redirect_plain_form(if id == me.session_id { "/login" } else { "/settings" });
     Ok(())
 }

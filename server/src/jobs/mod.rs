@@ -12,7 +12,8 @@
 //!   works the same on SQLite, it cannot be lost with a pooled connection, it needs no lock held for
 //!   the run's length, and the claim is itself the record an admin reads.
 //! - **Never in a request's way**: jobs work in batches of [`mosaic_db::gc::BATCH_ROWS`] rows, one
-//!   short transaction each, with a pause between batches; startup never waits for one.
+//!   short transaction each, resting between batches so that they work at most a quarter of the
+//!   time ([`mosaic_db::gc::Pace`]); startup never waits for one.
 //! - **Graceful**: at shutdown each job finishes the batch it is in and records the run as failed
 //!   ("stopped by shutdown"); the next run does the rest.
 
@@ -88,9 +89,9 @@ pub struct JobSettings {
     pub attempts: u32,
     /// The wait before the first retry; each later one waits twice as long as the one before.
     pub backoff: Duration,
-    /// Rows per batch, and the pause between batches.
+    /// Rows per batch, and how fast batches follow one another.
     pub batch_rows: u32,
-    pub batch_pause: Duration,
+    pub pace: mosaic_db::gc::Pace,
     /// Avatar files nobody uses are removed once they are this old (so an upload in progress,
     /// written before the user row points to it, is never taken).
     pub file_grace: Duration,
@@ -108,7 +109,7 @@ const DAY: i64 = 24 * HOUR;
 
 impl Default for JobSettings {
     /// The original's schedules and ages (hot 24 h, warm 30 days, cold 90 days), runs kept 30 days,
-    /// 3 attempts 30 s apart and doubling, batches of 500 rows 5 ms apart.
+    /// 3 attempts 30 s apart and doubling, batches of 500 rows working at most a quarter of the time.
     fn default() -> JobSettings {
         let schedule = |text| Schedule::parse(text).ok();
         JobSettings {
@@ -121,7 +122,7 @@ impl Default for JobSettings {
             attempts: 3,
             backoff: Duration::from_secs(30),
             batch_rows: mosaic_db::gc::BATCH_ROWS,
-            batch_pause: mosaic_db::gc::BATCH_PAUSE,
+            pace: mosaic_db::gc::Pace::DEFAULT,
             file_grace: Duration::from_secs(3600),
         }
     }

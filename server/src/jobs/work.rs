@@ -16,7 +16,7 @@ impl Jobs {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = DbResult<u64>>,
     {
-        in_batches(self.settings.batch_rows, self.settings.batch_pause, || self.stopping(), batch).await
+        in_batches(self.settings.batch_rows, self.settings.pace, || self.stopping(), batch).await
     }
 
     /// The session sweep (and, at cold start, the full collect): hot logs of sessions that expired
@@ -92,6 +92,7 @@ impl Jobs {
             if let Some(why) = failed {
                 fallback.get_or_insert(why);
             }
+            let started = std::time::Instant::now();
             if self.store.save_summary(&group, &summary, self.clock.now()).await? {
                 groups += 1;
                 logs += group.logs.len() as u64;
@@ -105,7 +106,7 @@ impl Jobs {
                     return Err(mosaic_db::DbError::Internal("summary groups keep changing under the job".into()));
                 }
             }
-            tokio::time::sleep(self.settings.batch_pause).await;
+            tokio::time::sleep(self.settings.pace.rest_after(started.elapsed())).await;
         }
         let mut detail = json!({
             "groups": groups,
