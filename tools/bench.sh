@@ -186,7 +186,7 @@ done
 {
   echo "# Benchmark results"
   echo
-  echo "Command: \`BENCH_OUT=$OUT BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" BENCH_DURATION=$DURATION tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
+  echo "Command: \`BENCH_OUT=$OUT ${BENCH_ONLY_JOBS:+BENCH_ONLY_JOBS=$BENCH_ONLY_JOBS }BENCH_SIZES=\"$SIZES\" BENCH_ENGINES=\"$ENGINES\" BENCH_DURATION=$DURATION tools/mosaic bench\` (wrk, $CONNS connections, $DURATION per row, same machine)."
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(date -u +%Y-%m-%d)."
   echo "Responses uncompressed (wrk sends no Accept-Encoding). Cold start: process start to the first 200 of /healthz."
   echo
