@@ -49,17 +49,10 @@ pub fn check(log: &NewAgentLog) -> Result<(), String> {
             MAX_CONTENT_BYTES / 1024
         ));
     }
-    if !log.metadata.is_object() {
-        return Err("metadata must be a JSON object".into());
+    match crate::messages::metadata_problem(&log.metadata) {
+        Some(problem) => Err(format!("metadata {problem}")),
+        None => Ok(()),
     }
-    let size = log.metadata.to_string().len();
-    if size > crate::messages::MAX_METADATA_BYTES {
-        return Err(format!(
-            "metadata is {size} bytes; at most {} KiB are kept",
-            crate::messages::MAX_METADATA_BYTES / 1024
-        ));
-    }
-    Ok(())
 }
 
 /// Which of an agent session's logs to list; every field narrows the listing.

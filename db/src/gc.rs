@@ -40,14 +40,17 @@ impl Pace {
 pub const SESSION_COLLECT: &str = "session-collect";
 
 /// Runs `batch` (which handles at most `rows` rows and says how many it did) until it does fewer,
-/// resting between batches at `pace`, and stops early (after a whole batch) when `stop` says so.
-/// Returns the total.
+/// resting between batches at `pace`. When `stop` says so it runs no further batch (none at all if
+/// it said so before the first), so a stopped job ends after the batch it was in. Returns the total.
 pub async fn in_batches<F, Fut>(rows: u32, pace: Pace, stop: impl Fn() -> bool, mut batch: F) -> DbResult<u64>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = DbResult<u64>>,
 {
     let mut total = 0;
+    if stop() {
+        return Ok(total);
+    }
     loop {
         let started = Instant::now();
         let done = batch().await?;

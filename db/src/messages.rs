@@ -26,15 +26,23 @@ pub fn check_content(content: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// What is wrong with a metadata value, if anything, as the rest of a sentence about it ("must be
+/// a JSON object"): metadata is a JSON object of at most [`MAX_METADATA_BYTES`], on messages and
+/// agent logs alike.
+pub fn metadata_problem(metadata: &serde_json::Value) -> Option<String> {
+    if !metadata.is_object() {
+        return Some("must be a JSON object".into());
+    }
+    (metadata.to_string().len() > MAX_METADATA_BYTES)
+        .then(|| format!("can be at most {} KiB", MAX_METADATA_BYTES / 1024))
+}
+
 /// Checks message metadata: a JSON object of bounded size.
 pub fn check_metadata(metadata: &serde_json::Value) -> Result<(), DbError> {
-    if !metadata.is_object() {
-        return Err(DbError::Invalid("message metadata must be a JSON object".into()));
+    match metadata_problem(metadata) {
+        Some(problem) => Err(DbError::Invalid(format!("message metadata {problem}"))),
+        None => Ok(()),
     }
-    if metadata.to_string().len() > MAX_METADATA_BYTES {
-        return Err(DbError::Invalid(format!("message metadata can be at most {} KiB", MAX_METADATA_BYTES / 1024)));
-    }
-    Ok(())
 }
 
 /// A message about to be appended (saved complete: a reply is written through `Store::start_turn`).

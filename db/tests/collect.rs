@@ -7,10 +7,11 @@ use mosaic_db::clock::{now_micros, SECOND};
 use mosaic_db::gc::SESSION_COLLECT;
 use mosaic_db::jobs::RunStatus;
 use mosaic_db::messages::MessageQuery;
-use mosaic_db::model::{LogLevel, ReplyState, SummarySource, Tier, User};
+use mosaic_db::model::{ReplyState, SummarySource, Tier, User};
 use mosaic_db::replies::{NewTurn, TurnTarget};
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{token, DbError, Engine, Store};
+use mosaic_test_support::agent_log;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -28,20 +29,6 @@ const HOUR: i64 = 3600 * SECOND;
 
 async fn user(store: &Store, email: &str) -> User {
     store.create_user_with_password(email, "Test User", "$argon2id$fake").await.expect("create user")
-}
-
-fn log(user_id: Uuid, session: &str, at: i64) -> NewAgentLog {
-    NewAgentLog {
-        user_id,
-        session_id: session.into(),
-        auth_session_id: None,
-        level: LogLevel::Info,
-        category: "tool".into(),
-        content: format!("ran a tool at {at}"),
-        metadata: json!({}),
-        tier: Tier::Hot,
-        created_at: Some(at),
-    }
 }
 
 fn summary(text: &str) -> NewSummary {
@@ -76,9 +63,9 @@ async fn a_group_is_summarised_once_even_when_saved_twice(engine: Engine) {
     let now = now_micros();
     let cut = now - 24 * HOUR;
     // Alice and Bob both use the agent session name "s1": their logs are never mixed.
-    let mut logs: Vec<_> = (0..3).map(|i| log(alice.id, "s1", cut - (10 - i) * HOUR)).collect();
-    logs.push(log(alice.id, "s1", now - HOUR)); // recent: stays hot
-    logs.extend((0..2).map(|i| log(bob.id, "s1", cut - (5 - i) * HOUR)));
+    let mut logs: Vec<_> = (0..3).map(|i| agent_log(alice.id, "s1", Tier::Hot, Some(cut - (10 - i) * HOUR))).collect();
+    logs.push(agent_log(alice.id, "s1", Tier::Hot, Some(now - HOUR))); // recent: stays hot
+    logs.extend((0..2).map(|i| agent_log(bob.id, "s1", Tier::Hot, Some(cut - (5 - i) * HOUR))));
     store.append_agent_logs(&logs).await.expect("append");
 
     let group = store.next_summary_group(cut, 100).await.expect("read").expect("a group");
@@ -90,7 +77,7 @@ async fn a_group_is_summarised_once_even_when_saved_twice(engine: Engine) {
     let bobs = store.next_summary_group(cut, 100).await.expect("read").expect("bob's group");
     assert_eq!((bobs.user_id, bobs.logs.len()), (bob.id, 2));
     // A log written into the group's time range after it was read: the save refuses, nothing moves.
-    store.append_agent_logs(&[log(bob.id, "s1", cut - 4 * HOUR - 1)]).await.expect("late log");
+    store.append_agent_logs(&[agent_log(bob.id, "s1", Tier::Hot, Some(cut - 4 * HOUR - 1))]).await.expect("late log");
     assert!(!store.save_summary(&bobs, &summary("stale"), now).await.expect("stale save"));
     assert_eq!(store.list_agent_logs(bob.id, "s1", &tier(Tier::Hot), None, 100).await.expect("hot").items.len(), 3);
     let bobs = store.next_summary_group(cut, 100).await.expect("read").expect("bob's group again");
@@ -113,7 +100,10 @@ async fn groups_split_at_the_limit_across_equal_timestamps(engine: Engine) {
     let u = user(store, "ties@example.com").await;
     let now = now_micros();
     let at = now - 48 * HOUR;
-    store.append_agent_logs(&(0..5).map(|_| log(u.id, "s", at)).collect::<Vec<_>>()).await.expect("append");
+    store
+        .append_agent_logs(&(0..5).map(|_| agent_log(u.id, "s", Tier::Hot, Some(at))).collect::<Vec<_>>())
+        .await
+        .expect("append");
     let mut sizes = Vec::new();
     while let Some(group) = store.next_summary_group(now - 24 * HOUR, 2).await.expect("read") {
         sizes.push(group.logs.len());
@@ -181,7 +171,12 @@ async fn ending_a_session_demotes_only_its_own_logs(engine: Engine) {
     let now = now_micros();
     let mut logs = Vec::new();
     for (session, n) in [(Some(a.id), 1203), (Some(b.id), 4), (None, 2)] {
-        logs.extend((0..n).map(|i| NewAgentLog { auth_session_id: session, ..log(u.id, "agent", now - i) }));
+        logs.extend(
+            (0..n).map(|i| NewAgentLog {
+                auth_session_id: session,
+                ..agent_log(u.id, "agent", Tier::Hot, Some(now - i))
+            }),
+        );
     }
     for chunk in logs.chunks(1000) {
         store.append_agent_logs(chunk).await.expect("append");
@@ -241,7 +236,10 @@ async fn logs_of_expired_or_vanished_sessions_are_demoted(engine: Engine) {
     let now = now_micros();
     let mut logs = Vec::new();
     for (session, n) in [(expired.id, 3), (live.id, 2), (gone.id, 4)] {
-        logs.extend((0..n).map(|i| NewAgentLog { auth_session_id: Some(session), ..log(u.id, "agent", now - i) }));
+        logs.extend((0..n).map(|i| NewAgentLog {
+            auth_session_id: Some(session),
+            ..agent_log(u.id, "agent", Tier::Hot, Some(now - i))
+        }));
     }
     store.append_agent_logs(&logs).await.expect("append");
     let later = now + 10 * SECOND;
@@ -292,16 +290,31 @@ async fn a_reply_and_its_logs_are_saved_together(engine: Engine) {
     let started = store.start_turn(u.id, &turn).await.expect("turn");
     let (c, reply) = (started.conversation.id, started.reply.expect("reply"));
     let session = c.to_string();
-    let mut bad = log(u.id, &session, now_micros());
+    let mut bad = agent_log(u.id, &session, Tier::Hot, Some(now_micros()));
     bad.category = String::new();
-    let refused =
-        store.save_reply(c, reply.id, "done", &ReplyState::Complete, &json!({}), &[log(u.id, &session, 1), bad]).await;
+    let refused = store
+        .save_reply(
+            c,
+            reply.id,
+            "done",
+            &ReplyState::Complete,
+            &json!({}),
+            &[agent_log(u.id, &session, Tier::Hot, Some(1)), bad],
+        )
+        .await;
     assert!(matches!(refused, Err(DbError::Invalid(ref m)) if m.starts_with("log 1: category")), "{refused:?}");
     let page = store.list_messages(u.id, c, &MessageQuery { limit: 10, ..Default::default() }).await;
     let reply_now = page.ok().and_then(|p| p.items.into_iter().find(|m| m.id == reply.id));
     assert_eq!(reply_now.map(|m| m.state), Some(ReplyState::Streaming), "nothing saved");
     store
-        .save_reply(c, reply.id, "done", &ReplyState::Complete, &json!({}), &[log(u.id, &session, 1)])
+        .save_reply(
+            c,
+            reply.id,
+            "done",
+            &ReplyState::Complete,
+            &json!({}),
+            &[agent_log(u.id, &session, Tier::Hot, Some(1))],
+        )
         .await
         .expect("save");
     let logs = store.list_agent_logs(u.id, &session, &LogFilter::default(), None, 10).await;

@@ -3,14 +3,15 @@
 
 use std::collections::HashSet;
 
-use mosaic_db::agent_logs::{LogFilter, NewAgentLog};
+use mosaic_db::agent_logs::LogFilter;
 use mosaic_db::clock::{now_micros, SECOND};
 use mosaic_db::conversations::ConversationChange;
 use mosaic_db::messages::{MessageQuery, NewMessage};
-use mosaic_db::model::{LogLevel, MessageRole, ReplyState, Tier, User};
+use mosaic_db::model::{MessageRole, ReplyState, Tier, User};
 use mosaic_db::replies::{NewTurn, TurnTarget};
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{token, DbError, Engine, Store};
+use mosaic_test_support::agent_log;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -251,7 +252,7 @@ async fn other_users_rows_are_not_found(engine: Engine) {
     assert!(store.list_sessions(mallory.id).await.expect("list").is_empty());
     nf(store.revoke_session(mallory.id, s.id).await);
     // Agent logs: listing another user's session shows nothing.
-    store.append_agent_logs(&[log(alice.id, "agent-1", Tier::Hot, None)]).await.expect("log");
+    store.append_agent_logs(&[agent_log(alice.id, "agent-1", Tier::Hot, None)]).await.expect("log");
     assert!(store
         .list_agent_logs(mallory.id, "agent-1", &LogFilter::default(), None, 10)
         .await
@@ -419,27 +420,13 @@ async fn banned_users_lose_their_sessions(engine: Engine) {
     assert!(store.find_credentials("banned@example.com").await.expect("find").expect("exists").0.banned);
 }
 
-fn log(user_id: Uuid, session: &str, tier: Tier, at: Option<i64>) -> NewAgentLog {
-    NewAgentLog {
-        user_id,
-        session_id: session.into(),
-        auth_session_id: None,
-        level: LogLevel::Info,
-        category: "tool".into(),
-        content: "ran a tool".into(),
-        metadata: json!({"tool": "search"}),
-        tier,
-        created_at: at,
-    }
-}
-
 async fn agent_logs_list_and_age_through_tiers(engine: Engine) {
     let db = mosaic_test_support::store(engine).await;
     let store: &Store = &db;
     let u = user(store, "logs@example.com").await;
     let day = 24 * 3600 * SECOND;
     let now = now_micros();
-    let batch: Vec<_> = (0..30).map(|i| log(u.id, "s1", Tier::Hot, Some(now - i * day))).collect();
+    let batch: Vec<_> = (0..30).map(|i| agent_log(u.id, "s1", Tier::Hot, Some(now - i * day))).collect();
     assert_eq!(store.append_agent_logs(&batch).await.expect("batch").len(), 30);
     // A bad row refuses the whole batch, naming the entry.
     let mut bad = batch.clone();

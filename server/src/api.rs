@@ -41,8 +41,14 @@ fn id(raw: &str) -> Result<Uuid, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
 }
 
+/// The JSON body, or the error to answer: 413 for a body over the route's limit, 400 otherwise.
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    json.map(|Json(v)| v).map_err(|e| AppError::BadRequest(format!("Invalid JSON body: {}", e.body_text())))
+    json.map(|Json(v)| v).map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::TooLarge(format!("The request body is too large: {}", e.body_text()))
+        }
+        _ => AppError::BadRequest(format!("Invalid JSON body: {}", e.body_text())),
+    })
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {

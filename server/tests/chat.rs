@@ -584,20 +584,12 @@ async fn following_while_the_database_is_down_says_so(engine: Engine) {
 /// stopped ("Server shutting down") with its text so far, tells the socket, and exits cleanly in time.
 async fn sigterm_saves_a_streaming_reply_as_stopped(engine: Engine) {
     let database = mosaic_test_support::fresh_database(engine).await;
-    let dir = std::env::temp_dir().join(format!("mosaic-term-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = support::scratch_dir("term");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = support::server_process(&database.url, &dir, port, &[("MOSAIC_SHUTDOWN_SECS", "5")]);
     wait_healthy(&base).await;
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let c = reqwest::Client::builder().cookie_provider(jar.clone()).build().expect("client");
-    let form = [("name", "Term"), ("email", "term@example.com"), ("password", "correct horse battery")];
-    assert!(c.post(format!("{base}/_fn/sign_up")).form(&form).send().await.expect("sign up").status().is_success());
-    let cookie = {
-        use reqwest::cookie::CookieStore;
-        jar.cookies(&base.parse().expect("url")).expect("cookie").to_str().expect("ascii").to_string()
-    };
+    let cookie = support::sign_up_at(&base, "Term", "term@example.com").await;
     let mut ws = connect_to(&base, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "a long one", "model": "demo/standin-slow"})).await;
     let started = recv(&mut ws).await;
@@ -641,21 +633,13 @@ async fn sigterm_saves_a_streaming_reply_as_stopped(engine: Engine) {
 /// it as failed, "interrupted", keeping the text saved so far, in the background after it listens.
 async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engine: Engine) {
     let database = mosaic_test_support::fresh_database(engine).await;
-    let dir = std::env::temp_dir().join(format!("mosaic-crash-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = support::scratch_dir("crash");
     let run = |port: u16| support::server_process(&database.url, &dir, port, &[]);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut first = run(port);
     wait_healthy(&base).await;
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let c = reqwest::Client::builder().cookie_provider(jar.clone()).build().expect("client");
-    let form = [("name", "Crash"), ("email", "crash@example.com"), ("password", "correct horse battery")];
-    assert!(c.post(format!("{base}/_fn/sign_up")).form(&form).send().await.expect("sign up").status().is_success());
-    let cookie = {
-        use reqwest::cookie::CookieStore;
-        jar.cookies(&base.parse().expect("url")).expect("cookie").to_str().expect("ascii").to_string()
-    };
+    let cookie = support::sign_up_at(&base, "Crash", "crash@example.com").await;
     let mut ws = connect_to(&base, &cookie).await;
     send(&mut ws, json!({"type": "send", "content": "a long one", "model": "demo/standin-slow"})).await;
     let started = recv(&mut ws).await;

@@ -20,7 +20,7 @@ use mosaic_db::model::{LogLevel, SummarySource, Tier};
 use mosaic_db::replies::TurnTarget;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{token, Engine, Store};
-use mosaic_test_support::fresh_database;
+use mosaic_test_support::{agent_log, fresh_database};
 use reqwest::{Method as M, StatusCode};
 use serde_json::{json, Value};
 use server::jobs::{Job, JobSettings, Jobs, ManualClock, Summariser};
@@ -57,20 +57,6 @@ fn settings() -> JobSettings {
 
 fn jobs_at(s: &TestServer, clock: &Arc<ManualClock>, settings: JobSettings, summariser: Summariser) -> Arc<Jobs> {
     Jobs::new(s.store.clone(), now_micros(), clock.clone(), settings, s.state.avatars.clone(), summariser)
-}
-
-fn log(user_id: Uuid, session: &str, tier: Tier, at: i64) -> NewAgentLog {
-    NewAgentLog {
-        user_id,
-        session_id: session.into(),
-        auth_session_id: None,
-        level: LogLevel::Info,
-        category: "tool".into(),
-        content: format!("at {at}"),
-        metadata: json!({}),
-        tier,
-        created_at: Some(at),
-    }
 }
 
 async fn count(store: &Store, sql: &'static str) -> i64 {
@@ -112,9 +98,12 @@ async fn the_sweep_deletes_exactly_what_expired(engine: Engine) {
     let live = store.create_session(u.id, &token::hash(&live_token), None, None, SessionPolicy::default()).await;
     let live = live.expect("live").id;
     let now = now_micros();
-    let mut logs = vec![NewAgentLog { auth_session_id: Some(live), ..log(u.id, "a", Tier::Hot, now) }];
+    let mut logs = vec![NewAgentLog { auth_session_id: Some(live), ..agent_log(u.id, "a", Tier::Hot, Some(now)) }];
     logs.extend(
-        (0..5).map(|i| NewAgentLog { auth_session_id: Some(expiring[i % 4]), ..log(u.id, "a", Tier::Hot, now) }),
+        (0..5).map(|i| NewAgentLog {
+            auth_session_id: Some(expiring[i % 4]),
+            ..agent_log(u.id, "a", Tier::Hot, Some(now))
+        }),
     );
     store.append_agent_logs(&logs).await.expect("logs");
     let sql = "INSERT INTO verifications (id, identifier, value, expires_at, created_at, updated_at) VALUES ($1, 'x', 'code', $2, 0, 0)";
@@ -177,12 +166,12 @@ async fn tiers_move_rows_at_their_ages_across_batches(engine: Engine) {
     let u = store.create_user_with_password("tiers@example.com", "Tiers", "h").await.expect("user");
     let now = now_micros();
     let mut logs = Vec::new();
-    logs.extend((0..5).map(|_| log(u.id, "t", Tier::Warm, now - 31 * DAY))); // equal timestamps
-    logs.push(log(u.id, "t", Tier::Warm, now - 30 * DAY - 1));
-    logs.push(log(u.id, "t", Tier::Warm, now - 29 * DAY));
-    logs.extend((0..4).map(|_| log(u.id, "t", Tier::Cold, now - 91 * DAY)));
-    logs.push(log(u.id, "t", Tier::Cold, now - 89 * DAY));
-    logs.push(log(u.id, "t", Tier::Hot, now - 200 * DAY)); // hot is the summariser's, not this job's
+    logs.extend((0..5).map(|_| agent_log(u.id, "t", Tier::Warm, Some(now - 31 * DAY)))); // equal timestamps
+    logs.push(agent_log(u.id, "t", Tier::Warm, Some(now - 30 * DAY - 1)));
+    logs.push(agent_log(u.id, "t", Tier::Warm, Some(now - 29 * DAY)));
+    logs.extend((0..4).map(|_| agent_log(u.id, "t", Tier::Cold, Some(now - 91 * DAY))));
+    logs.push(agent_log(u.id, "t", Tier::Cold, Some(now - 89 * DAY)));
+    logs.push(agent_log(u.id, "t", Tier::Hot, Some(now - 200 * DAY))); // hot is the summariser's, not this job's
     store.append_agent_logs(&logs).await.expect("logs");
     let clock = Arc::new(ManualClock::at(now));
     let jobs = jobs_at(&s, &clock, settings(), Summariser::new(None));
@@ -208,13 +197,13 @@ async fn summaries_fall_back_when_the_model_fails_and_are_written_once(engine: E
     let store = &s.store;
     let u = store.create_user_with_password("sum@example.com", "Sum", "h").await.expect("user");
     let now = now_micros();
-    let mut logs: Vec<_> = (0..4).map(|i| log(u.id, "one", Tier::Hot, now - 30 * HOUR + i)).collect();
+    let mut logs: Vec<_> = (0..4).map(|i| agent_log(u.id, "one", Tier::Hot, Some(now - 30 * HOUR + i))).collect();
     logs.push(NewAgentLog {
         level: LogLevel::Error,
         content: "tool crashed".into(),
-        ..log(u.id, "two", Tier::Hot, now - 25 * HOUR)
+        ..agent_log(u.id, "two", Tier::Hot, Some(now - 25 * HOUR))
     });
-    logs.push(log(u.id, "two", Tier::Hot, now - HOUR)); // too young
+    logs.push(agent_log(u.id, "two", Tier::Hot, Some(now - HOUR))); // too young
     store.append_agent_logs(&logs).await.expect("logs");
     let base = standin::spawn(None).await.expect("stand-in");
     let provider = Arc::new(
@@ -239,7 +228,7 @@ async fn summaries_fall_back_when_the_model_fails_and_are_written_once(engine: E
     assert_eq!(one.iter().map(|s| s.log_count).collect::<Vec<_>>(), [3, 1], "each log summarised once");
 
     // A model that answers writes the summary itself.
-    store.append_agent_logs(&[log(u.id, "three", Tier::Hot, now - 2 * DAY)]).await.expect("log");
+    store.append_agent_logs(&[agent_log(u.id, "three", Tier::Hot, Some(now - 2 * DAY))]).await.expect("log");
     let working = jobs_at(&s, &clock, settings(), Summariser::new(Some((provider, "standin-echo".into()))));
     let (_, detail) = working.run(Job::Summarise, Some(now + 2)).await.expect("ran");
     assert_eq!(detail["modelSummaries"].as_u64(), Some(1), "{detail}");
@@ -254,7 +243,7 @@ async fn a_failed_run_is_retried_and_the_next_run_finishes_the_work(engine: Engi
     let now = now_micros();
     let logs: Vec<_> = (0..7)
         .map(|i| {
-            let l = log(u.id, "c", Tier::Warm, now - 40 * DAY + i);
+            let l = agent_log(u.id, "c", Tier::Warm, Some(now - 40 * DAY + i));
             if i == 4 {
                 NewAgentLog { content: "poison".into(), ..l }
             } else {
@@ -326,7 +315,10 @@ async fn ending_a_session_collects_its_logs(engine: Engine) {
     assert_eq!(st, StatusCode::CREATED, "{body}");
     let (user, _) = s.store.find_credentials("bye@example.com").await.expect("find").expect("user");
     // Another session's log (written through the store with its own session id) is not touched.
-    let other = NewAgentLog { auth_session_id: Some(Uuid::now_v7()), ..log(user.id, "agent", Tier::Hot, now_micros()) };
+    let other = NewAgentLog {
+        auth_session_id: Some(Uuid::now_v7()),
+        ..agent_log(user.id, "agent", Tier::Hot, Some(now_micros()))
+    };
     s.store.append_agent_logs(&[other]).await.expect("log");
     let res = c.post(s.url("/_fn/sign_out")).send().await.expect("sign out");
     assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
@@ -475,13 +467,13 @@ async fn startup_does_not_wait_for_the_cold_start_collect(engine: Engine) {
     let u = store.create_user_with_password("backlog@example.com", "B", "h").await.expect("user");
     let now = now_micros();
     let gone = Uuid::now_v7();
-    let backlog: Vec<_> =
-        (0..2_000).map(|i| NewAgentLog { auth_session_id: Some(gone), ..log(u.id, "b", Tier::Hot, now - i) }).collect();
+    let backlog: Vec<_> = (0..2_000)
+        .map(|i| NewAgentLog { auth_session_id: Some(gone), ..agent_log(u.id, "b", Tier::Hot, Some(now - i)) })
+        .collect();
     for chunk in backlog.chunks(1_000) {
         store.append_agent_logs(chunk).await.expect("backlog");
     }
-    let dir = std::env::temp_dir().join(format!("mosaic-start-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = support::scratch_dir("start");
     let port = support::free_port();
     let slow = [("MOSAIC_JOB_BATCH_ROWS", "20"), ("MOSAIC_JOB_BATCH_PAUSE_MS", "50")];
     let mut server = support::server_process(&database.url, &dir, port, &slow);
@@ -507,8 +499,7 @@ async fn startup_does_not_wait_for_the_cold_start_collect(engine: Engine) {
 async fn two_processes_run_a_schedule_once(engine: Engine) {
     let database = fresh_database(engine).await;
     let store = database.open().await;
-    let dir = std::env::temp_dir().join(format!("mosaic-pair-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = support::scratch_dir("pair");
     let every_second = [
         ("TIER_MANAGEMENT_CRON", "* * * * * *"),
         ("SESSION_GC_CRON", "off"),

@@ -44,3 +44,24 @@ macro_rules! both_engines {
         }
     };
 }
+
+/// An `info` agent log of `user_id`'s agent session `session`, in `tier`, written at `at` (now
+/// when `None`), by no sign-in session: the row the suites build their cases from.
+pub fn agent_log(
+    user_id: uuid::Uuid,
+    session: &str,
+    tier: mosaic_db::model::Tier,
+    at: Option<i64>,
+) -> mosaic_db::agent_logs::NewAgentLog {
+    mosaic_db::agent_logs::NewAgentLog {
+        user_id,
+        session_id: session.into(),
+        auth_session_id: None,
+        level: mosaic_db::model::LogLevel::Info,
+        category: "tool".into(),
+        content: "ran a tool".into(),
+        metadata: serde_json::json!({}),
+        tier,
+        created_at: at,
+    }
+}

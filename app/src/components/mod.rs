@@ -8,6 +8,19 @@ use leptos::prelude::*;
 pub use messages::MessageItem;
 pub use models::{ModelOptions, NoModelNotice};
 
+/// What a page shows instead of itself when its data could not be loaded (not found, signed out,
+/// the database away): the reason, and the way back.
+#[component]
+pub fn LoadFailed(error: ServerFnError) -> impl IntoView {
+    view! {
+        <main class="centered">
+            <h1>"Something is not right"</h1>
+            <p class="error" role="alert">{crate::api::error_text(&error)}</p>
+            <p><a href="/">"Back to your conversations"</a></p>
+        </main>
+    }
+}
+
 /// A red message box, shown only when there is a message; announced to screen readers.
 #[component]
 pub fn ErrorBanner(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {

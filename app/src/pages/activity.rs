@@ -8,8 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use mosaic_db::model::{AgentLog, LogSummary};
 
 use crate::api::activity::{load_activity, Activity};
-use crate::api::error_text;
-use crate::components::format_time;
+use crate::components::{format_time, LoadFailed};
 
 /// The activity page.
 #[component]
@@ -25,14 +24,7 @@ pub fn ActivityPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(activity) => view! { <ActivityView activity/> }.into_any(),
-                    Err(e) => view! {
-                        <Title text="Activity · Mosaic"/>
-                        <main class="centered">
-                            <h1>"Something is not right"</h1>
-                            <p class="error" role="alert">{error_text(&e)}</p>
-                            <p><a href="/">"Back to your conversations"</a></p>
-                        </main>
-                    }.into_any(),
+                    Err(e) => view! { <Title text="Activity · Mosaic"/><LoadFailed error=e/> }.into_any(),
                 }
             })}
         </Suspense>

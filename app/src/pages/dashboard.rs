@@ -14,7 +14,7 @@ use super::chat_panel::ChatPanel;
 use super::flash_error;
 use crate::api::conversations::*;
 use crate::api::error_text;
-use crate::components::{ErrorBanner, MessageItem, ModelOptions, NoModelNotice};
+use crate::components::{ErrorBanner, LoadFailed, MessageItem, ModelOptions, NoModelNotice};
 use crate::images::{Avatar, Picture, LOGO, WELCOME};
 
 /// The dashboard page, at `/` (no conversation open) and `/c/:id`.
@@ -39,13 +39,7 @@ pub fn Dashboard() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <DashboardView data=d error=flash()/> }.into_any(),
-                    Err(e) => view! {
-                        <main class="centered">
-                            <h1>"Something is not right"</h1>
-                            <p class="error" role="alert">{error_text(&e)}</p>
-                            <p><a href="/">"Back to your conversations"</a></p>
-                        </main>
-                    }.into_any(),
+                    Err(e) => view! { <LoadFailed error=e/> }.into_any(),
                 }
             })}
         </Suspense>

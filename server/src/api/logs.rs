@@ -59,16 +59,7 @@ async fn append(
     Authed(me): Authed,
     body: Result<Json<Batch>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let batch = match body {
-        Ok(Json(batch)) => batch,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(AppError::TooLarge(format!(
-                "A log batch can be at most {} MiB; send fewer entries per request.",
-                BODY_LIMIT / 1024 / 1024
-            )))
-        }
-        Err(e) => return Err(AppError::BadRequest(format!("Invalid JSON body: {}", e.body_text()))),
-    };
+    let batch = super::body(body)?;
     if batch.logs.is_empty() || batch.logs.len() > MAX_BATCH {
         return Err(AppError::BadRequest(format!("A batch holds 1 to {MAX_BATCH} logs, not {}.", batch.logs.len())));
     }

@@ -28,7 +28,6 @@ use mosaic_db::jobs::RunStatus;
 use mosaic_db::Store;
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::media::avatar::Avatars;
 pub use schedule::{Clock, ManualClock, Schedule, SystemClock};
@@ -168,11 +167,6 @@ impl Jobs {
         })
     }
 
-    /// The settings in use.
-    pub fn settings(&self) -> &JobSettings {
-        &self.settings
-    }
-
     /// Whether shutdown has begun: batches check it between batches.
     fn stopping(&self) -> bool {
         *self.stop.borrow()
@@ -180,13 +174,10 @@ impl Jobs {
 
     /// Starts the background work: the cold-start collect (when enabled) and one scheduler per
     /// scheduled job. Call it after the server listens; it returns at once.
-    pub fn start(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
-        let mut tasks = Vec::new();
+    pub fn start(self: &Arc<Self>) {
         if self.settings.cold_start {
             let jobs = self.clone();
-            tasks.push(tokio::spawn(async move {
-                jobs.run(Job::ColdStart, None).await;
-            }));
+            tokio::spawn(async move { jobs.run(Job::ColdStart, None).await });
         }
         for (job, schedule) in [
             (Job::Sweep, &self.settings.sweep),
@@ -195,10 +186,9 @@ impl Jobs {
         ] {
             if let Some(schedule) = schedule.clone() {
                 let jobs = self.clone();
-                tasks.push(tokio::spawn(async move { jobs.schedule(job, schedule).await }));
+                tokio::spawn(async move { jobs.schedule(job, schedule).await });
             }
         }
-        tasks
     }
 
     /// Waits for each time `schedule` fires and runs `job` for it, until shutdown.

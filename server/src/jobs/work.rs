@@ -33,21 +33,12 @@ impl Jobs {
             detail["repliesInterrupted"] = json!(interrupted);
         }
         // Logs first: a session deleted before its logs were demoted would leave them to the
-        // "vanished" half of the same statement on the next run, which is fine but slower.
-        // Each step stops after its current batch at shutdown, and the later steps are left for the
-        // next run.
+        // "vanished" half of the same statement on the next run, which is fine but slower. At
+        // shutdown the step in progress stops after its batch and the later ones do no batch at
+        // all (the run is recorded as stopped, with these counts); the next run does the rest.
         detail["logsDemoted"] = json!(self.batches(|| store.demote_orphaned_logs(now, rows)).await?);
-        if self.stopping() {
-            return Ok(detail);
-        }
         detail["sessionsDeleted"] = json!(self.batches(|| store.delete_expired_sessions(now, rows)).await?);
-        if self.stopping() {
-            return Ok(detail);
-        }
         detail["verificationsDeleted"] = json!(self.batches(|| store.delete_expired_verifications(now, rows)).await?);
-        if self.stopping() {
-            return Ok(detail);
-        }
         let keep_after = now - self.settings.keep_runs;
         detail["jobRunsDeleted"] = json!(self.batches(|| store.delete_job_runs_before(keep_after, rows)).await?);
         if self.stopping() {
@@ -67,9 +58,6 @@ impl Jobs {
         let started = Instant::now();
         let ages = self.settings.ages;
         let cooled = self.batches(|| store.demote_logs(Tier::Warm, now - ages.warm, now, rows)).await?;
-        if self.stopping() {
-            return Ok(json!({ "logsCooled": cooled }));
-        }
         let purged = self.batches(|| store.purge_logs(now - ages.cold, rows)).await?;
         let seconds = started.elapsed().as_secs_f64();
         let rate = if seconds > 0.0 { ((cooled + purged) as f64 / seconds).round() } else { 0.0 };

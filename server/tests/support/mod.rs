@@ -175,3 +175,21 @@ pub async fn wait_exit(
     }
     None
 }
+
+/// A new, empty directory in the temp directory for one test's server process (`tag` names it).
+pub fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mosaic-{tag}-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Signs up `email` on the server at `base` through the form endpoint; returns the session's
+/// `Cookie` header (for WebSocket handshakes to a server process).
+pub async fn sign_up_at(base: &str, name: &str, email: &str) -> String {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let c = Client::builder().cookie_provider(jar.clone()).build().expect("client");
+    let form = [("name", name), ("email", email), ("password", "correct horse battery")];
+    let res = c.post(format!("{base}/_fn/sign_up")).form(&form).send().await.expect("sign up");
+    assert!(res.status().is_success(), "sign up: {}", res.status());
+    jar.cookies(&base.parse().expect("url")).expect("cookie").to_str().expect("ascii").to_string()
+}
