@@ -30,6 +30,10 @@ pub enum CursorKind {
     SessionLogs = 5,
     /// Summaries of one agent session's logs, oldest first.
     Summaries = 6,
+    /// The audit trail, newest first.
+    Audit = 7,
+    /// The admin console's users, newest first.
+    AdminUsers = 8,
 }
 
 /// A decoded position in a listing: rows strictly after `(at, id)` in the listing's order.

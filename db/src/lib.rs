@@ -12,8 +12,27 @@
 
 pub mod model;
 
+/// Forwards a contract method of [`Store`] to the same-named operation of the engine in use.
+#[cfg(feature = "server")]
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            $crate::Store::Sqlite(s) => s.$method($($arg),*).await,
+            $crate::Store::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+#[cfg(feature = "server")]
+pub mod accounts;
+#[cfg(feature = "server")]
+pub mod admin;
 #[cfg(feature = "server")]
 pub mod agent_logs;
+#[cfg(feature = "server")]
+pub mod api_tokens;
+#[cfg(feature = "server")]
+pub mod audit;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
@@ -38,6 +57,8 @@ pub mod postgres;
 pub mod preferences;
 #[cfg(feature = "server")]
 pub mod replies;
+#[cfg(feature = "server")]
+pub mod revocations;
 #[cfg(feature = "server")]
 pub mod sessions;
 #[cfg(feature = "server")]

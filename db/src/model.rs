@@ -341,9 +341,115 @@ pub struct LogSummary {
 pub struct Preference {
     pub key: String,
     pub value: serde_json::Value,
+    /// False when the platform enforces the key (or it was locked for this user): the user's
+    /// writes to it are refused.
     pub mutable: bool,
-    /// True when the value comes from the built-in defaults rather than the user's own row.
+    /// True when the value comes from the built-in or platform defaults rather than the user's own
+    /// row or an enforced value.
     pub is_default: bool,
+}
+
+/// A preference the platform sets for everyone: a default users start from, or, when `enforced`,
+/// a value that wins over any user's own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformPreference {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub enforced: bool,
+    pub updated_at: i64,
+}
+
+/// A user as the admin console lists them: the account, its state, and its activity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct AdminUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub role: Role,
+    pub banned: bool,
+    pub ban_reason: Option<String>,
+    pub created_at: i64,
+    /// The latest activity of any of the user's sessions still on record.
+    pub last_seen_at: Option<i64>,
+    /// Live sign-in sessions.
+    pub session_count: i64,
+}
+
+/// What a personal API token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Reads only (GET requests, following replies on the WebSocket).
+    Read,
+    /// Everything the user can do through the API, admin endpoints excepted.
+    Write,
+    /// Everything, the admin endpoints included, while the user is an admin.
+    Admin,
+}
+
+impl TokenScope {
+    /// Every scope, narrowest first.
+    pub const ALL: [TokenScope; 3] = [TokenScope::Read, TokenScope::Write, TokenScope::Admin];
+
+    /// The spelling stored in `api_tokens.scope`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Write => "write",
+            TokenScope::Admin => "admin",
+        }
+    }
+
+    /// Whether requests that change something are allowed.
+    pub fn can_write(self) -> bool {
+        self != TokenScope::Read
+    }
+}
+
+impl TryFrom<String> for TokenScope {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        TokenScope::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| format!("a token scope is read, write or admin, not {value:?}"))
+    }
+}
+
+/// A personal API token as its owner sees it (the secret itself is shown once, at creation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub name: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub scope: TokenScope,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+/// One admin action in the audit trail: who did what to whom, when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub actor_email: String,
+    /// What was done, e.g. `user.ban` (see `mosaic_db::audit`).
+    pub action: String,
+    pub target_id: Option<Uuid>,
+    /// The target as it was named then (an email, a preference key, a job).
+    pub target_label: Option<String>,
+    #[cfg_attr(feature = "server", sqlx(json))]
+    pub detail: serde_json::Value,
+    pub created_at: i64,
 }
 
 /// A page of a keyset-paginated listing. `next` is the opaque cursor of the following page, absent

@@ -17,6 +17,7 @@ pub(crate) type Backend = PgStore;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    pub(crate) revocations: crate::revocations::Revocations,
 }
 
 impl PgStore {
@@ -41,7 +42,7 @@ impl PgStore {
             })?
             .map_err(|e| DbError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, revocations: Default::default() })
     }
 
     /// The underlying pool, for tests and tools that need raw SQL (EXPLAIN, bulk seeding).
@@ -54,8 +55,10 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
-    /// Makes concurrent sign-ups take turns, so only the very first account can become admin.
-    pub(crate) async fn serialize_sign_ups(tx: &mut Transaction<'static, Postgres>) -> DbResult<()> {
+    /// Makes changes to who is a user or an admin take turns (sign-ups, role changes, bans,
+    /// deletions), so only the very first account becomes admin and the last admin cannot be removed
+    /// by two admins demoting each other at once.
+    pub(crate) async fn serialize_user_changes(tx: &mut Transaction<'static, Postgres>) -> DbResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock(7001)").execute(&mut **tx).await?;
         Ok(())
     }

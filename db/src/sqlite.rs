@@ -26,6 +26,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    pub(crate) revocations: crate::revocations::Revocations,
 }
 
 impl SqliteStore {
@@ -66,7 +67,7 @@ impl SqliteStore {
             DbError::Unavailable(format!("could not open {} within {:?}", settings.url, settings.connect_timeout))
         })??;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, revocations: Default::default() })
     }
 
     /// The underlying pool, for tests and tools that need raw SQL (EXPLAIN, bulk seeding).
@@ -79,8 +80,9 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// SQLite serialises writers already (BEGIN IMMEDIATE), so sign-ups need no extra lock.
-    pub(crate) async fn serialize_sign_ups(_tx: &mut Transaction<'static, Sqlite>) -> DbResult<()> {
+    /// SQLite serialises writers already (BEGIN IMMEDIATE), so changes to who is a user or an admin
+    /// (sign-ups, role changes, bans, deletions) need no extra lock.
+    pub(crate) async fn serialize_user_changes(_tx: &mut Transaction<'static, Sqlite>) -> DbResult<()> {
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! The data-layer contract: [`Store`], one enum over the two engines, and how to open it.
 //!
 //! Each method here is the documented contract; it forwards to the same-named operation of the
-//! engine in use. Callers never see which engine that is.
+//! engine in use. Callers never see which engine that is. The contract of the admin and identity
+//! concerns is with their rules, in the same form: [`crate::admin`], [`crate::accounts`],
+//! [`crate::api_tokens`], [`crate::audit`], and the platform layer in [`crate::preferences`].
 
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ use crate::model::{
 };
 use crate::replies::{NewTurn, StartedTurn, TurnContext, TurnTarget};
 use crate::sessions::{ActiveSession, SessionPolicy};
+use crate::revocations::{Revocations, Revoked};
+use crate::users::NewRole;
 use crate::{PgStore, SqliteStore};
 
 /// The two database engines Mosaic runs on.
@@ -101,15 +105,6 @@ pub enum Store {
     Postgres(PgStore),
 }
 
-macro_rules! dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            Store::Sqlite(s) => s.$method($($arg),*).await,
-            Store::Postgres(s) => s.$method($($arg),*).await,
-        }
-    };
-}
-
 impl Store {
     /// Opens the database named by `settings.url` (SQLite unless it starts with `postgres`), and
     /// applies pending migrations before returning.
@@ -138,6 +133,21 @@ impl Store {
         .map_err(Into::into)
     }
 
+    /// Where ended sessions and tokens are announced, for the connections they authenticated.
+    pub fn revocations(&self) -> &Revocations {
+        match self {
+            Store::Sqlite(s) => &s.revocations,
+            Store::Postgres(s) => &s.revocations,
+        }
+    }
+
+    /// What follows sessions ending: their connections close now (announced), and their collect
+    /// runs in the background. Every way a session ends goes through here.
+    pub(crate) fn sessions_ended(&self, sessions: impl IntoIterator<Item = Uuid> + Clone) {
+        self.revocations().announce(sessions.clone().into_iter().map(Revoked::Session));
+        self.collect_ended_sessions(sessions);
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match self {
@@ -151,7 +161,13 @@ impl Store {
     /// Creates a user with an email + password account. The first user becomes admin.
     /// A taken email is [`DbError::Conflict`].
     pub async fn create_user_with_password(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
-        dispatch!(self.create_user_with_password(email, name, password_hash))
+        dispatch!(self.create_user_with_password(email, name, password_hash, NewRole::FirstIsAdmin, false))
+    }
+
+    /// Creates the instance's first user, an admin, only while there is no user at all (the setup
+    /// script's `POST /api/bootstrap/setup`); otherwise [`DbError::Conflict`]. Audited.
+    pub async fn bootstrap_admin(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
+        dispatch!(self.create_user_with_password(email, name, password_hash, NewRole::Admin, true))
     }
 
     /// The user with this email and their password hash, if they have an email account.
@@ -178,14 +194,6 @@ impl Store {
     /// Whether any user's avatar is `image` (files are shared between users who upload the same picture).
     pub async fn image_in_use(&self, image: &str) -> DbResult<bool> {
         dispatch!(self.image_in_use(image))
-    }
-
-    /// Bans (revoking every session; their ids are returned, and each is collected in the
-    /// background: see [`Store::collect_session`]) or unbans a user.
-    pub async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<Vec<Uuid>> {
-        let ended = dispatch!(self.set_banned(id, banned, reason))?;
-        self.collect_ended_sessions(ended.iter().copied());
-        Ok(ended)
     }
 
     // ---- sessions ----
@@ -215,7 +223,7 @@ impl Store {
     /// Revokes one of the user's sessions; its collect runs in the background.
     pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> DbResult<()> {
         dispatch!(self.revoke_session(user_id, session_id))?;
-        self.collect_ended_sessions([session_id]);
+        self.sessions_ended([session_id]);
         Ok(())
     }
 
@@ -223,7 +231,7 @@ impl Store {
     /// collect runs in the background.
     pub async fn revoke_session_by_token(&self, token_hash: &[u8]) -> DbResult<Option<Uuid>> {
         let ended = dispatch!(self.revoke_session_by_token(token_hash))?;
-        self.collect_ended_sessions(ended);
+        self.sessions_ended(ended);
         Ok(ended)
     }
 

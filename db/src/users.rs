@@ -12,6 +12,15 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 /// The longest display name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
 
+/// Who becomes what when an account is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewRole {
+    /// Admin when the instance has no user yet, member otherwise (sign-up).
+    FirstIsAdmin,
+    /// Admin: bootstrap, or an address listed in MOSAIC_ADMIN_EMAIL.
+    Admin,
+}
+
 /// Normalises and checks an email address (lower-cased, trimmed, one `@` with text on both sides).
 pub fn clean_email(email: &str) -> Result<String, DbError> {
     let email = email.trim().to_lowercase();

@@ -10,7 +10,11 @@
 
 pub(crate) use super::{Backend, Db};
 
+pub mod accounts;
+pub mod admin;
 pub mod agent_logs;
+pub mod api_tokens;
+pub mod audit;
 pub mod conversations;
 pub mod dashboard;
 pub mod gc;

@@ -2,11 +2,14 @@
 
 use uuid::Uuid;
 
-use super::Backend;
+use sqlx::Transaction;
+
+use super::{Backend, Db};
+use crate::audit::{Action, Actor, Target};
 use crate::clock::now_micros;
 use crate::error::{is_unique_violation, DbError, DbResult};
 use crate::model::{Role, User};
-use crate::users::{clean_email, clean_name, CREDENTIAL_PROVIDER};
+use crate::users::{clean_email, clean_name, NewRole, CREDENTIAL_PROVIDER};
 
 /// The user behind an email and their password hash (sign-in). Served by the unique index on
 /// `users.email`.
@@ -15,34 +18,36 @@ pub const CREDENTIALS: &str = "SELECT u.id, u.email, u.name, u.role, u.banned, u
      WHERE u.email = $1";
 
 impl Backend {
-    pub(crate) async fn create_user_with_password(
-        &self,
+    /// Inserts a user (in the caller's transaction, which took [`Backend::serialize_user_changes`]).
+    /// A taken email is [`DbError::Conflict`].
+    pub(crate) async fn insert_user(
+        tx: &mut Transaction<'static, Db>,
         email: &str,
         name: &str,
-        password_hash: &str,
+        email_verified: bool,
+        role: NewRole,
+        now: i64,
     ) -> DbResult<User> {
-        let email = clean_email(email)?;
-        let name = clean_name(name)?;
-        let now = now_micros();
-        let id = Uuid::now_v7();
-        let mut tx = self.begin_write().await?;
-        Self::serialize_sign_ups(&mut tx).await?;
-        // The first account of the instance becomes its admin.
-        let role: String =
-            sqlx::query_scalar("SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END")
-                .fetch_one(&mut *tx)
-                .await?;
-        let user = sqlx::query_as::<_, User>(
-            "INSERT INTO users (id, email, name, role, banned, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, FALSE, $5, $5)
+        let role: String = match role {
+            NewRole::Admin => Role::Admin.as_str().to_string(),
+            NewRole::FirstIsAdmin => {
+                sqlx::query_scalar("SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END")
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+        };
+        sqlx::query_as::<_, User>(
+            "INSERT INTO users (id, email, name, email_verified, role, banned, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6)
              RETURNING id, email, name, role, banned, created_at, image",
         )
-        .bind(id)
-        .bind(&email)
-        .bind(&name)
+        .bind(Uuid::now_v7())
+        .bind(email)
+        .bind(name)
+        .bind(email_verified)
         .bind(&role)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -50,19 +55,59 @@ impl Backend {
             } else {
                 e.into()
             }
-        })?;
+        })
+    }
+
+    /// Links a sign-in method to a user: `credential` with a password hash, or a provider's subject.
+    pub(crate) async fn insert_account(
+        tx: &mut Transaction<'static, Db>,
+        user_id: Uuid,
+        provider: &str,
+        account_id: &str,
+        password_hash: Option<&str>,
+        now: i64,
+    ) -> DbResult<()> {
         sqlx::query(
             "INSERT INTO accounts (id, user_id, provider_id, account_id, password, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(Uuid::now_v7())
-        .bind(id)
-        .bind(CREDENTIAL_PROVIDER)
-        .bind(id.to_string())
+        .bind(user_id)
+        .bind(provider)
+        .bind(account_id)
         .bind(password_hash)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn create_user_with_password(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        role: NewRole,
+        only_if_empty: bool,
+    ) -> DbResult<User> {
+        let email = clean_email(email)?;
+        let name = clean_name(name)?;
+        let now = now_micros();
+        let mut tx = self.begin_write().await?;
+        Self::serialize_user_changes(&mut tx).await?;
+        if only_if_empty {
+            let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await?;
+            if any {
+                return Err(DbError::Conflict("this instance is already set up".into()));
+            }
+        }
+        let user = Self::insert_user(&mut tx, &email, &name, false, role, now).await?;
+        Self::insert_account(&mut tx, user.id, CREDENTIAL_PROVIDER, &user.id.to_string(), Some(password_hash), now)
+            .await?;
+        if only_if_empty {
+            let target = Target::user(user.id, &user.email);
+            Self::record(&mut tx, &Actor::from(&user), Action::Bootstrap, &target, serde_json::json!({})).await?;
+        }
         tx.commit().await?;
         Ok(user)
     }
@@ -109,29 +154,5 @@ impl Backend {
             .bind(image)
             .fetch_one(&self.pool)
             .await?)
-    }
-
-    pub(crate) async fn set_banned(&self, id: Uuid, banned: bool, reason: Option<&str>) -> DbResult<Vec<Uuid>> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE users SET banned = $2, ban_reason = $3, updated_at = $4 WHERE id = $1")
-            .bind(id)
-            .bind(banned)
-            .bind(reason)
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(DbError::NotFound);
-        }
-        let ended = if banned {
-            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-        } else {
-            Vec::new()
-        };
-        tx.commit().await?;
-        Ok(ended)
     }
 }

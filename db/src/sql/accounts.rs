@@ -1,0 +1,108 @@
+//! Accounts: provider sign-in (find by subject, link by verified email, or create), the password's
+//! hash and its change, and ending a user's other sessions.
+
+use uuid::Uuid;
+
+use super::Backend;
+use crate::accounts::{Found, LinkPolicy, ProviderIdentity};
+use crate::clock::now_micros;
+use crate::error::{DbError, DbResult};
+use crate::model::User;
+use crate::users::{clean_email, clean_name, NewRole, CREDENTIAL_PROVIDER};
+
+/// The user behind a provider's subject: the OAuth callback's hot path, served by
+/// `accounts_provider_account_idx`.
+pub const BY_SUBJECT: &str = "SELECT u.id, u.email, u.name, u.role, u.banned, u.created_at, u.image
+     FROM accounts a JOIN users u ON u.id = a.user_id
+     WHERE a.provider_id = $1 AND a.account_id = $2";
+
+impl Backend {
+    pub(crate) async fn sign_in_with_provider(
+        &self,
+        who: &ProviderIdentity,
+        policy: LinkPolicy,
+    ) -> DbResult<(User, Found)> {
+        let mut tx = self.begin_write().await?;
+        Self::serialize_user_changes(&mut tx).await?;
+        let known = sqlx::query_as::<_, User>(BY_SUBJECT)
+            .bind(&who.provider)
+            .bind(&who.subject)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(user) = known {
+            return Ok((user, Found::Existing));
+        }
+        let email = clean_email(&who.email)
+            .map_err(|_| DbError::Invalid("the provider did not give a usable email address".into()))?;
+        let now = now_micros();
+        let same_email = sqlx::query_as::<_, User>(
+            "SELECT id, email, name, role, banned, created_at, image FROM users WHERE email = $1",
+        )
+        .bind(&email)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (user, found) = match same_email {
+            Some(user) if who.email_verified && policy.link_verified_email => (user, Found::Linked),
+            Some(_) => {
+                return Err(DbError::Conflict(format!(
+                    "an account with the email {email} already exists and is not linked to this provider; \
+                     sign in with your password instead"
+                )))
+            }
+            None => {
+                let name = clean_name(&who.name).or_else(|_| clean_name(email.split('@').next().unwrap_or("User")))?;
+                let role = if policy.make_admin { NewRole::Admin } else { NewRole::FirstIsAdmin };
+                (Self::insert_user(&mut tx, &email, &name, who.email_verified, role, now).await?, Found::Created)
+            }
+        };
+        Self::insert_account(&mut tx, user.id, &who.provider, &who.subject, None, now).await?;
+        tx.commit().await?;
+        Ok((user, found))
+    }
+
+    pub(crate) async fn password_hash(&self, user_id: Uuid) -> DbResult<Option<String>> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT password FROM accounts WHERE user_id = $1 AND provider_id = $2")
+                .bind(user_id)
+                .bind(CREDENTIAL_PROVIDER)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(hash.flatten())
+    }
+
+    pub(crate) async fn change_password(&self, user_id: Uuid, hash: &str, keep_session: Uuid) -> DbResult<Vec<Uuid>> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE accounts SET password = $3, updated_at = $4 WHERE user_id = $1 AND provider_id = $2")
+            .bind(user_id)
+            .bind(CREDENTIAL_PROVIDER)
+            .bind(hash)
+            .bind(now_micros())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(DbError::Invalid("this account signs in through a provider and has no password".into()));
+        }
+        let ended = Self::end_other_sessions(&mut tx, user_id, keep_session).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    pub(crate) async fn revoke_other_sessions(&self, user_id: Uuid, keep_session: Uuid) -> DbResult<Vec<Uuid>> {
+        let mut tx = self.begin_write().await?;
+        let ended = Self::end_other_sessions(&mut tx, user_id, keep_session).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn end_other_sessions(
+        tx: &mut sqlx::Transaction<'static, super::Db>,
+        user_id: Uuid,
+        keep_session: Uuid,
+    ) -> DbResult<Vec<Uuid>> {
+        Ok(sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
+            .bind(user_id)
+            .bind(keep_session)
+            .fetch_all(&mut **tx)
+            .await?)
+    }
+}
