@@ -25,9 +25,24 @@ pub fn clear_cookie(secure: bool) -> String {
     format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}", cookie_name(secure))
 }
 
-/// The session token in a request's `Cookie` headers, if any.
-pub fn token_from_headers(headers: &http::HeaderMap, secure: bool) -> Option<String> {
-    let name = cookie_name(secure);
+/// The cookie that carries a new API token's secret from the form post to the settings page, which
+/// shows it once and clears it. Only that page sees it (its path), for five minutes at most.
+pub const NEW_TOKEN_COOKIE: &str = "mosaic_new_token";
+
+/// The `Set-Cookie` value that hands `secret` to the settings page.
+pub fn new_token_cookie(secret: &str, secure: bool) -> String {
+    let secure_attr = if secure { "; Secure" } else { "" };
+    format!("{NEW_TOKEN_COOKIE}={secret}; Path=/settings; HttpOnly; SameSite=Strict; Max-Age=300{secure_attr}")
+}
+
+/// The `Set-Cookie` value that clears that cookie once shown.
+pub fn clear_new_token_cookie(secure: bool) -> String {
+    let secure_attr = if secure { "; Secure" } else { "" };
+    format!("{NEW_TOKEN_COOKIE}=; Path=/settings; HttpOnly; SameSite=Strict; Max-Age=0{secure_attr}")
+}
+
+/// A cookie's value in a request's `Cookie` headers.
+pub fn cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -37,6 +52,11 @@ pub fn token_from_headers(headers: &http::HeaderMap, secure: bool) -> Option<Str
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// The session token in a request's `Cookie` headers, if any.
+pub fn token_from_headers(headers: &http::HeaderMap, secure: bool) -> Option<String> {
+    cookie(headers, cookie_name(secure))
 }
 
 /// Failed sign-ins allowed per key (email or client address) within [`WINDOW`].

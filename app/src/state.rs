@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use mosaic_chat::Chat;
-use mosaic_db::model::User;
+use mosaic_db::model::{Role, TokenScope, User};
+use mosaic_db::revocations::Revoked;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::Store;
 
@@ -19,6 +20,8 @@ pub struct AuthSettings {
     pub secure_cookies: bool,
     /// Idle and absolute session lifetimes.
     pub policy: SessionPolicy,
+    /// The OpenID Connect providers people can sign in with: (id, button label).
+    pub providers: Vec<(String, String)>,
 }
 
 /// Everything a request handler needs; provided to Leptos as context and held by the axum router.
@@ -31,12 +34,58 @@ pub struct AppState {
     pub limiter: Arc<SignInLimiter>,
 }
 
+/// What a request was authenticated by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// The session cookie of a signed-in browser.
+    Session(uuid::Uuid),
+    /// A personal API token (`Authorization: Bearer …`) with the scope in effect.
+    Token { id: uuid::Uuid, scope: TokenScope },
+}
+
 /// The user a request is signed in as, resolved once per request by the server's middleware and
 /// stored in the request's extensions.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
     pub user: User,
-    pub session_id: uuid::Uuid,
+    pub credential: Credential,
+}
+
+impl CurrentUser {
+    /// The sign-in session, when the request came with the cookie (agent logs are filed under it).
+    pub fn session_id(&self) -> Option<uuid::Uuid> {
+        match self.credential {
+            Credential::Session(id) => Some(id),
+            Credential::Token { .. } => None,
+        }
+    }
+
+    /// Whether the request may change things (a read-scoped token may not).
+    pub fn can_write(&self) -> bool {
+        match self.credential {
+            Credential::Session(_) => true,
+            Credential::Token { scope, .. } => scope.can_write(),
+        }
+    }
+
+    /// Whether the request may use the admin area: an admin, signed in or with an admin-scoped token.
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+            && match self.credential {
+                Credential::Session(_) => true,
+                Credential::Token { scope, .. } => scope == TokenScope::Admin,
+            }
+    }
+
+    /// Whether `revoked` ends the credential this request (or socket) was authenticated by.
+    pub fn ended_by(&self, revoked: &Revoked) -> bool {
+        match (*revoked, self.credential) {
+            (Revoked::User(id), _) => id == self.user.id,
+            (Revoked::Session(id), Credential::Session(mine)) => id == mine,
+            (Revoked::Token(id), Credential::Token { id: mine, .. }) => id == mine,
+            _ => false,
+        }
+    }
 }
 
 /// The shared state, inside a server function or a server render.

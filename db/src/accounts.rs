@@ -67,4 +67,16 @@ impl crate::Store {
         self.sessions_ended(ended);
         Ok(count)
     }
+
+    /// Keeps a value for a moment under `identifier` (a sign-in in progress: its PKCE verifier and
+    /// nonce), until `expires_at`; the sweep deletes it if nobody takes it.
+    pub async fn put_verification(&self, identifier: &str, value: &str, expires_at: i64) -> crate::DbResult<()> {
+        dispatch!(self.put_verification(identifier, value, expires_at))
+    }
+
+    /// Takes (and deletes) the value kept under `identifier`, if it has not expired: each can be
+    /// taken once, so a replayed callback finds nothing.
+    pub async fn take_verification(&self, identifier: &str) -> crate::DbResult<Option<String>> {
+        dispatch!(self.take_verification(identifier))
+    }
 }

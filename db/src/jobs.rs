@@ -5,6 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The names runs are recorded under, one per background job, in the order the admin area lists
+/// them: the session sweep, tier management, log summarisation, the cold-start collect, and the
+/// collect of each ended session.
+pub const NAMES: [&str; 5] =
+    ["session-sweep", "tier-management", "log-summarisation", "cold-start-collect", crate::gc::SESSION_COLLECT];
+
 /// How a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -73,6 +73,16 @@ fn params(output_len: usize) -> Result<Params, argon2::Error> {
     Params::new(MEMORY_KIB, PASSES, 1, Some(output_len))
 }
 
+/// Checks a new password's length before it is hashed.
+pub fn check_new(password: &str) -> Result<(), DbError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(DbError::Invalid(format!(
+            "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
+        )));
+    }
+    Ok(())
+}
+
 /// Hashes `password` into a PHC string, on a hashing thread.
 pub async fn hash(password: String) -> Result<String, DbError> {
     let mut salt = [0u8; 16];

@@ -2,6 +2,7 @@
 //! the collector's bounded batches deleting exactly what expired, a session's collect touching only
 //! its own logs, and a scheduled run claimed by exactly one of its contenders.
 
+use mosaic_db::revocations::Revoked;
 use mosaic_db::agent_logs::{LogFilter, NewAgentLog, NewSummary};
 use mosaic_db::clock::{now_micros, SECOND};
 use mosaic_db::gc::SESSION_COLLECT;
@@ -163,6 +164,7 @@ async fn the_sweep_batches_delete_exactly_the_expired_rows(engine: Engine) {
 async fn ending_a_session_demotes_only_its_own_logs(engine: Engine) {
     let db = mosaic_test_support::store(engine).await;
     let store: &Store = &db;
+    let _admin = user(store, "admin@example.com").await;
     let u = user(store, "collect@example.com").await;
     let policy = SessionPolicy::default();
     let (ta, tb) = (token::generate().expect("token"), token::generate().expect("token"));
@@ -194,8 +196,13 @@ async fn ending_a_session_demotes_only_its_own_logs(engine: Engine) {
     assert_eq!(store.list_agent_logs(u.id, "agent", &tier(Tier::Hot), None, 100).await.expect("hot").items.len(), 6);
     // Collecting again finds nothing more.
     assert_eq!(store.collect_session(a.id).await.expect("again")["cleaned"]["logsDemoted"], 0);
-    // A ban ends every session of the user, says which, and collects each.
-    assert_eq!(store.set_banned(u.id, true, Some("spam")).await.expect("ban"), vec![b.id]);
+    // A ban ends every session of the user, announces which, and collects each.
+    let mut revoked = store.revocations().subscribe();
+    let ops = mosaic_db::audit::Actor { id: None, email: "ops@example.com".into() };
+    store.ban(&ops, u.id, Some("spam")).await.expect("ban");
+    let announced: Vec<Revoked> = std::iter::from_fn(|| revoked.try_recv().ok()).collect();
+    assert!(announced.contains(&Revoked::Session(b.id)) && announced.contains(&Revoked::User(u.id)), "{announced:?}");
+    assert!(!announced.contains(&Revoked::Session(a.id)), "a was signed out before: {announced:?}");
     let runs = finished_collects(store, 3).await;
     assert_eq!(runs[0].detail["cleaned"]["logsDemoted"], 4, "{}", runs[0].detail);
     assert_eq!(store.list_agent_logs(u.id, "agent", &tier(Tier::Hot), None, 100).await.expect("hot").items.len(), 2);

@@ -1,5 +1,7 @@
 //! The JSON API: the dashboard's data for other clients and for benchmarks, authenticated by the
-//! session cookie. Errors are `{"error": "…"}` with a 4xx/5xx status.
+//! session cookie or a personal API token (`Authorization: Bearer …`). Errors are
+//! `{"error": "…"}` with a 4xx/5xx status. The admin area is [`admin`], the user's own credentials
+//! [`account`], the setup of a fresh instance [`bootstrap`].
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -17,6 +19,10 @@ use mosaic_db::conversations::ConversationChange;
 use crate::middleware::Authed;
 use crate::ServerState;
 
+mod account;
+mod admin;
+mod bootstrap;
+mod input;
 mod logs;
 
 /// The default page size of the list endpoints.
@@ -34,6 +40,9 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/sessions/{id}", axum::routing::delete(revoke_session))
         .route("/healthz", get(health))
         .merge(logs::routes())
+        .merge(admin::routes())
+        .merge(account::routes())
+        .merge(bootstrap::routes())
 }
 
 fn id(raw: &str) -> Result<Uuid, AppError> {

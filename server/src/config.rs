@@ -30,6 +30,9 @@
 //! | `MOSAIC_JOB_BATCH_ROWS`, `MOSAIC_JOB_BATCH_PAUSE_MS`, `MOSAIC_JOB_DUTY_PERCENT` | 500, 5, 25 |
 //! | `SUMMARIZATION_MODEL` | none (extractive summaries); `provider/model` of a configured provider |
 //! | `MOSAIC_SHUTDOWN_SECS` | 10 |
+//! | `MOSAIC_OIDC_PROVIDERS`, `MOSAIC_OIDC_<ID>_ISSUER` / `_CLIENT_ID` / `_CLIENT_SECRET` / `_NAME` / `_LINK_EXISTING` | none; -, -, -, the id capitalised, `false` |
+//! | `MOSAIC_OIDC_TIMEOUT_SECS` | 10 |
+//! | `MOSAIC_ADMIN_EMAIL` | none (comma-separated emails made admin at their first provider sign-in) |
 //! | `RUST_LOG` | `info,sqlx=warn,leptos=warn` |
 //!
 //! (Leptos itself also looks at `LEPTOS_WATCH`, which `cargo leptos watch` sets, to add its
@@ -45,6 +48,7 @@ use mosaic_chat::provider::ProviderConfig;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{Engine, PoolSettings};
 
+use crate::oidc::{OidcProviderConfig, OidcSettings};
 use crate::jobs::{JobSettings, LogAges, Schedule, DEFAULT_SUMMARISE_CRON, DEFAULT_SWEEP_CRON, DEFAULT_TIERS_CRON};
 
 /// A variable with a value the server cannot use.
@@ -90,6 +94,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The log filter (RUST_LOG), in `tracing_subscriber`'s EnvFilter syntax.
     pub log_filter: String,
+    /// Sign-in through OpenID Connect providers, and who becomes admin through them.
+    pub oidc: OidcSettings,
 }
 
 /// The built site: where it is and what its files are called.
@@ -182,6 +188,7 @@ impl Config {
             None => None,
         };
         let https = public_origin.as_deref().is_some_and(|o| o.starts_with("https://"));
+        let public_origin_for_oidc = public_origin.clone();
         let chat = ChatConfig {
             providers: providers(&get)?,
             connect_timeout: seconds(&get, "MOSAIC_PROVIDER_CONNECT_TIMEOUT", Duration::from_secs(10), 600)?,
@@ -206,6 +213,7 @@ impl Config {
             summarization_model,
             shutdown_timeout: seconds(&get, "MOSAIC_SHUTDOWN_SECS", Duration::from_secs(10), 600)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,leptos=warn".into()),
+            oidc: oidc(&get, public_origin_for_oidc.as_deref())?,
         })
     }
 }
@@ -329,6 +337,59 @@ fn providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderConfig
         });
     }
     Ok(out)
+}
+
+/// MOSAIC_OIDC_PROVIDERS=id,… with MOSAIC_OIDC_<ID>_ISSUER / _CLIENT_ID / _CLIENT_SECRET / _NAME /
+/// _LINK_EXISTING, MOSAIC_OIDC_TIMEOUT_SECS and MOSAIC_ADMIN_EMAIL. Callbacks go to
+/// MOSAIC_PUBLIC_URL, which providers need to know, so it is required with any provider.
+fn oidc(get: &impl Fn(&str) -> Option<String>, public_origin: Option<&str>) -> Result<OidcSettings, ConfigError> {
+    let admin_emails = get("MOSAIC_ADMIN_EMAIL")
+        .map(|v| v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect())
+        .unwrap_or_default();
+    let timeout = seconds(get, "MOSAIC_OIDC_TIMEOUT_SECS", Duration::from_secs(10), 120)?;
+    let mut providers: Vec<OidcProviderConfig> = Vec::new();
+    let names = get("MOSAIC_OIDC_PROVIDERS").unwrap_or_default();
+    for id in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || id == mosaic_db::users::CREDENTIAL_PROVIDER
+            || providers.iter().any(|p| p.id == id)
+        {
+            return Err(ConfigError::new(
+                "MOSAIC_OIDC_PROVIDERS",
+                format!("{id:?}: ids are distinct, of lower-case letters, digits and '-' (and not \"credential\")"),
+            ));
+        }
+        let Some(origin) = public_origin else {
+            return Err(ConfigError::new(
+                "MOSAIC_PUBLIC_URL",
+                "is required with MOSAIC_OIDC_PROVIDERS: providers send people back to <MOSAIC_PUBLIC_URL>/auth/oidc/<id>/callback",
+            ));
+        };
+        let prefix = format!("MOSAIC_OIDC_{}", id.to_uppercase().replace('-', "_"));
+        let required = |suffix: &str, what: &str| {
+            let var = format!("{prefix}_{suffix}");
+            get(&var).ok_or_else(|| ConfigError::new(&var, format!("is required for each OIDC provider: {what}")))
+        };
+        let issuer = required("ISSUER", "the issuer URL, like https://keycloak.example.com/realms/main")?;
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| issuer.starts_with(p));
+        if !issuer.starts_with("https://") && !loopback {
+            return Err(ConfigError::new(format!("{prefix}_ISSUER"), "must be an https:// URL (http only on this machine)"));
+        }
+        let mut display = id.to_string();
+        if let Some(first) = display.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        providers.push(OidcProviderConfig {
+            id: id.to_string(),
+            name: get(&format!("{prefix}_NAME")).unwrap_or(display),
+            issuer,
+            client_id: required("CLIENT_ID", "the client id registered at the provider")?,
+            client_secret: required("CLIENT_SECRET", "the client secret registered at the provider")?,
+            link_existing: boolean(get, &format!("{prefix}_LINK_EXISTING"), false)?,
+            redirect_url: format!("{origin}/auth/oidc/{id}/callback"),
+        });
+    }
+    Ok(OidcSettings { providers, timeout, admin_emails })
 }
 
 fn number(

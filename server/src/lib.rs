@@ -7,6 +7,7 @@ pub mod gateway;
 pub mod jobs;
 pub mod media;
 pub mod middleware;
+pub mod oidc;
 pub mod seed;
 pub mod site;
 
@@ -34,6 +35,8 @@ pub struct ServerState {
     pub avatars: media::avatar::Avatars,
     /// The background jobs (started by [`jobs::Jobs::start`] once the server listens).
     pub jobs: Arc<jobs::Jobs>,
+    /// Sign-in through OpenID Connect providers.
+    pub oidc: Arc<oidc::Oidc>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -51,15 +54,19 @@ pub enum StartError {
     Db(#[from] mosaic_db::DbError),
     #[error("model providers: {0}")]
     Providers(String),
+    #[error("sign-in providers: {0}")]
+    Oidc(String),
 }
 
 /// Opens the database (applying migrations) and builds the shared state.
 pub async fn state(config: &Config) -> Result<ServerState, StartError> {
     let store = mosaic_db::Store::connect(&config.pool).await?;
+    let oidc = oidc::Oidc::new(&config.oidc).map_err(StartError::Oidc)?;
     let auth = AuthSettings {
         allow_signup: config.allow_signup,
         secure_cookies: config.secure_cookies,
         policy: config.session_policy,
+        providers: oidc.buttons(),
     };
     let mut provider_configs = config.chat.providers.clone();
     if config.chat.demo {
@@ -97,6 +104,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         public_origin: config.public_origin.clone(),
         avatars,
         jobs,
+        oidc: Arc::new(oidc),
     })
 }
 
@@ -117,6 +125,7 @@ pub fn router(state: ServerState) -> Router {
         .merge(api::routes())
         .merge(gateway::routes())
         .merge(media::avatar::routes())
+        .merge(oidc::routes())
         .merge(site::routes(&site_root))
         .leptos_routes_with_context(&state, routes, context, shell)
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell));

@@ -340,7 +340,8 @@ async fn banned_users_cannot_sign_in(engine: Engine) {
     s.user("admin@example.com").await;
     let c = s.user("troll@example.com").await;
     let (user, _) = s.store.find_credentials("troll@example.com").await.expect("lookup").expect("exists");
-    s.store.set_banned(user.id, true, Some("abuse")).await.expect("ban");
+    let ops = mosaic_db::audit::Actor { id: None, email: "ops@example.com".into() };
+    s.store.ban(&ops, user.id, Some("abuse")).await.expect("ban");
     let (st, _) = s.json(&c, reqwest::Method::GET, "/api/conversations", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "a ban ends the user's sessions");
     let res = client()

@@ -166,12 +166,13 @@ pub async fn account() -> Result<AccountView, ServerFnError> {
     let me = require_user()?;
     let state = crate::state::app_state()?;
     let sessions = state.store.list_sessions(me.user.id).await.map_err(fail)?;
+    let current_session = me.session_id().unwrap_or_default();
     Ok(AccountView {
         name: me.user.name,
         email: me.user.email,
         role: me.user.role.as_str().to_string(),
         avatar: me.user.image,
-        current_session: me.session_id,
+        current_session,
         sessions,
     })
 }
@@ -183,6 +184,6 @@ pub async fn revoke_session(id: uuid::Uuid) -> Result<(), ServerFnError> {
     let me = require_user()?;
     let state = crate::state::app_state()?;
     state.store.revoke_session(me.user.id, id).await.map_err(fail)?;
-    redirect_plain_form(if id == me.session_id { "/login" } else { "/settings" });
+    redirect_plain_form(if Some(id) == me.session_id() { "/login" } else { "/settings" });
     Ok(())
 }

@@ -253,7 +253,7 @@ async fn send_and_reply(
     let state = crate::state::app_state()?;
     let model = model.filter(|m| !m.is_empty());
     let id = target.id();
-    match state.chat.send(me.user.id, Some(me.session_id), target, content, model.clone()).await {
+    match state.chat.send(me.user.id, me.session_id(), target, content, model.clone()).await {
         Ok(_) => {}
         // The message was saved; the page of its conversation says why no reply came.
         Err(err @ (ChatError::NoProvider | ChatError::NoModelChosen(_))) => {

@@ -7,10 +7,33 @@ use super::flash_error;
 use crate::components::{BusyButton, ErrorBanner};
 use crate::images::{Picture, LOGO};
 
-/// Email + password sign-in.
+/// The configured OpenID Connect providers, (id, label); the page renders on the server only.
+fn providers() -> Vec<(String, String)> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::state::app_state().map(|s| s.auth.providers.clone()).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        Vec::new()
+    }
+}
+
+/// Email + password sign-in, and a button per OpenID Connect provider.
 #[component]
 pub fn SignIn() -> impl IntoView {
     let error = flash_error();
+    let providers = providers();
+    let sso = (!providers.is_empty()).then(|| {
+        view! {
+            <div class="sso" role="group" aria-label="Sign in with a provider">
+                <p class="muted">"Or continue with"</p>
+                {providers.into_iter().map(|(id, name)| view! {
+                    <a class="button sso-button" href=format!("/auth/oidc/{id}")>{format!("Sign in with {name}")}</a>
+                }).collect_view()}
+            </div>
+        }
+    });
     view! {
         <Title text="Sign in · Mosaic"/>
         <main class="auth">
@@ -21,6 +44,7 @@ pub fn SignIn() -> impl IntoView {
                 <label>"Email"<input type="email" name="email" autocomplete="username" required autofocus/></label>
                 <label>"Password"<input type="password" name="password" autocomplete="current-password" required/></label>
                 <BusyButton label="Sign in".to_string() busy="Signing in…".to_string()/>
+                {sso}
                 <p class="muted">"No account yet? " <a href="/signup">"Create one"</a></p>
             </form>
         </main>

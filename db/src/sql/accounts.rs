@@ -105,4 +105,30 @@ impl Backend {
             .fetch_all(&mut **tx)
             .await?)
     }
+
+    pub(crate) async fn put_verification(&self, identifier: &str, value: &str, expires_at: i64) -> DbResult<()> {
+        let now = now_micros();
+        sqlx::query(
+            "INSERT INTO verifications (id, identifier, value, expires_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(identifier)
+        .bind(value)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn take_verification(&self, identifier: &str) -> DbResult<Option<String>> {
+        let values: Vec<(String, i64)> =
+            sqlx::query_as("DELETE FROM verifications WHERE identifier = $1 RETURNING value, expires_at")
+                .bind(identifier)
+                .fetch_all(&self.pool)
+                .await?;
+        let now = now_micros();
+        Ok(values.into_iter().find(|(_, expires_at)| *expires_at > now).map(|(value, _)| value))
+    }
 }

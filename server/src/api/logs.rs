@@ -74,7 +74,7 @@ async fn append(
         logs.push(NewAgentLog {
             user_id: me.user.id,
             session_id: entry.session_id,
-            auth_session_id: Some(me.session_id),
+            auth_session_id: me.session_id(),
             level,
             category: entry.category,
             content: entry.content,

@@ -43,7 +43,7 @@ pub async fn chat(
         Err(e) => return AppError::BadRequest(format!("Invalid JSON body: {}", e.body_text())).into_response(),
     };
     let target = TurnTarget::for_message(req.conversation_id, &req.message);
-    let started = match s.app.chat.send(me.user.id, Some(me.session_id), target, req.message, req.model).await {
+    let started = match s.app.chat.send(me.user.id, me.session_id(), target, req.message, req.model).await {
         Ok(started) => started,
         Err(err) => return AppError::from(err).into_response(),
     };

@@ -1,6 +1,8 @@
-//! The WebSocket at `/ws`: authenticated by the session cookie and checked for origin at the
-//! handshake (by the middleware, like every state-changing request); then JSON events both ways
-//! (see [`mosaic_chat::events`]).
+//! The WebSocket at `/ws`: authenticated by the session cookie or an API token and checked for
+//! origin at the handshake (by the middleware, like every state-changing request); then JSON events
+//! both ways (see [`mosaic_chat::events`]). A read-only token may follow replies but not send or stop
+//! them. When the credential the socket was opened with ends (sign-out, revoke, ban, deletion,
+//! password change), the socket is told why and closed at once.
 //!
 //! Each client has one bounded outgoing buffer. A client that does not keep up is disconnected
 //! rather than buffered without end, and everything a client started (its writer, its listeners)
@@ -21,24 +23,33 @@ use tokio::sync::{broadcast, mpsc, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use app::state::CurrentUser;
+use mosaic_db::revocations::Revoked;
+
 use crate::middleware::Authed;
 use crate::ServerState;
 
 /// Events waiting to be written to one client before it counts as too slow.
 pub const CLIENT_BUFFER: usize = 256;
 
+/// What a socket whose credential ended is told before it closes.
+pub const ENDED: &str = "Your session has ended (signed out, revoked or suspended). Sign in again.";
+
 /// Upgrades to a WebSocket for the signed-in user (the origin was checked by the middleware).
 pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSocketUpgrade) -> Response {
     let chat = s.app.chat.clone();
-    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2)
-        .on_upgrade(move |socket| serve(socket, chat, me.user.id, me.session_id))
+    // Listening from before the upgrade, so a revocation in between is not missed.
+    let revocations = s.app.store.revocations().subscribe();
+    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me, revocations))
 }
 
 /// One connected client.
 struct Client {
     user_id: Uuid,
-    /// The sign-in session of the socket (the replies' agent logs carry it).
-    session_id: Uuid,
+    /// The sign-in session of the socket (the replies' agent logs carry it); none for a token.
+    session_id: Option<Uuid>,
+    /// Whether the socket may send and stop replies (not with a read-only token).
+    can_write: bool,
     chat: Arc<Chat>,
     out: mpsc::Sender<ServerEvent>,
     /// Set when the client must be disconnected (its buffer overflowed).
@@ -126,6 +137,8 @@ impl Client {
                 }
                 Err(err) => self.refused(Some(conversation_id), err),
             },
+            ClientEvent::Send { conversation_id, .. } if !self.can_write => self.error(conversation_id, READ_ONLY),
+            ClientEvent::Abort { conversation_id } if !self.can_write => self.error(Some(conversation_id), READ_ONLY),
             ClientEvent::Abort { conversation_id } => {
                 if !self.chat.abort(self.user_id, conversation_id) {
                     self.error(Some(conversation_id), "No reply is being written in that conversation.");
@@ -133,7 +146,7 @@ impl Client {
             }
             ClientEvent::Send { conversation_id, content, model } => {
                 let target = TurnTarget::for_message(conversation_id, &content);
-                match self.chat.send(self.user_id, Some(self.session_id), target, content, model).await {
+                match self.chat.send(self.user_id, self.session_id, target, content, model).await {
                     Ok(started) => {
                         self.subscribed.insert(started.conversation_id);
                         self.show((started.first, started.events));
@@ -145,7 +158,10 @@ impl Client {
     }
 }
 
-async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid, session_id: Uuid) {
+/// What a read-only token's socket is told when it tries to send or stop.
+const READ_ONLY: &str = "This token can only read; create a read-and-write token to send messages.";
+
+async fn serve(socket: WebSocket, chat: Arc<Chat>, me: CurrentUser, mut revocations: broadcast::Receiver<Revoked>) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx) = mpsc::channel::<ServerEvent>(CLIENT_BUFFER);
     let kill = Arc::new(Notify::new());
@@ -159,9 +175,11 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid, session_id: Uu
         let _ = sink.close().await;
     });
     let mut starts = chat.starts();
+    let user_id = me.user.id;
     let mut client = Client {
         user_id,
-        session_id,
+        session_id: me.session_id(),
+        can_write: me.can_write(),
         chat,
         out,
         kill: kill.clone(),
@@ -187,6 +205,18 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid, session_id: Uu
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
+            revoked = revocations.recv() => match revoked {
+                Ok(r) if me.ended_by(&r) => {
+                    client.error(None, ENDED);
+                    break;
+                }
+                Ok(_) => {}
+                // Announcements were missed, ours perhaps among them: close rather than guess.
+                Err(_) => {
+                    client.error(None, ENDED);
+                    break;
+                }
+            },
             _ = kill.notified() => break,
             _ = &mut writer => break,
         }
@@ -194,6 +224,9 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, user_id: Uuid, session_id: Uu
     for (_, task) in client.forwarders.drain() {
         task.abort();
     }
+    // The last sender goes with the client: the writer sends what is queued, then the close frame.
     drop(client);
-    writer.abort();
+    if tokio::time::timeout(std::time::Duration::from_secs(2), &mut writer).await.is_err() {
+        writer.abort();
+    }
 }

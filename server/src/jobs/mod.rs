@@ -48,13 +48,21 @@ pub enum Job {
 }
 
 impl Job {
+    /// Every job, in the order the admin console lists them.
+    pub const ALL: [Job; 4] = [Job::Sweep, Job::Tiers, Job::Summarise, Job::ColdStart];
+
+    /// The job recorded under `name`.
+    pub fn named(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|job| job.name() == name)
+    }
+
     /// The name runs are recorded under.
     pub fn name(self) -> &'static str {
         match self {
-            Job::Sweep => "session-sweep",
-            Job::Tiers => "tier-management",
-            Job::Summarise => "log-summarisation",
-            Job::ColdStart => "cold-start-collect",
+            Job::Sweep => mosaic_db::jobs::NAMES[0],
+            Job::Tiers => mosaic_db::jobs::NAMES[1],
+            Job::Summarise => mosaic_db::jobs::NAMES[2],
+            Job::ColdStart => mosaic_db::jobs::NAMES[3],
         }
     }
 }
@@ -282,6 +290,13 @@ impl Jobs {
             Job::Summarise => self.summarise().await,
         }
         .map_err(|e| e.to_string())
+    }
+
+    /// Starts a run of `job` now, outside its schedule (an admin's "run now"), in the background;
+    /// it is recorded like any run, and retried the same way.
+    pub fn run_now(self: &Arc<Self>, job: Job) {
+        let jobs = self.clone();
+        tokio::spawn(async move { jobs.run(job, None).await });
     }
 
     /// Shutdown: tells the jobs to stop after their current batch and waits for the runs in

@@ -4,7 +4,8 @@
 //! session cookie, so both are checked here. Browsers label a request with `Sec-Fetch-Site` or
 //! `Origin` (always `Origin` on a WebSocket handshake); it must be this site, or the configured public
 //! origin behind a proxy. Requests with neither come from non-browser clients, which carry no
-//! ambient cookies to abuse.
+//! ambient cookies to abuse. Requests with an `Authorization` header are not checked either: they
+//! carry their own credential, and the session middleware then ignores any cookie they carry.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -37,7 +38,8 @@ fn is_websocket_handshake(req: &Request) -> bool {
 /// Refuses state-changing requests and WebSocket handshakes from another site.
 pub async fn check(State(state): State<ServerState>, req: Request, next: Next) -> Response {
     let reads_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if (reads_only && !is_websocket_handshake(&req)) || same_origin(req.headers(), state.public_origin.as_deref()) {
+    let own_credential = req.headers().contains_key(header::AUTHORIZATION);
+    if (reads_only && !is_websocket_handshake(&req)) || own_credential || same_origin(req.headers(), state.public_origin.as_deref()) {
         return next.run(req).await;
     }
     (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "cross-origin request refused" }))).into_response()

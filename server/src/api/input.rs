@@ -1,0 +1,40 @@
+//! A request body as JSON or as a plain form: the JSON API and the pages' forms (which work without
+//! JavaScript) share one handler per action.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap};
+use axum::{Form, Json};
+use serde::de::DeserializeOwned;
+
+use app::error::AppError;
+
+/// Whether a request's body is a form (`application/x-www-form-urlencoded`), so the answer is a
+/// redirect back to the page rather than JSON.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The body, read as a form or as JSON by its content type.
+pub struct Input<T> {
+    pub value: T,
+    /// True when it came from a form.
+    pub form: bool,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for Input<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        if is_form(req.headers()) {
+            let Form(value) = Form::<T>::from_request(req, state)
+                .await
+                .map_err(|e| AppError::BadRequest(format!("Invalid form: {}", e.body_text())))?;
+            return Ok(Input { value, form: true });
+        }
+        let value = super::body(Json::<T>::from_request(req, state).await)?;
+        Ok(Input { value, form: false })
+    }
+}
