@@ -63,6 +63,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view=pages::SignUp ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users/:id/delete") view=pages::AdminDeleteUser ssr=SsrMode::Async/>
+                <Route path=path!("/admin/preferences") view=pages::AdminPreferences ssr=SsrMode::Async/>
+                <Route path=path!("/admin/jobs") view=pages::AdminJobs ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async/>
                 <Route path=path!("/c/:id/activity") view=pages::ActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/c/:id") view=pages::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>

@@ -1,7 +1,7 @@
 //! Signing up, in and out, and the user's list of sessions.
 
 use leptos::prelude::*;
-use mosaic_db::model::SessionInfo;
+use mosaic_db::model::{ApiToken, Preference, SessionInfo};
 use serde::{Deserialize, Serialize};
 
 /// The settings page's data: who is signed in and their live sessions.
@@ -14,13 +14,22 @@ pub struct AccountView {
     pub avatar: Option<String>,
     pub current_session: uuid::Uuid,
     pub sessions: Vec<SessionInfo>,
+    /// Whether the user may open the admin area and create admin-scoped tokens.
+    pub is_admin: bool,
+    /// Whether the account has a password (provider-only accounts have none to change).
+    pub has_password: bool,
+    pub tokens: Vec<ApiToken>,
+    /// The effective preferences, enforced ones locked.
+    pub preferences: Vec<Preference>,
+    /// The secret of a token just created by a form, shown this once.
+    pub new_secret: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
 mod imp {
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
-    use mosaic_db::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+    use mosaic_db::password::{self, MAX_PASSWORD_BYTES};
     use mosaic_db::{token, DbError};
 
     use crate::api::respond::fail;
@@ -101,11 +110,7 @@ mod imp {
                 "Sign-up is closed on this instance. Ask an administrator for an account.".into(),
             )));
         }
-        if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
-            return Err(fail(AppError::BadRequest(format!(
-                "A password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)."
-            ))));
-        }
+        password::check_new(&password).map_err(fail)?;
         // Check the fields before spending time on the hash.
         mosaic_db::users::clean_email(&email).map_err(fail)?;
         mosaic_db::users::clean_name(&name).map_err(fail)?;
@@ -159,21 +164,40 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// The signed-in user's account and live sessions.
+/// The signed-in user's account, sessions, tokens and preferences, and the secret of a token just
+/// created by the settings form (read from its one-time cookie, which is cleared here).
 #[server(prefix = "/_fn", endpoint = "account")]
 pub async fn account() -> Result<AccountView, ServerFnError> {
     use crate::api::respond::{fail, require_user};
+    use crate::state::request_parts;
     let me = require_user()?;
     let state = crate::state::app_state()?;
     let sessions = state.store.list_sessions(me.user.id).await.map_err(fail)?;
+    let tokens = state.store.list_api_tokens(me.user.id).await.map_err(fail)?;
+    let preferences = state.store.effective_preferences(me.user.id).await.map_err(fail)?;
+    let has_password = state.store.password_hash(me.user.id).await.map_err(fail)?.is_some();
+    let new_secret = request_parts().and_then(|p| crate::auth::cookie(&p.headers, crate::auth::NEW_TOKEN_COOKIE));
+    if new_secret.is_some() {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            let clear = crate::auth::clear_new_token_cookie(state.auth.secure_cookies);
+            if let Ok(value) = http::HeaderValue::from_str(&clear) {
+                res.append_header(http::header::SET_COOKIE, value);
+            }
+        }
+    }
     let current_session = me.session_id().unwrap_or_default();
     Ok(AccountView {
+        is_admin: me.is_admin(),
         name: me.user.name,
         email: me.user.email,
         role: me.user.role.as_str().to_string(),
         avatar: me.user.image,
         current_session,
         sessions,
+        has_password,
+        tokens,
+        preferences,
+        new_secret: new_secret.filter(|s| s.starts_with(mosaic_db::api_tokens::PREFIX)),
     })
 }
 

@@ -14,6 +14,8 @@ pub const MESSAGES_PAGE: u32 = 50;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub user_name: String,
+    /// Whether the user may open the admin area (a link in the sidebar).
+    pub is_admin: bool,
     /// The user's avatar key, if one was uploaded.
     pub user_avatar: Option<String>,
     pub conversations: Page<Conversation>,
@@ -142,6 +144,7 @@ pub async fn load_dashboard(
     };
     let conversations = rows.recent;
     Ok(Dashboard {
+        is_admin: me.is_admin(),
         user_name: me.user.name,
         user_avatar: me.user.image,
         conversations,

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
+use crate::api::with_query;
 use crate::error::AppError;
 use crate::state::{current_user, request_parts, CurrentUser};
 
@@ -64,23 +65,4 @@ fn same_site_path(referer: &str) -> Option<String> {
     let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
     let path = after_scheme.find('/').map(|i| &after_scheme[i..])?;
     (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_string())
-}
-
-/// `path` with `key=value` set in its query, replacing an earlier value of `key`.
-pub fn with_query(path: &str, key: &str, value: &str) -> String {
-    let (base, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut pairs: Vec<String> =
-        query.split('&').filter(|p| !p.is_empty() && !p.starts_with(&format!("{key}="))).map(str::to_string).collect();
-    pairs.push(format!("{key}={}", encode(value)));
-    format!("{base}?{}", pairs.join("&"))
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -51,11 +51,11 @@ fn DashboardView(data: Dashboard, error: Option<String>) -> impl IntoView {
     let open_id = data.open.as_ref().map(|o| o.conversation.id);
     let title =
         data.open.as_ref().map_or_else(|| "Mosaic".to_string(), |o| format!("{} · Mosaic", o.conversation.title));
-    let Dashboard { user_name, user_avatar, conversations, archived, paged, open, models, selected_model } = data;
+    let Dashboard { user_name, is_admin, user_avatar, conversations, archived, paged, open, models, selected_model } = data;
     view! {
         <Title text=title/>
         <div class="app">
-            <Sidebar conversations archived paged user_name user_avatar open_id/>
+            <Sidebar conversations archived paged user_name is_admin user_avatar open_id/>
             <main class="conversation" id="main">
                 <ErrorBanner message=Signal::stored(error)/>
                 {match open {
@@ -73,6 +73,7 @@ fn Sidebar(
     archived: Option<Page<Conversation>>,
     paged: bool,
     user_name: String,
+    is_admin: bool,
     user_avatar: Option<String>,
     open_id: Option<Uuid>,
 ) -> impl IntoView {
@@ -108,6 +109,7 @@ fn Sidebar(
             </nav>
             <footer class="sidebar-foot">
                 <span class="who"><Avatar key=user_avatar name=user_name.clone() size=28/>{user_name}</span>
+                {is_admin.then(|| view! { <a href="/admin">"Admin"</a> })}
                 <a href="/settings">"Settings"</a>
             </footer>
         </aside>

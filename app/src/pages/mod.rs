@@ -1,12 +1,14 @@
 //! The pages, one module each.
 
 mod activity;
+mod admin;
 mod chat_panel;
 mod dashboard;
 mod settings;
 mod sign_in;
 
 pub use activity::ActivityPage;
+pub use admin::{AdminAudit, AdminDeleteUser, AdminJobs, AdminPreferences, AdminUsers};
 pub use dashboard::Dashboard;
 pub use settings::Settings;
 pub use sign_in::{SignIn, SignUp};

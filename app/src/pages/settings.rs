@@ -1,4 +1,6 @@
-//! The settings page: the signed-in account and its sessions, each revocable.
+//! The settings page: the signed-in account, its password, its sessions (each revocable, or all
+//! but this one), its personal API tokens, and its preferences (those the platform enforces shown
+//! locked).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,6 +9,7 @@ use super::flash_error;
 use crate::api::account::account;
 use crate::api::error_text;
 use crate::components::{format_time, BusyButton, ErrorBanner};
+use mosaic_db::model::{ApiToken, Preference};
 use crate::images::Avatar;
 
 /// Account details and active sessions. Every action is a plain form post that comes back here.
@@ -29,13 +32,20 @@ pub fn Settings() -> impl IntoView {
                                 <section class="card">
                                     <h2>"Account"</h2>
                                     <p>{acc.name.clone()}" · "{acc.email}" · "{acc.role}</p>
+                                    {acc.is_admin.then(|| view! { <p><a href="/admin">"Open the admin area"</a></p> })}
                                     <AvatarForm key=acc.avatar name=acc.name/>
                                     <form method="post" action="/_fn/sign_out" class="inline">
                                         <button type="submit">"Sign out"</button>
                                     </form>
                                 </section>
+                                {acc.has_password.then(|| view! { <PasswordForm/> })}
+                                <Tokens tokens=acc.tokens is_admin=acc.is_admin new_secret=acc.new_secret/>
+                                <Preferences preferences=acc.preferences/>
                                 <section class="card">
                                     <h2>"Active sessions"</h2>
+                                    <form method="post" action="/api/sessions/revoke-others" class="inline">
+                                        <button type="submit">"Sign out everywhere else"</button>
+                                    </form>
                                     <table class="sessions">
                                         <thead><tr><th>"Device"</th><th>"Address"</th><th>"Signed in"</th><th>"Last active"</th><th></th></tr></thead>
                                         <tbody>
@@ -91,5 +101,103 @@ fn AvatarForm(key: Option<String>, name: String) -> impl IntoView {
                 </form>
             })}
         </div>
+    }
+}
+
+/// Changing the password: the current one first; the other sessions end.
+#[component]
+fn PasswordForm() -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Password"</h2>
+            <form method="post" action="/api/me/password" class="stacked" aria-label="Change password">
+                <label>"Current password"<input type="password" name="currentPassword" autocomplete="current-password" required/></label>
+                <label>
+                    "New password"
+                    <input type="password" name="newPassword" autocomplete="new-password" minlength="8" required/>
+                    <small class="muted">"At least 8 characters. Your other sessions are signed out."</small>
+                </label>
+                <BusyButton label="Change password".to_string() busy="Changing…".to_string()/>
+            </form>
+        </section>
+    }
+}
+
+/// Personal API tokens: the new one's secret (once), the list with last use, and the form.
+#[component]
+fn Tokens(tokens: Vec<ApiToken>, is_admin: bool, new_secret: Option<String>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="tokens-heading">
+            <h2 id="tokens-heading">"API tokens"</h2>
+            <p class="muted">"A token lets a script use the API as you: send it as "<code>"Authorization: Bearer <token>"</code>"."</p>
+            {new_secret.map(|secret| view! {
+                <div class="new-secret" role="status">
+                    <p><strong>"Your new token. Copy it now: it will not be shown again."</strong></p>
+                    <input type="text" readonly value=secret aria-label="The new token" class="secret"/>
+                </div>
+            })}
+            {(!tokens.is_empty()).then(|| view! {
+                <table class="tokens">
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Scope"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Expires"</th><th></th></tr></thead>
+                    <tbody>
+                        {tokens.into_iter().map(|t| {
+                            let label = format!("Revoke {}", t.name);
+                            view! {
+                                <tr>
+                                    <td>{t.name}</td>
+                                    <td>{t.scope.as_str()}</td>
+                                    <td>{format_time(t.created_at)}</td>
+                                    <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                                    <td>{t.expires_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                                    <td>
+                                        <form method="post" action=format!("/api/tokens/{}/revoke", t.id) class="inline">
+                                            <button type="submit" aria-label=label>"Revoke"</button>
+                                        </form>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <form method="post" action="/api/tokens" class="stacked" aria-label="Create a token">
+                <label>"Name"<input type="text" name="name" required maxlength="100" placeholder="e.g. laptop script"/></label>
+                <label>
+                    "Scope"
+                    <select name="scope">
+                        <option value="read">"Read only"</option>
+                        <option value="write" selected>"Read and write"</option>
+                        {is_admin.then(|| view! { <option value="admin">"Admin (includes the admin API)"</option> })}
+                    </select>
+                </label>
+                <label>"Expires in days (empty: never)"<input type="number" name="expiresInDays" min="1" max="3650" value="90"/></label>
+                <button type="submit">"Create token"</button>
+            </form>
+        </section>
+    }
+}
+
+/// The effective preferences; those the platform enforces are shown locked with their value.
+#[component]
+fn Preferences(preferences: Vec<Preference>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="preferences-heading">
+            <h2 id="preferences-heading">"Preferences"</h2>
+            <table class="preferences">
+                <thead><tr><th scope="col">"Key"</th><th scope="col">"Value"</th><th scope="col"></th></tr></thead>
+                <tbody>
+                    {preferences.into_iter().map(|p| {
+                        let note = if !p.mutable {
+                            view! { <span class="locked">"🔒 Set by your administrator"</span> }.into_any()
+                        } else if p.is_default {
+                            view! { <span class="muted">"Default"</span> }.into_any()
+                        } else {
+                            view! { <span class="muted">"Your choice"</span> }.into_any()
+                        };
+                        view! { <tr><td><code>{p.key}</code></td><td><code>{p.value.to_string()}</code></td><td>{note}</td></tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
 }

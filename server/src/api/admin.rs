@@ -35,7 +35,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/admin/users/{id}/unban", post(unban))
         .route("/api/admin/users/{id}", delete(delete_user))
         .route("/api/admin/users/{id}/delete", post(delete_user))
-        .route("/api/admin/preferences", get(preferences))
+        .route("/api/admin/preferences", get(preferences).post(set_named_preference))
         .route("/api/admin/preferences/{key}", put(set_preference).delete(delete_preference))
         .route("/api/admin/preferences/{key}/set", post(set_preference))
         .route("/api/admin/preferences/{key}/delete", post(delete_preference))
@@ -154,6 +154,9 @@ async fn preferences(State(s): State<ServerState>, Admin(_): Admin) -> Result<Js
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PreferenceBody {
+    /// The key, when the path does not name it (the page's form).
+    #[serde(default)]
+    key: Option<String>,
     value: Value,
     #[serde(default)]
     enforced: Value,
@@ -165,8 +168,23 @@ async fn set_preference(
     Path(key): Path<String>,
     input: Input<PreferenceBody>,
 ) -> Response {
+    save_preference(&s, &me, key, input).await
+}
+
+/// `POST /api/admin/preferences` with the key in the body.
+async fn set_named_preference(State(s): State<ServerState>, Admin(me): Admin, input: Input<PreferenceBody>) -> Response {
+    let key = input.value.key.clone().unwrap_or_default();
+    save_preference(&s, &me, key.trim().to_string(), input).await
+}
+
+async fn save_preference(
+    s: &ServerState,
+    me: &app::state::CurrentUser,
+    key: String,
+    input: Input<PreferenceBody>,
+) -> Response {
     let result = async {
-        let PreferenceBody { value, enforced } = input.value;
+        let PreferenceBody { value, enforced, .. } = input.value;
         // A form sends the value as JSON text and the checkbox as "on"; JSON sends both as they are.
         let value = match (input.form, value) {
             (true, Value::String(text)) => serde_json::from_str(&text).map_err(|e| {
