@@ -44,7 +44,8 @@ fn bearer(secret: &str) -> Client {
 
 async fn socket(s: &TestServer, header: (&str, &str)) -> Socket {
     let mut req = format!("{}/ws", s.base.replace("http://", "ws://")).into_client_request().expect("request");
-    req.headers_mut().insert(header.0, header.1.parse().expect("header"));
+    let name = reqwest::header::HeaderName::from_bytes(header.0.as_bytes()).expect("name");
+    req.headers_mut().insert(name, header.1.parse().expect("header"));
     tokio_tungstenite::connect_async(req).await.expect("websocket").0
 }
 
