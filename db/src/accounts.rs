@@ -54,7 +54,12 @@ impl crate::Store {
 
     /// Sets a new password hash and ends every other session of the user (the one changing it
     /// stays signed in).
-    pub async fn change_password(&self, user_id: uuid::Uuid, hash: &str, keep_session: uuid::Uuid) -> crate::DbResult<()> {
+    pub async fn change_password(
+        &self,
+        user_id: uuid::Uuid,
+        hash: &str,
+        keep_session: uuid::Uuid,
+    ) -> crate::DbResult<()> {
         let ended = dispatch!(self.change_password(user_id, hash, keep_session))?;
         self.sessions_ended(ended);
         Ok(())

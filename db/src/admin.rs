@@ -42,17 +42,6 @@ pub fn clean_reason(reason: Option<&str>) -> Result<Option<String>, DbError> {
     Ok(reason.map(str::to_string))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn search_text_matches_literally() {
-        assert_eq!(super::search_pattern("  ").ok().as_deref(), Some(""));
-        assert_eq!(super::search_pattern("Ada").ok().as_deref(), Some("%ada%"));
-        assert_eq!(super::search_pattern("50%_a\\b").ok().as_deref(), Some("%50\\%\\_a\\\\b%"));
-        assert!(super::search_pattern(&"x".repeat(101)).is_err());
-    }
-}
-
 impl crate::Store {
     /// A page of users, newest first, narrowed by `search` (a substring of the email or the name;
     /// empty for all), with their activity.
@@ -99,5 +88,16 @@ impl crate::Store {
                 .chain(sessions.into_iter().map(crate::revocations::Revoked::Session)),
         );
         Ok(image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn search_text_matches_literally() {
+        assert_eq!(super::search_pattern("  ").ok().as_deref(), Some(""));
+        assert_eq!(super::search_pattern("Ada").ok().as_deref(), Some("%ada%"));
+        assert_eq!(super::search_pattern("50%_a\\b").ok().as_deref(), Some("%50\\%\\_a\\\\b%"));
+        assert!(super::search_pattern(&"x".repeat(101)).is_err());
     }
 }

@@ -115,29 +115,6 @@ pub fn effective(mut rows: Vec<(String, Value, bool, Layer)>) -> Vec<Preference>
     merged.into_values().collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::{effective, Layer};
-
-    #[test]
-    fn enforcement_wins_over_the_user_who_wins_over_the_platform_default() {
-        let rows = vec![
-            ("theme".to_string(), json!("light"), true, Layer::User),
-            ("theme".to_string(), json!("dark"), false, Layer::Enforced),
-            ("ui.density".to_string(), json!("compact"), true, Layer::User),
-            ("ui.density".to_string(), json!("cozy"), true, Layer::Platform),
-            ("chat.sendOnEnter".to_string(), json!(false), true, Layer::Platform),
-        ];
-        let prefs = effective(rows);
-        let get = |k: &str| prefs.iter().find(|p| p.key == k).cloned().expect("key");
-        assert_eq!((get("theme").value, get("theme").mutable), (json!("dark"), false));
-        assert_eq!((get("ui.density").value, get("ui.density").is_default), (json!("compact"), false));
-        assert_eq!((get("chat.sendOnEnter").value, get("chat.sendOnEnter").is_default), (json!(false), true));
-    }
-}
-
 impl crate::Store {
     /// The platform layer: defaults and enforced values, by key.
     pub async fn list_platform_preferences(&self) -> crate::DbResult<Vec<crate::model::PlatformPreference>> {
@@ -158,5 +135,28 @@ impl crate::Store {
     /// Removes a platform default or enforcement. Audited.
     pub async fn delete_platform_preference(&self, actor: &crate::audit::Actor, key: &str) -> crate::DbResult<()> {
         dispatch!(self.delete_platform_preference(actor, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{effective, Layer};
+
+    #[test]
+    fn enforcement_wins_over_the_user_who_wins_over_the_platform_default() {
+        let rows = vec![
+            ("theme".to_string(), json!("light"), true, Layer::User),
+            ("theme".to_string(), json!("dark"), false, Layer::Enforced),
+            ("ui.density".to_string(), json!("compact"), true, Layer::User),
+            ("ui.density".to_string(), json!("cozy"), true, Layer::Platform),
+            ("chat.sendOnEnter".to_string(), json!(false), true, Layer::Platform),
+        ];
+        let prefs = effective(rows);
+        let get = |k: &str| prefs.iter().find(|p| p.key == k).cloned().expect("key");
+        assert_eq!((get("theme").value, get("theme").mutable), (json!("dark"), false));
+        assert_eq!((get("ui.density").value, get("ui.density").is_default), (json!("compact"), false));
+        assert_eq!((get("chat.sendOnEnter").value, get("chat.sendOnEnter").is_default), (json!(false), true));
     }
 }

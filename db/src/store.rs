@@ -19,8 +19,8 @@ use crate::model::{
     AgentLog, Conversation, LogSummary, Message, Page, Preference, ReplyState, SessionInfo, Tier, User,
 };
 use crate::replies::{NewTurn, StartedTurn, TurnContext, TurnTarget};
-use crate::sessions::{ActiveSession, SessionPolicy};
 use crate::revocations::{Revocations, Revoked};
+use crate::sessions::{ActiveSession, SessionPolicy};
 use crate::users::NewRole;
 use crate::{PgStore, SqliteStore};
 

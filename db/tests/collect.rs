@@ -2,7 +2,6 @@
 //! the collector's bounded batches deleting exactly what expired, a session's collect touching only
 //! its own logs, and a scheduled run claimed by exactly one of its contenders.
 
-use mosaic_db::revocations::Revoked;
 use mosaic_db::agent_logs::{LogFilter, NewAgentLog, NewSummary};
 use mosaic_db::clock::{now_micros, SECOND};
 use mosaic_db::gc::SESSION_COLLECT;
@@ -10,6 +9,7 @@ use mosaic_db::jobs::RunStatus;
 use mosaic_db::messages::MessageQuery;
 use mosaic_db::model::{ReplyState, SummarySource, Tier, User};
 use mosaic_db::replies::{NewTurn, TurnTarget};
+use mosaic_db::revocations::Revoked;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{token, DbError, Engine, Store};
 use mosaic_test_support::agent_log;

@@ -650,11 +650,7 @@ async fn hot_queries_use_an_index(engine: Engine) {
             q::api_tokens::RESOLVE,
             vec![P::Bytes(vec![0; 32]), P::Int(5)],
         ),
-        (
-            "accounts_provider_account_idx",
-            q::accounts::BY_SUBJECT,
-            vec![P::Text("keycloak"), P::Text("subject")],
-        ),
+        ("accounts_provider_account_idx", q::accounts::BY_SUBJECT, vec![P::Text("keycloak"), P::Text("subject")]),
     ];
     assert!(!cases.is_empty());
     for (index, sql, params) in cases {

@@ -158,8 +158,12 @@ async fn deleting_a_user_deletes_everything_they_own_and_nothing_else(engine: En
     let count = |table: &'static str, id: uuid::Uuid| async move {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE user_id = $1");
         match store {
-            Store::Sqlite(s) => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(s.pool()).await,
-            Store::Postgres(s) => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(s.pool()).await,
+            Store::Sqlite(s) => {
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(s.pool()).await
+            }
+            Store::Postgres(s) => {
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(s.pool()).await
+            }
         }
         .expect("count")
     };
@@ -181,7 +185,10 @@ async fn api_tokens_resolve_until_revoked_or_expired(engine: Engine) {
     let member = user(store, "member@example.com").await;
     let secret = mosaic_db::api_tokens::generate_secret().expect("secret");
     assert!(secret.starts_with("mosaic_") && secret.len() > 40);
-    let t = store.create_api_token(&member, " laptop ", TokenScope::Write, None, &token::hash(&secret)).await.expect("create");
+    let t = store
+        .create_api_token(&member, " laptop ", TokenScope::Write, None, &token::hash(&secret))
+        .await
+        .expect("create");
     assert_eq!((t.name.as_str(), t.scope, t.last_used_at), ("laptop", TokenScope::Write, None));
     let auth = store.resolve_api_token(&token::hash(&secret)).await.expect("resolve").expect("live");
     assert_eq!((auth.user.id, auth.token.id, auth.scope()), (member.id, t.id, TokenScope::Write));
@@ -199,10 +206,17 @@ async fn api_tokens_resolve_until_revoked_or_expired(engine: Engine) {
     store.set_role(&actor(&root), member.id, Role::Member).await.expect("demote");
     assert_eq!(resolve(admin_secret).await.expect("live").scope(), TokenScope::Write);
     // Expired tokens are refused; past expiries are refused at creation.
-    let past = store.create_api_token(&member, "old", TokenScope::Read, Some(now_micros() - SECOND), &token::hash("p")).await;
+    let past =
+        store.create_api_token(&member, "old", TokenScope::Read, Some(now_micros() - SECOND), &token::hash("p")).await;
     assert!(matches!(past, Err(DbError::Invalid(_))));
     let soon = store
-        .create_api_token(&member, "soon", TokenScope::Read, Some(now_micros() + SECOND / 5), &token::hash("mosaic_soon"))
+        .create_api_token(
+            &member,
+            "soon",
+            TokenScope::Read,
+            Some(now_micros() + SECOND / 5),
+            &token::hash("mosaic_soon"),
+        )
         .await
         .expect("create");
     assert!(resolve("mosaic_soon").await.is_some());
@@ -267,9 +281,11 @@ async fn provider_sign_in_creates_finds_and_links_only_verified_emails(engine: E
     let link = LinkPolicy { link_verified_email: true, make_admin: false };
     let no_link = LinkPolicy { link_verified_email: false, make_admin: false };
     // The very first account is admin, as with sign-up.
-    let (first, found) = store.sign_in_with_provider(&identity("sub-1", "Kay@Example.com", true), no_link).await.expect("create");
+    let (first, found) =
+        store.sign_in_with_provider(&identity("sub-1", "Kay@Example.com", true), no_link).await.expect("create");
     assert_eq!((found, first.role, first.email.as_str()), (Found::Created, Role::Admin, "kay@example.com"));
-    let (again, found) = store.sign_in_with_provider(&identity("sub-1", "changed@example.com", true), no_link).await.expect("find");
+    let (again, found) =
+        store.sign_in_with_provider(&identity("sub-1", "changed@example.com", true), no_link).await.expect("find");
     assert_eq!((again.id, found), (first.id, Found::Existing), "found by subject, not by email");
     // An existing email account: linked only when verified and allowed.
     let pw = user(store, "pw@example.com").await;
@@ -277,12 +293,14 @@ async fn provider_sign_in_creates_finds_and_links_only_verified_emails(engine: E
     assert!(matches!(refused, Err(DbError::Conflict(_))), "linking off");
     let refused = store.sign_in_with_provider(&identity("sub-2", "pw@example.com", false), link).await;
     assert!(matches!(refused, Err(DbError::Conflict(_))), "email not verified");
-    let (linked, found) = store.sign_in_with_provider(&identity("sub-2", "pw@example.com", true), link).await.expect("link");
+    let (linked, found) =
+        store.sign_in_with_provider(&identity("sub-2", "pw@example.com", true), link).await.expect("link");
     assert_eq!((linked.id, found), (pw.id, Found::Linked));
     assert!(store.password_hash(pw.id).await.expect("hash").is_some(), "the password still works");
     // MOSAIC_ADMIN_EMAIL's effect; a provider account has no password to change.
     let admin = LinkPolicy { link_verified_email: false, make_admin: true };
-    let (boss, _) = store.sign_in_with_provider(&identity("sub-3", "boss@example.com", true), admin).await.expect("admin");
+    let (boss, _) =
+        store.sign_in_with_provider(&identity("sub-3", "boss@example.com", true), admin).await.expect("admin");
     assert_eq!(boss.role, Role::Admin);
     assert_eq!(store.password_hash(boss.id).await.expect("hash"), None);
     let bad = store.sign_in_with_provider(&identity("sub-4", "not an email", true), no_link).await;

@@ -48,8 +48,8 @@ use mosaic_chat::provider::ProviderConfig;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::{Engine, PoolSettings};
 
-use crate::oidc::{OidcProviderConfig, OidcSettings};
 use crate::jobs::{JobSettings, LogAges, Schedule, DEFAULT_SUMMARISE_CRON, DEFAULT_SWEEP_CRON, DEFAULT_TIERS_CRON};
+use crate::oidc::{OidcProviderConfig, OidcSettings};
 
 /// A variable with a value the server cannot use.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -373,7 +373,10 @@ fn oidc(get: &impl Fn(&str) -> Option<String>, public_origin: Option<&str>) -> R
         let issuer = required("ISSUER", "the issuer URL, like https://keycloak.example.com/realms/main")?;
         let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| issuer.starts_with(p));
         if !issuer.starts_with("https://") && !loopback {
-            return Err(ConfigError::new(format!("{prefix}_ISSUER"), "must be an https:// URL (http only on this machine)"));
+            return Err(ConfigError::new(
+                format!("{prefix}_ISSUER"),
+                "must be an https:// URL (http only on this machine)",
+            ));
         }
         let mut display = id.to_string();
         if let Some(first) = display.get_mut(0..1) {

@@ -67,11 +67,8 @@ fn require_admin() -> Result<crate::state::CurrentUser, ServerFnError> {
 pub async fn admin_users(search: String, cursor: Option<String>) -> Result<UsersView, ServerFnError> {
     let me = require_admin()?;
     let state = crate::state::app_state()?;
-    let users = state
-        .store
-        .list_users(&search, cursor.as_deref(), USERS_PAGE)
-        .await
-        .map_err(crate::api::respond::fail)?;
+    let users =
+        state.store.list_users(&search, cursor.as_deref(), USERS_PAGE).await.map_err(crate::api::respond::fail)?;
     Ok(UsersView { users, me: me.user.id })
 }
 

@@ -2,8 +2,8 @@
 //! endpoints under `/_fn/`), and mutations are POST-only behind the server's Origin check.
 
 pub mod account;
-pub mod admin;
 pub mod activity;
+pub mod admin;
 pub mod conversations;
 
 use leptos::prelude::*;
@@ -16,7 +16,6 @@ pub fn error_text(err: &ServerFnError) -> String {
         other => other.to_string(),
     }
 }
-
 
 #[cfg(feature = "ssr")]
 pub(crate) mod respond;

@@ -51,7 +51,8 @@ fn DashboardView(data: Dashboard, error: Option<String>) -> impl IntoView {
     let open_id = data.open.as_ref().map(|o| o.conversation.id);
     let title =
         data.open.as_ref().map_or_else(|| "Mosaic".to_string(), |o| format!("{} · Mosaic", o.conversation.title));
-    let Dashboard { user_name, is_admin, user_avatar, conversations, archived, paged, open, models, selected_model } = data;
+    let Dashboard { user_name, is_admin, user_avatar, conversations, archived, paged, open, models, selected_model } =
+        data;
     view! {
         <Title text=title/>
         <div class="app">

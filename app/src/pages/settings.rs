@@ -9,8 +9,8 @@ use super::flash_error;
 use crate::api::account::account;
 use crate::api::error_text;
 use crate::components::{format_time, BusyButton, ErrorBanner};
-use mosaic_db::model::{ApiToken, Preference};
 use crate::images::Avatar;
+use mosaic_db::model::{ApiToken, Preference};
 
 /// Account details and active sessions. Every action is a plain form post that comes back here.
 #[component]

@@ -72,13 +72,14 @@ impl Backend {
 
     pub(crate) async fn change_password(&self, user_id: Uuid, hash: &str, keep_session: Uuid) -> DbResult<Vec<Uuid>> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE accounts SET password = $3, updated_at = $4 WHERE user_id = $1 AND provider_id = $2")
-            .bind(user_id)
-            .bind(CREDENTIAL_PROVIDER)
-            .bind(hash)
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE accounts SET password = $3, updated_at = $4 WHERE user_id = $1 AND provider_id = $2")
+                .bind(user_id)
+                .bind(CREDENTIAL_PROVIDER)
+                .bind(hash)
+                .bind(now_micros())
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(DbError::Invalid("this account signs in through a provider and has no password".into()));
         }

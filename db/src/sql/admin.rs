@@ -33,12 +33,7 @@ const OTHER_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND 
 const USER: &str = "SELECT id, email, name, role, banned, created_at, image FROM users WHERE id = $1";
 
 impl Backend {
-    pub(crate) async fn list_users(
-        &self,
-        search: &str,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> DbResult<Page<AdminUser>> {
+    pub(crate) async fn list_users(&self, search: &str, cursor: Option<&str>, limit: u32) -> DbResult<Page<AdminUser>> {
         let pattern = search_pattern(search)?;
         let limit = check_limit(limit)?;
         let after = Cursor::decode_opt(cursor, CursorKind::AdminUsers, Uuid::nil())?.unwrap_or(Cursor::NEWEST);

@@ -61,8 +61,14 @@ impl Backend {
         .map_err(missing_parent_is_not_found)?;
         if scope == TokenScope::Admin {
             let detail = serde_json::json!({ "token": token.id, "name": name, "expiresAt": expires_at });
-            Self::record(&mut tx, &Actor::from(user), Action::AdminTokenCreate, &Target::user(user.id, &user.email), detail)
-                .await?;
+            Self::record(
+                &mut tx,
+                &Actor::from(user),
+                Action::AdminTokenCreate,
+                &Target::user(user.id, &user.email),
+                detail,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(token)
@@ -91,16 +97,47 @@ impl Backend {
     }
 
     pub(crate) async fn resolve_api_token(&self, token_hash: &[u8]) -> DbResult<Option<TokenAuth>> {
-        type Row = (Uuid, String, String, i64, Option<i64>, Option<i64>, Uuid, String, String, String, bool, i64, Option<String>);
+        type Row = (
+            Uuid,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Uuid,
+            String,
+            String,
+            String,
+            bool,
+            i64,
+            Option<String>,
+        );
         let now = now_micros();
         let row: Option<Row> = sqlx::query_as(RESOLVE).bind(token_hash).bind(now).fetch_optional(&self.pool).await?;
-        let Some((id, name, scope, created_at, last_used_at, expires_at, user_id, email, uname, role, banned, ucreated, image)) =
-            row
+        let Some((
+            id,
+            name,
+            scope,
+            created_at,
+            last_used_at,
+            expires_at,
+            user_id,
+            email,
+            uname,
+            role,
+            banned,
+            ucreated,
+            image,
+        )) = row
         else {
             return Ok(None);
         };
         if last_used_at.is_none_or(|at| now - at > TOUCH_EVERY) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(id).bind(now).execute(&self.pool).await?;
+            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
         }
         let scope = TokenScope::try_from(scope).map_err(DbError::Internal)?;
         let role = Role::try_from(role).map_err(DbError::Internal)?;

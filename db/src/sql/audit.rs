@@ -68,8 +68,9 @@ impl Backend {
             .bind(limit + 1)
             .fetch_all(&self.pool)
             .await?;
-        let next =
-            page_end(&mut items, limit, |e| Cursor { at: e.created_at, id: e.id }.encode(CursorKind::Audit, Uuid::nil()));
+        let next = page_end(&mut items, limit, |e| {
+            Cursor { at: e.created_at, id: e.id }.encode(CursorKind::Audit, Uuid::nil())
+        });
         Ok(Page { items, next })
     }
 }

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use app::error::AppError;
 
-use super::input::{is_form, Input};
 use super::id;
+use super::input::{is_form, Input};
 use crate::middleware::Authed;
 use crate::ServerState;
 
@@ -114,7 +114,12 @@ async fn create(State(s): State<ServerState>, Authed(me): Authed, input: Input<N
     }
 }
 
-async fn revoke(State(s): State<ServerState>, Authed(me): Authed, Path(raw): Path<String>, headers: HeaderMap) -> Response {
+async fn revoke(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         s.app.store.revoke_api_token(me.user.id, id(&raw)?).await?;
         Ok((StatusCode::NO_CONTENT, None::<()>))

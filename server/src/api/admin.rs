@@ -79,7 +79,12 @@ struct RoleBody {
     role: Role,
 }
 
-async fn set_role(State(s): State<ServerState>, Admin(me): Admin, Path(raw): Path<String>, input: Input<RoleBody>) -> Response {
+async fn set_role(
+    State(s): State<ServerState>,
+    Admin(me): Admin,
+    Path(raw): Path<String>,
+    input: Input<RoleBody>,
+) -> Response {
     let result = async {
         let user = s.app.store.set_role(&Actor::from(&me.user), id(&raw)?, input.value.role).await?;
         Ok(Some(user))
@@ -95,7 +100,12 @@ struct BanBody {
     reason: Option<String>,
 }
 
-async fn ban(State(s): State<ServerState>, Admin(me): Admin, Path(raw): Path<String>, input: Input<BanBody>) -> Response {
+async fn ban(
+    State(s): State<ServerState>,
+    Admin(me): Admin,
+    Path(raw): Path<String>,
+    input: Input<BanBody>,
+) -> Response {
     let result = async {
         s.app.store.ban(&Actor::from(&me.user), id(&raw)?, input.value.reason.as_deref()).await?;
         Ok(None::<()>)
@@ -104,7 +114,12 @@ async fn ban(State(s): State<ServerState>, Admin(me): Admin, Path(raw): Path<Str
     answer(input.form, "/admin", result)
 }
 
-async fn unban(State(s): State<ServerState>, Admin(me): Admin, Path(raw): Path<String>, headers: HeaderMap) -> Response {
+async fn unban(
+    State(s): State<ServerState>,
+    Admin(me): Admin,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         s.app.store.unban(&Actor::from(&me.user), id(&raw)?).await?;
         Ok(None::<()>)
@@ -172,7 +187,11 @@ async fn set_preference(
 }
 
 /// `POST /api/admin/preferences` with the key in the body.
-async fn set_named_preference(State(s): State<ServerState>, Admin(me): Admin, input: Input<PreferenceBody>) -> Response {
+async fn set_named_preference(
+    State(s): State<ServerState>,
+    Admin(me): Admin,
+    input: Input<PreferenceBody>,
+) -> Response {
     let key = input.value.key.clone().unwrap_or_default();
     save_preference(&s, &me, key.trim().to_string(), input).await
 }
@@ -188,7 +207,9 @@ async fn save_preference(
         // A form sends the value as JSON text and the checkbox as "on"; JSON sends both as they are.
         let value = match (input.form, value) {
             (true, Value::String(text)) => serde_json::from_str(&text).map_err(|e| {
-                AppError::BadRequest(format!("The value must be JSON (a string in double quotes, a number, true, …): {e}"))
+                AppError::BadRequest(format!(
+                    "The value must be JSON (a string in double quotes, a number, true, …): {e}"
+                ))
             })?,
             (_, value) => value,
         };
@@ -234,11 +255,19 @@ async fn jobs(State(s): State<ServerState>, Admin(_): Admin) -> Result<Json<Vec<
     Ok(Json(out))
 }
 
-async fn run_job(State(s): State<ServerState>, Admin(me): Admin, Path(name): Path<String>, headers: HeaderMap) -> Response {
+async fn run_job(
+    State(s): State<ServerState>,
+    Admin(me): Admin,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let form = is_form(&headers);
     let result = async {
         let job = Job::named(&name).ok_or(AppError::NotFound)?;
-        s.app.store.record_action(&Actor::from(&me.user), Action::JobRun, &Target::named(job.name()), json!({})).await?;
+        s.app
+            .store
+            .record_action(&Actor::from(&me.user), Action::JobRun, &Target::named(job.name()), json!({}))
+            .await?;
         s.jobs.run_now(job);
         Ok(Some(json!({ "job": job.name(), "started": true })))
     }

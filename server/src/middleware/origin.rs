@@ -39,7 +39,10 @@ fn is_websocket_handshake(req: &Request) -> bool {
 pub async fn check(State(state): State<ServerState>, req: Request, next: Next) -> Response {
     let reads_only = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let own_credential = req.headers().contains_key(header::AUTHORIZATION);
-    if (reads_only && !is_websocket_handshake(&req)) || own_credential || same_origin(req.headers(), state.public_origin.as_deref()) {
+    if (reads_only && !is_websocket_handshake(&req))
+        || own_credential
+        || same_origin(req.headers(), state.public_origin.as_deref())
+    {
         return next.run(req).await;
     }
     (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "cross-origin request refused" }))).into_response()

@@ -111,20 +111,18 @@ async fn by_token(app: &AppState, path: &str, method: &Method, authorization: &s
     if !takes_tokens(path) {
         return Err(AppError::Unauthorized("API tokens work on /api/… and /ws only; pages take the session cookie."));
     }
-    let secret = bearer(authorization)
-        .ok_or(AppError::Unauthorized("The Authorization header must be \"Bearer <token>\"."))?;
-    let auth = app
-        .store
-        .resolve_api_token(&mosaic_db::token::hash(secret))
-        .await?
-        .ok_or(AppError::Unauthorized("This API token is not valid: it was revoked, has expired, or never existed."))?;
-    let me = CurrentUser {
-        credential: Credential::Token { id: auth.token.id, scope: auth.scope() },
-        user: auth.user,
-    };
+    let secret =
+        bearer(authorization).ok_or(AppError::Unauthorized("The Authorization header must be \"Bearer <token>\"."))?;
+    let auth =
+        app.store.resolve_api_token(&mosaic_db::token::hash(secret)).await?.ok_or(AppError::Unauthorized(
+            "This API token is not valid: it was revoked, has expired, or never existed.",
+        ))?;
+    let me = CurrentUser { credential: Credential::Token { id: auth.token.id, scope: auth.scope() }, user: auth.user };
     let reads_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !reads_only && !me.can_write() {
-        return Err(AppError::Forbidden("This token can only read; create a read-and-write token to change things.".into()));
+        return Err(AppError::Forbidden(
+            "This token can only read; create a read-and-write token to change things.".into(),
+        ));
     }
     Ok(me)
 }

@@ -240,11 +240,8 @@ async fn sign_in(s: &ServerState, user_id: uuid::Uuid, ip: Option<&str>, headers
     let auth = &s.app.auth;
     let Ok(token) = mosaic_db::token::generate() else { return fail("Sign-in could not finish. Try again.") };
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    if let Err(e) = s
-        .app
-        .store
-        .create_session(user_id, &mosaic_db::token::hash(&token), ip, user_agent, auth.policy)
-        .await
+    if let Err(e) =
+        s.app.store.create_session(user_id, &mosaic_db::token::hash(&token), ip, user_agent, auth.policy).await
     {
         return fail(app::error::AppError::from(e).message());
     }

@@ -20,7 +20,8 @@ use openidconnect::{
 use super::OidcProviderConfig;
 
 /// A client as built from discovery, with a redirect URL: the crate's typestates spelled out.
-type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// How long discovery is trusted before it is fetched again (endpoints and keys may change).
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -171,18 +172,17 @@ impl Provider {
             subject: claims.subject().as_str().to_string(),
             email: claims.email().map(|e| e.as_str().to_string()),
             email_verified: claims.email_verified() == Some(true),
-            name: claims.name().and_then(|n| n.get(None).or_else(|| n.iter().next().map(|(_, v)| v))).map(|n| n.as_str().to_string()),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None).or_else(|| n.iter().next().map(|(_, v)| v)))
+                .map(|n| n.as_str().to_string()),
         })
     }
 
     /// Fetches the provider's keys again, unless that was done a moment ago.
     async fn refresh_keys(&self, d: &Discovered) -> Result<Arc<Discovered>, SignInError> {
-        let recently = self
-            .jwks_fetched
-            .lock()
-            .ok()
-            .and_then(|t| *t)
-            .is_some_and(|at| at.elapsed() < JWKS_REFRESH_EVERY);
+        let recently =
+            self.jwks_fetched.lock().ok().and_then(|t| *t).is_some_and(|at| at.elapsed() < JWKS_REFRESH_EVERY);
         if recently {
             return Err(self.refused("its ID token is signed with a key it does not publish"));
         }
@@ -242,9 +242,7 @@ impl Provider {
     ) -> SignInError {
         match e {
             RequestTokenError::ServerResponse(r) => match r.error() {
-                CoreErrorResponseType::InvalidGrant => {
-                    self.refused("the sign-in code was already used or has expired")
-                }
+                CoreErrorResponseType::InvalidGrant => self.refused("the sign-in code was already used or has expired"),
                 CoreErrorResponseType::InvalidClient | CoreErrorResponseType::UnauthorizedClient => {
                     self.misconfigured("it does not accept this server's client id and secret")
                 }

@@ -34,6 +34,11 @@ impl Drop for TempDir {
 
 /// Starts a server on `engine` with `extra` settings over the defaults.
 pub async fn start(engine: Engine, extra: &[(&str, &str)]) -> TestServer {
+    start_at(engine, extra, 0).await
+}
+
+/// [`start`] on a given port (0: any), for settings that must name the server's own address.
+pub async fn start_at(engine: Engine, extra: &[(&str, &str)], port: u16) -> TestServer {
     let database = fresh_database(engine).await;
     let data_dir = std::env::temp_dir().join(format!("mosaic-http-{}", Uuid::now_v7().simple()));
     let mut vars: Vec<(String, String)> =
@@ -43,7 +48,7 @@ pub async fn start(engine: Engine, extra: &[(&str, &str)]) -> TestServer {
         Config::from_lookup(|name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("config");
     let state = server::state(&config).await.expect("state");
     let store = state.app.store.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = server::router(state.clone());
     tokio::spawn(async move {
