@@ -68,8 +68,9 @@ impl crate::Store {
     /// their connections close. Refuses the actor's own account and the last admin. Audited.
     pub async fn ban(&self, actor: &crate::audit::Actor, id: uuid::Uuid, reason: Option<&str>) -> crate::DbResult<()> {
         let ended = dispatch!(self.ban(actor, id, reason))?;
+        // One announcement covers every credential of the user, however many sessions they had.
         self.revocations().announce([crate::revocations::Revoked::User(id)]);
-        self.sessions_ended(ended);
+        self.collect_ended_sessions(ended);
         Ok(())
     }
 
@@ -82,11 +83,9 @@ impl crate::Store {
     /// preferences); their connections close. Refuses the actor's own account and the last admin.
     /// Audited. Returns the avatar key the user had, so its files can go if nobody else uses them.
     pub async fn delete_user(&self, actor: &crate::audit::Actor, id: uuid::Uuid) -> crate::DbResult<Option<String>> {
-        let (sessions, image) = dispatch!(self.delete_user(actor, id))?;
-        self.revocations().announce(
-            std::iter::once(crate::revocations::Revoked::User(id))
-                .chain(sessions.into_iter().map(crate::revocations::Revoked::Session)),
-        );
+        let image = dispatch!(self.delete_user(actor, id))?;
+        // Their logs went with them: nothing to collect; one announcement closes every socket.
+        self.revocations().announce([crate::revocations::Revoked::User(id)]);
         Ok(image)
     }
 }

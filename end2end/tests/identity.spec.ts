@@ -122,7 +122,7 @@ test("an admin manages users, preferences and jobs by keyboard without JavaScrip
   await mpage.getByLabel("Password").fill("correct horse battery");
   await mpage.getByRole("button", { name: "Sign in" }).click();
   await mpage.goto("/settings");
-  await expect(mpage.locator("table.preferences tr", { hasText: "ui.density" })).toContainText("Set by your administrator");
+  await expect(mpage.locator("table.preferences tr", { hasText: "ui.density" })).toContainText("set by your administrator");
   await expect(mpage.locator("table.preferences tr", { hasText: "ui.density" })).toContainText('"compact"');
   await mpage.getByLabel("Name", { exact: true }).fill("laptop script");
   await mpage.getByRole("button", { name: "Create token" }).click();

@@ -239,6 +239,12 @@ async fn tokens_authenticate_the_api_and_the_socket_with_their_scope(engine: Eng
     assert_eq!(res.status(), StatusCode::CREATED);
     let (_, mine) = s.json(&c, Method::GET, "/api/conversations", None).await;
     assert_eq!(mine["items"][0]["title"], "by token");
+    // POST /api/chat takes them too, with the scope enforced.
+    let chat = json!({"message": "hi"});
+    let res = bearer(&read).post(s.url("/api/chat")).json(&chat).send().await.expect("chat");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = bearer(&write).post(s.url("/api/chat")).json(&chat).send().await.expect("chat");
+    assert!(![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&res.status()), "{}", res.status());
     // Tokens are for the API and the socket, not the pages.
     let res = bearer(&write).get(s.url("/settings")).send().await.expect("page");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
@@ -361,7 +367,7 @@ async fn enforced_preferences_are_locked_for_users(engine: Engine) {
     let theme = prefs.as_array().expect("list").iter().find(|p| p["key"] == "theme").cloned().expect("theme");
     assert_eq!((theme["value"].as_str(), theme["mutable"].as_bool()), (Some("dark"), Some(false)));
     let settings = member.get(s.url("/settings")).send().await.expect("page").text().await.expect("html");
-    assert!(settings.contains("Set by your administrator"), "the settings page shows the key locked");
+    assert!(settings.contains("set by your administrator"), "the settings page shows the key locked");
     let (st, _) = s.json(&admin, Method::DELETE, "/api/admin/preferences/theme", None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (_, prefs) = s.json(&member, Method::GET, "/api/preferences", None).await;

@@ -26,7 +26,7 @@ pub struct RunView {
     pub status: String,
     pub started_at: i64,
     pub finished_at: Option<i64>,
-    /// The run's detail (what it did, or its error), as compact JSON.
+    /// The run's detail (what it did, or its error), as `key: value` pairs.
     pub detail: String,
 }
 
@@ -107,7 +107,7 @@ pub async fn admin_jobs() -> Result<Vec<JobView>, ServerFnError> {
                 status: r.status.as_str().to_string(),
                 started_at: r.started_at,
                 finished_at: r.finished_at,
-                detail: r.detail.to_string(),
+                detail: crate::components::plain_detail(&r.detail),
             })
             .collect();
         jobs.push(JobView { name: name.to_string(), runs });

@@ -60,6 +60,26 @@ pub fn BusyButton(label: String, busy: String) -> impl IntoView {
     }
 }
 
+/// A JSON detail (a job run's, an audit entry's) as `key: value` pairs, nested keys joined with
+/// dots: easier to read than JSON.
+pub fn plain_detail(detail: &serde_json::Value) -> String {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push(format!("{prefix}: {s}")),
+            other => out.push(format!("{prefix}: {other}")),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", detail, &mut out);
+    out.join(" · ")
+}
+
 /// A timestamp (microseconds since the epoch) as a short UTC date and time.
 pub fn format_time(micros: i64) -> String {
     let secs = micros.div_euclid(1_000_000);
@@ -85,6 +105,13 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn details_read_as_key_value_pairs() {
+        let detail = serde_json::json!({ "cleaned": { "logsDemoted": 3 }, "reason": "spam", "ok": true });
+        assert_eq!(super::plain_detail(&detail), "cleaned.logsDemoted: 3 · ok: true · reason: spam");
+        assert_eq!(super::plain_detail(&serde_json::json!({})), "");
+    }
+
     #[test]
     fn formats_known_dates() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");

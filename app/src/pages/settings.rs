@@ -188,7 +188,7 @@ fn Preferences(preferences: Vec<Preference>) -> impl IntoView {
                 <tbody>
                     {preferences.into_iter().map(|p| {
                         let note = if !p.mutable {
-                            view! { <span class="locked">"🔒 Set by your administrator"</span> }.into_any()
+                            view! { <span class="locked">"Locked: set by your administrator"</span> }.into_any()
                         } else if p.is_default {
                             view! { <span class="muted">"Default"</span> }.into_any()
                         } else {

@@ -131,7 +131,7 @@ impl Backend {
         Ok(())
     }
 
-    pub(crate) async fn delete_user(&self, actor: &Actor, id: Uuid) -> DbResult<(Vec<Uuid>, Option<String>)> {
+    pub(crate) async fn delete_user(&self, actor: &Actor, id: Uuid) -> DbResult<Option<String>> {
         if actor.id == Some(id) {
             return Err(DbError::Invalid("you cannot delete your own account from the admin console".into()));
         }
@@ -139,8 +139,6 @@ impl Backend {
         Self::serialize_user_changes(&mut tx).await?;
         let user = Self::target(&mut tx, id).await?;
         Self::keep_an_admin(&mut tx, &user).await?;
-        let sessions: Vec<Uuid> =
-            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1").bind(id).fetch_all(&mut *tx).await?;
         let counts: (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM conversations WHERE user_id = $1),
                     (SELECT COUNT(*) FROM agent_logs WHERE user_id = $1)",
@@ -153,6 +151,6 @@ impl Backend {
         let detail = json!({ "name": user.name, "conversations": counts.0, "agentLogs": counts.1 });
         Self::record(&mut tx, actor, Action::UserDelete, &Target::user(id, &user.email), detail).await?;
         tx.commit().await?;
-        Ok((sessions, user.image))
+        Ok(user.image)
     }
 }

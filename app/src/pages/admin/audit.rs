@@ -7,7 +7,7 @@ use mosaic_db::model::AuditEntry;
 
 use super::{allowed, AdminNav};
 use crate::api::admin::admin_audit;
-use crate::components::{format_time, LoadFailed};
+use crate::components::{format_time, plain_detail, LoadFailed};
 use crate::pages::NotFound;
 
 /// `/admin/audit`.
@@ -56,7 +56,7 @@ pub fn AdminAudit() -> impl IntoView {
 }
 
 fn entry_row(e: AuditEntry) -> impl IntoView {
-    let detail = if e.detail.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { e.detail.to_string() };
+    let detail = plain_detail(&e.detail);
     view! {
         <tr>
             <td>{format_time(e.created_at)}</td>
