@@ -438,7 +438,7 @@ mod tests {
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        Config::from_lookup(move |name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
     }
 
     #[test]
@@ -560,5 +560,46 @@ mod tests {
         assert!(c.secure_cookies);
         assert_eq!(c.public_origin.as_deref(), Some("https://chat.example.com"));
         assert_eq!(c.pool.url, "sqlite:/var/lib/mosaic/mosaic.db");
+    }
+
+    #[test]
+    fn oidc_providers_are_read_with_their_callback_and_checked() {
+        let base = [
+            ("MOSAIC_PUBLIC_URL", "https://chat.example.com/"),
+            ("MOSAIC_OIDC_PROVIDERS", "keycloak, google"),
+            ("MOSAIC_OIDC_KEYCLOAK_ISSUER", "https://kc.example.com/realms/main"),
+            ("MOSAIC_OIDC_KEYCLOAK_CLIENT_ID", "mosaic"),
+            ("MOSAIC_OIDC_KEYCLOAK_CLIENT_SECRET", "s1"),
+            ("MOSAIC_OIDC_KEYCLOAK_LINK_EXISTING", "true"),
+            ("MOSAIC_OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("MOSAIC_OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("MOSAIC_OIDC_GOOGLE_CLIENT_SECRET", "s2"),
+            ("MOSAIC_OIDC_GOOGLE_NAME", "Google"),
+            ("MOSAIC_ADMIN_EMAIL", "IT@example.com, ops@example.com"),
+        ];
+        let c = with(&base).expect("config");
+        let kc = &c.oidc.providers[0];
+        assert_eq!((kc.id.as_str(), kc.name.as_str(), kc.link_existing), ("keycloak", "Keycloak", true));
+        assert_eq!(kc.redirect_url, "https://chat.example.com/auth/oidc/keycloak/callback");
+        assert_eq!(c.oidc.providers[1].name, "Google");
+        assert!(!c.oidc.providers[1].link_existing, "linking is off unless asked for");
+        assert_eq!(c.oidc.admin_emails, ["it@example.com", "ops@example.com"]);
+        assert_eq!(c.oidc.timeout.as_secs(), 10);
+        let without = |var: &str| {
+            let vars: Vec<(&str, &str)> = base.iter().copied().filter(|(k, _)| *k != var).collect();
+            with(&vars).expect_err("refused").var
+        };
+        assert_eq!(without("MOSAIC_PUBLIC_URL"), "MOSAIC_PUBLIC_URL");
+        assert_eq!(without("MOSAIC_OIDC_GOOGLE_CLIENT_SECRET"), "MOSAIC_OIDC_GOOGLE_CLIENT_SECRET");
+        let mut plain_http = base.to_vec();
+        plain_http.push(("MOSAIC_OIDC_KEYCLOAK_ISSUER", "http://kc.example.com/realms/main"));
+        assert_eq!(with(&plain_http).expect_err("http").var, "MOSAIC_OIDC_KEYCLOAK_ISSUER");
+        let mut local = base.to_vec();
+        local.push(("MOSAIC_OIDC_KEYCLOAK_ISSUER", "http://127.0.0.1:4111"));
+        assert!(with(&local).is_ok(), "plain http on this machine, for tests");
+        let mut reserved = base.to_vec();
+        reserved.push(("MOSAIC_OIDC_PROVIDERS", "credential"));
+        assert_eq!(with(&reserved).expect_err("reserved").var, "MOSAIC_OIDC_PROVIDERS");
+        assert!(with(&[]).expect("defaults").oidc.providers.is_empty());
     }
 }
