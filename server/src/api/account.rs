@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use app::error::AppError;
 
 use super::id;
-use super::input::{is_form, Input};
+use super::input::{answer, is_form, Input};
 use crate::middleware::Authed;
 use crate::ServerState;
 
@@ -34,17 +34,6 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/tokens/{id}/revoke", post(revoke))
         .route("/api/me/password", post(change_password))
         .route("/api/sessions/revoke-others", post(revoke_others))
-}
-
-/// Answers a form with a redirect to the settings page (`?error=` when it failed), JSON otherwise.
-fn answer<T: Serialize>(form: bool, result: Result<(StatusCode, Option<T>), AppError>) -> Response {
-    match (form, result) {
-        (true, Ok(_)) => Redirect::to(SETTINGS).into_response(),
-        (true, Err(e)) => Redirect::to(&app::api::with_query(SETTINGS, "error", e.message())).into_response(),
-        (false, Ok((status, Some(body)))) => (status, Json(body)).into_response(),
-        (false, Ok((_, None))) => StatusCode::NO_CONTENT.into_response(),
-        (false, Err(e)) => e.into_response(),
-    }
 }
 
 async fn list(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<ApiToken>>, AppError> {
@@ -110,7 +99,8 @@ async fn create(State(s): State<ServerState>, Authed(me): Authed, input: Input<N
             }
             response
         }
-        (form, result) => answer(form, result.map(|c| (StatusCode::CREATED, Some(c)))),
+        (false, Ok(created)) => (StatusCode::CREATED, Json(created)).into_response(),
+        (form, result) => answer(form, SETTINGS, result.map(Some)),
     }
 }
 
@@ -122,10 +112,10 @@ async fn revoke(
 ) -> Response {
     let result = async {
         s.app.store.revoke_api_token(me.user.id, id(&raw)?).await?;
-        Ok((StatusCode::NO_CONTENT, None::<()>))
+        Ok(None::<()>)
     }
     .await;
-    answer(is_form(&headers), result)
+    answer(is_form(&headers), SETTINGS, result)
 }
 
 #[derive(Deserialize)]
@@ -148,18 +138,18 @@ async fn change_password(State(s): State<ServerState>, Authed(me): Authed, input
         password::check_new(&new_password)?;
         let hash = password::hash(new_password).await?;
         s.app.store.change_password(me.user.id, &hash, me.session_id().unwrap_or_default()).await?;
-        Ok((StatusCode::NO_CONTENT, None::<()>))
+        Ok(None::<()>)
     }
     .await;
-    answer(input.form, result)
+    answer(input.form, SETTINGS, result)
 }
 
 /// "Sign out everywhere else": ends every session of the user but this one.
 async fn revoke_others(State(s): State<ServerState>, Authed(me): Authed, headers: HeaderMap) -> Response {
     let result = async {
         let ended = s.app.store.revoke_other_sessions(me.user.id, me.session_id().unwrap_or_default()).await?;
-        Ok((StatusCode::OK, Some(serde_json::json!({ "ended": ended }))))
+        Ok(Some(serde_json::json!({ "ended": ended })))
     }
     .await;
-    answer(is_form(&headers), result)
+    answer(is_form(&headers), SETTINGS, result)
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use app::error::AppError;
 
-use super::input::{is_form, Input};
+use super::input::{answer, is_form, Input};
 use super::{id, query, DEFAULT_LIMIT};
 use crate::jobs::Job;
 use crate::middleware::Admin;
@@ -42,18 +42,6 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/admin/jobs", get(jobs))
         .route("/api/admin/jobs/{name}/run", post(run_job))
         .route("/api/admin/audit", get(audit))
-}
-
-/// Answers an action: JSON (`ok` as the body, or 204 when it is `None`) or, for a form, a redirect
-/// to `back`, with the error's message in `?error=` when it failed.
-fn answer<T: Serialize>(form: bool, back: &str, result: Result<Option<T>, AppError>) -> Response {
-    match (form, result) {
-        (true, Ok(_)) => Redirect::to(back).into_response(),
-        (true, Err(e)) => Redirect::to(&app::api::with_query(back, "error", e.message())).into_response(),
-        (false, Ok(Some(body))) => Json(body).into_response(),
-        (false, Ok(None)) => StatusCode::NO_CONTENT.into_response(),
-        (false, Err(e)) => e.into_response(),
-    }
 }
 
 #[derive(Deserialize)]

@@ -2,9 +2,12 @@
 //! JavaScript) share one handler per action.
 
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use app::error::AppError;
 
@@ -36,5 +39,17 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for Input<T> {
         }
         let value = super::body(Json::<T>::from_request(req, state).await)?;
         Ok(Input { value, form: false })
+    }
+}
+
+/// Answers an action: JSON (`ok` as the body, or 204 when it is `None`) or, for a form, a redirect
+/// to `back`, with the error's message in `?error=` when it failed.
+pub fn answer<T: Serialize>(form: bool, back: &str, result: Result<Option<T>, AppError>) -> Response {
+    match (form, result) {
+        (true, Ok(_)) => Redirect::to(back).into_response(),
+        (true, Err(e)) => Redirect::to(&app::api::with_query(back, "error", e.message())).into_response(),
+        (false, Ok(Some(body))) => Json(body).into_response(),
+        (false, Ok(None)) => StatusCode::NO_CONTENT.into_response(),
+        (false, Err(e)) => e.into_response(),
     }
 }
