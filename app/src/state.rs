@@ -39,8 +39,9 @@ pub struct AppState {
 pub enum Credential {
     /// The session cookie of a signed-in browser.
     Session(uuid::Uuid),
-    /// A personal API token (`Authorization: Bearer …`) with the scope in effect.
-    Token { id: uuid::Uuid, scope: TokenScope },
+    /// A personal API token (`Authorization: Bearer …`) with the scope in effect and its expiry
+    /// (microseconds; none for never).
+    Token { id: uuid::Uuid, scope: TokenScope, expires_at: Option<i64> },
 }
 
 /// The user a request is signed in as, resolved once per request by the server's middleware and
@@ -75,6 +76,21 @@ impl CurrentUser {
                 Credential::Session(_) => true,
                 Credential::Token { scope, .. } => scope == TokenScope::Admin,
             }
+    }
+
+    /// The id of the session or token the request was authenticated by.
+    pub fn credential_id(&self) -> uuid::Uuid {
+        match self.credential {
+            Credential::Session(id) | Credential::Token { id, .. } => id,
+        }
+    }
+
+    /// When the credential stops being valid on its own, if it has a fixed end (a token's expiry).
+    pub fn expires_at(&self) -> Option<i64> {
+        match self.credential {
+            Credential::Session(_) => None,
+            Credential::Token { expires_at, .. } => expires_at,
+        }
     }
 
     /// Whether `revoked` ends the credential this request (or socket) was authenticated by.

@@ -19,7 +19,8 @@ pub struct ProviderIdentity {
 pub struct LinkPolicy {
     /// Whether an existing account with the same (verified) email is linked to the provider.
     pub link_verified_email: bool,
-    /// Whether a new account is made admin (its email is listed in MOSAIC_ADMIN_EMAIL).
+    /// Whether a new account is made admin (its email is listed in MOSAIC_ADMIN_EMAIL); only when
+    /// the provider verified the email.
     pub make_admin: bool,
 }
 
@@ -28,8 +29,11 @@ pub struct LinkPolicy {
 pub enum Found {
     /// The provider account was known.
     Existing,
-    /// An account with the same verified email was linked to the provider.
+    /// An account with the same email, verified before, was linked to the provider.
     Linked,
+    /// An account with the same email that nobody had verified was taken over by the provider's
+    /// verified owner of the address: its password, other providers, sessions and tokens ended.
+    Claimed,
     /// A new user was created.
     Created,
 }
@@ -37,14 +41,19 @@ pub enum Found {
 impl crate::Store {
     /// The user behind a verified provider identity: found by (provider, subject); else an
     /// existing account with the same email, linked only when the provider verified the email and
-    /// `policy` allows it (otherwise [`crate::DbError::Conflict`]); else a new user. One transaction.
-    /// The caller refuses banned users.
+    /// `policy` allows it (otherwise [`crate::DbError::Conflict`]), and claimed (its other ways in
+    /// ended) when nobody had verified that account's email before; else a new user. One
+    /// transaction. The caller refuses banned users.
     pub async fn sign_in_with_provider(
         &self,
         who: &ProviderIdentity,
         policy: LinkPolicy,
     ) -> crate::DbResult<(crate::model::User, Found)> {
-        dispatch!(self.sign_in_with_provider(who, policy))
+        let (user, found) = dispatch!(self.sign_in_with_provider(who, policy))?;
+        if found == Found::Claimed {
+            self.revocations().announce([crate::revocations::Revoked::User(user.id)]);
+        }
+        Ok((user, found))
     }
 
     /// The user's password hash, if they have an email + password account.

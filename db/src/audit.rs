@@ -10,7 +10,7 @@ use crate::model::User;
 /// Who did something: the admin (or the setup script) acting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
-    /// None for the bootstrap, which nobody is signed in to.
+    /// None when no account acts (the configuration, e.g. MOSAIC_ADMIN_EMAIL; `email` then names it).
     pub id: Option<Uuid>,
     pub email: String,
 }

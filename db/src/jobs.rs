@@ -5,11 +5,24 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The names runs are recorded under, one per background job, in the order the admin area lists
-/// them: the session sweep, tier management, log summarisation, the cold-start collect, and the
-/// collect of each ended session.
+/// The session sweep's runs are recorded under this name.
+pub const SESSION_SWEEP: &str = "session-sweep";
+/// Tier management's.
+pub const TIER_MANAGEMENT: &str = "tier-management";
+/// Log summarisation's.
+pub const LOG_SUMMARISATION: &str = "log-summarisation";
+/// The cold-start collect's.
+pub const COLD_START_COLLECT: &str = "cold-start-collect";
+
+/// The jobs an admin may start by hand (each ended session's collect runs on its own).
+pub const RUN_BY_HAND: [&str; 4] = [SESSION_SWEEP, TIER_MANAGEMENT, LOG_SUMMARISATION, COLD_START_COLLECT];
+
+/// Every name runs are recorded under, in the order the admin area lists them.
 pub const NAMES: [&str; 5] =
-    ["session-sweep", "tier-management", "log-summarisation", "cold-start-collect", crate::gc::SESSION_COLLECT];
+    [SESSION_SWEEP, TIER_MANAGEMENT, LOG_SUMMARISATION, COLD_START_COLLECT, crate::gc::SESSION_COLLECT];
+
+/// Runs the admin area shows per job.
+pub const RECENT_RUNS: u32 = 10;
 
 /// How a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,4 +73,12 @@ pub struct JobRun {
     pub attempt: i32,
     pub started_at: i64,
     pub finished_at: Option<i64>,
+}
+
+impl crate::Store {
+    /// The latest `limit` runs of every job, by job in [`NAMES`] order, newest first: one statement.
+    pub async fn recent_runs_of_every_job(&self, limit: u32) -> crate::DbResult<Vec<(&'static str, Vec<JobRun>)>> {
+        let runs = dispatch!(self.recent_runs_of_every_job(limit))?;
+        Ok(NAMES.iter().map(|name| (*name, runs.iter().filter(|r| r.job == *name).cloned().collect())).collect())
+    }
 }

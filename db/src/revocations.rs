@@ -50,3 +50,11 @@ impl Revocations {
         }
     }
 }
+
+impl crate::Store {
+    /// Whether the session or token `id` is still live (not ended, not expired, its user not
+    /// banned): what a connection checks when it may have missed an announcement.
+    pub async fn credential_live(&self, id: Uuid) -> crate::DbResult<bool> {
+        dispatch!(self.credential_live(id))
+    }
+}

@@ -21,7 +21,6 @@ use crate::model::{
 use crate::replies::{NewTurn, StartedTurn, TurnContext, TurnTarget};
 use crate::revocations::{Revocations, Revoked};
 use crate::sessions::{ActiveSession, SessionPolicy};
-use crate::users::NewRole;
 use crate::{PgStore, SqliteStore};
 
 /// The two database engines Mosaic runs on.
@@ -161,13 +160,20 @@ impl Store {
     /// Creates a user with an email + password account. The first user becomes admin.
     /// A taken email is [`DbError::Conflict`].
     pub async fn create_user_with_password(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
-        dispatch!(self.create_user_with_password(email, name, password_hash, NewRole::FirstIsAdmin, false))
+        dispatch!(self.create_user_with_password(email, name, password_hash))
     }
 
-    /// Creates the instance's first user, an admin, only while there is no user at all (the setup
-    /// script's `POST /api/bootstrap/setup`); otherwise [`DbError::Conflict`]. Audited.
-    pub async fn bootstrap_admin(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
-        dispatch!(self.create_user_with_password(email, name, password_hash, NewRole::Admin, true))
+    /// Creates the instance's first user, an admin, with an admin-scoped API token (the hash of
+    /// its secret), only while there is no user at all (the setup script's
+    /// `POST /api/bootstrap/setup`); otherwise [`DbError::Conflict`]. One transaction, audited.
+    pub async fn bootstrap_admin(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        token_hash: &[u8],
+    ) -> DbResult<(User, crate::model::ApiToken)> {
+        dispatch!(self.bootstrap_admin(email, name, password_hash, token_hash))
     }
 
     /// The user with this email and their password hash, if they have an email account.

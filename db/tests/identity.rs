@@ -17,6 +17,7 @@ use serde_json::json;
 mosaic_test_support::both_engines!(
     users_are_listed_newest_first_by_keyset_and_found_by_search,
     the_last_admin_cannot_be_demoted_banned_or_deleted,
+    two_admins_demoting_each_other_at_once_leave_one,
     admin_actions_are_audited_in_their_own_transaction,
     deleting_a_user_deletes_everything_they_own_and_nothing_else,
     api_tokens_resolve_until_revoked_or_expired,
@@ -105,6 +106,38 @@ async fn the_last_admin_cannot_be_demoted_banned_or_deleted(engine: Engine) {
     store.ban(&actor(&member), third.id, Some("compromised")).await.expect("ban the other admin");
     assert!(conflict(store.set_role(&actor(&member), member.id, Role::Member).await.map(|_| ())));
     assert!(matches!(store.set_role(&actor(&member), uuid::Uuid::now_v7(), Role::Admin).await, Err(DbError::NotFound)));
+}
+
+async fn two_admins_demoting_each_other_at_once_leave_one(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let root = user(store, "root@example.com").await;
+    for round in 0..20 {
+        let a = user(store, &format!("a{round}@example.com")).await;
+        let b = user(store, &format!("b{round}@example.com")).await;
+        store.set_role(&actor(&root), a.id, Role::Admin).await.expect("a");
+        store.set_role(&actor(&root), b.id, Role::Admin).await.expect("b");
+        // Everyone else steps down: a and b are the only admins.
+        for u in store.list_users("", None, 100).await.expect("users").items {
+            if u.role == Role::Admin && u.id != a.id && u.id != b.id {
+                store.set_role(&actor(&a), u.id, Role::Member).await.expect("step down");
+            }
+        }
+        // Each on its own task, released together, so both transactions are open at once.
+        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let demote = |by: &User, whom: &User| {
+            let (store, by, whom, gate) = (store.clone(), actor(by), whom.id, gate.clone());
+            tokio::spawn(async move {
+                gate.wait().await;
+                store.set_role(&by, whom, Role::Member).await
+            })
+        };
+        let (x, y) = (demote(&a, &b), demote(&b, &a));
+        let (x, y) = (x.await.expect("task"), y.await.expect("task"));
+        assert!(x.is_ok() != y.is_ok(), "exactly one demotion wins: {x:?} {y:?}");
+        let admins = store.list_users("", None, 100).await.expect("users").items;
+        assert_eq!(admins.iter().filter(|u| u.role == Role::Admin).count(), 1, "round {round}");
+    }
 }
 
 async fn admin_actions_are_audited_in_their_own_transaction(engine: Engine) {
@@ -293,16 +326,37 @@ async fn provider_sign_in_creates_finds_and_links_only_verified_emails(engine: E
     assert!(matches!(refused, Err(DbError::Conflict(_))), "linking off");
     let refused = store.sign_in_with_provider(&identity("sub-2", "pw@example.com", false), link).await;
     assert!(matches!(refused, Err(DbError::Conflict(_))), "email not verified");
-    let (linked, found) =
-        store.sign_in_with_provider(&identity("sub-2", "pw@example.com", true), link).await.expect("link");
+    // Nobody had verified pw@'s address: whoever registered it may be a squatter, so the provider's
+    // verified owner claims the account and the squatter's ways in end.
+    let (squatter, _) = session(store, &pw).await;
+    store.create_api_token(&pw, "squat", TokenScope::Write, None, &token::hash("mosaic_squat")).await.expect("token");
+    let mut revoked = store.revocations().subscribe();
+    let (claimed, found) =
+        store.sign_in_with_provider(&identity("sub-2", "pw@example.com", true), link).await.expect("claim");
+    assert_eq!((claimed.id, found), (pw.id, Found::Claimed));
+    assert_eq!(store.password_hash(pw.id).await.expect("hash"), None, "the old password is gone");
+    assert!(store.resolve_session(&token::hash(&squatter), SessionPolicy::default()).await.expect("resolve").is_none());
+    assert!(store.resolve_api_token(&token::hash("mosaic_squat")).await.expect("resolve").is_none());
+    assert_eq!(revoked.try_recv().ok(), Some(Revoked::User(pw.id)));
+    // Now verified, the account is linked (not claimed again) by another provider's verified email.
+    let other = ProviderIdentity { provider: "google".into(), ..identity("g-2", "pw@example.com", true) };
+    let (linked, found) = store.sign_in_with_provider(&other, link).await.expect("link");
     assert_eq!((linked.id, found), (pw.id, Found::Linked));
-    assert!(store.password_hash(pw.id).await.expect("hash").is_some(), "the password still works");
+    let (again, found) =
+        store.sign_in_with_provider(&identity("sub-2", "pw@example.com", true), link).await.expect("again");
+    assert_eq!((again.id, found), (pw.id, Found::Existing), "the first provider's account was kept");
     // MOSAIC_ADMIN_EMAIL's effect; a provider account has no password to change.
     let admin = LinkPolicy { link_verified_email: false, make_admin: true };
     let (boss, _) =
         store.sign_in_with_provider(&identity("sub-3", "boss@example.com", true), admin).await.expect("admin");
     assert_eq!(boss.role, Role::Admin);
     assert_eq!(store.password_hash(boss.id).await.expect("hash"), None);
+    let entry = store.list_audit(None, 1).await.expect("audit").items.remove(0);
+    assert_eq!((entry.actor_email.as_str(), entry.action.as_str()), ("MOSAIC_ADMIN_EMAIL", "user.role"));
+    // An address the provider does not vouch for never makes an admin.
+    let (sly, _) =
+        store.sign_in_with_provider(&identity("sub-5", "boss2@example.com", false), admin).await.expect("made");
+    assert_eq!(sly.role, Role::Member);
     let bad = store.sign_in_with_provider(&identity("sub-4", "not an email", true), no_link).await;
     assert!(matches!(bad, Err(DbError::Invalid(_))));
 }
@@ -310,9 +364,14 @@ async fn provider_sign_in_creates_finds_and_links_only_verified_emails(engine: E
 async fn bootstrap_creates_the_first_admin_only_on_an_empty_instance(engine: Engine) {
     let db = mosaic_test_support::store(engine).await;
     let store: &Store = &db;
-    let first = store.bootstrap_admin("ops@example.com", "Ops", "$argon2id$fake").await.expect("bootstrap");
-    assert_eq!(first.role, Role::Admin);
-    let again = store.bootstrap_admin("second@example.com", "Second", "$argon2id$fake").await;
+    let (first, token) = store
+        .bootstrap_admin("ops@example.com", "Ops", "$argon2id$fake", &token::hash("mosaic_boot"))
+        .await
+        .expect("bootstrap");
+    assert_eq!((first.role, token.scope), (Role::Admin, TokenScope::Admin));
+    let auth = store.resolve_api_token(&token::hash("mosaic_boot")).await.expect("resolve").expect("the token works");
+    assert_eq!(auth.scope(), TokenScope::Admin);
+    let again = store.bootstrap_admin("second@example.com", "Second", "$argon2id$fake", &token::hash("x")).await;
     assert!(matches!(again, Err(DbError::Conflict(_))));
     assert_eq!(store.count_users().await.expect("count"), 1);
     let entry = store.list_audit(None, 5).await.expect("audit").items;

@@ -262,9 +262,19 @@ async fn tokens_authenticate_the_api_and_the_socket_with_their_scope(engine: Eng
     let res = bearer(&read).get(s.url("/api/conversations")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res.text().await.expect("body").contains("revoked"));
+    // A token cannot manage credentials: no minting tokens that outlive it, no ending sessions.
+    for (path, body) in [
+        ("/api/tokens", json!({"name": "child", "scope": "write"})),
+        ("/api/sessions/revoke-others", json!({})),
+        ("/api/me/password", json!({"currentPassword": "correct horse battery", "newPassword": "another long one"})),
+    ] {
+        let res = bearer(&write).post(s.url(path)).json(&body).send().await.expect("post");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} with a token");
+    }
+    assert_eq!(s.json(&c, Method::GET, "/api/conversations", None).await.0, StatusCode::OK, "the browser stays");
     // An expired token is refused at once too.
     let owner = s.store.get_user(user_id(&s, "owner@example.com").await.parse().expect("id")).await.expect("user");
-    let soon = mosaic_db::clock::now_micros() + mosaic_db::clock::SECOND / 5;
+    let soon = mosaic_db::clock::now_micros() + mosaic_db::clock::SECOND;
     s.store
         .create_api_token(
             &owner,
@@ -275,7 +285,8 @@ async fn tokens_authenticate_the_api_and_the_socket_with_their_scope(engine: Eng
         )
         .await
         .expect("token");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut brief = socket(&s, ("authorization", "Bearer mosaic_brief")).await;
+    until_closed(&mut brief, Duration::from_secs(3)).await;
     let res = bearer("mosaic_brief").get(s.url("/api/conversations")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = bearer("not-a-token").get(s.url("/api/conversations")).send().await.expect("get");

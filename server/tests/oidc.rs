@@ -247,7 +247,8 @@ async fn only_verified_emails_are_linked_and_only_when_allowed(engine: Engine) {
 }
 
 async fn admin_emails_become_admins_and_banned_users_are_refused(engine: Engine) {
-    let (s, p) = pair(engine, &[], &[("MOSAIC_ADMIN_EMAIL", "someone@example.com, Boss@example.com")]).await;
+    let admins = "someone@example.com, Boss@example.com, unverified-chief@example.com";
+    let (s, p) = pair(engine, &[], &[("MOSAIC_ADMIN_EMAIL", admins)]).await;
     let admin = s.user("root@example.com").await;
     sign_in(&s, &p, "boss").await.expect("boss signs in");
     sign_in(&s, &p, "worker").await.expect("worker signs in");
@@ -257,6 +258,12 @@ async fn admin_emails_become_admins_and_banned_users_are_refused(engine: Engine)
     };
     assert_eq!(role("boss@example.com").await, mosaic_db::model::Role::Admin);
     assert_eq!(role("worker@example.com").await, mosaic_db::model::Role::Member);
+    sign_in(&s, &p, "unverified-chief").await.expect("signs in");
+    assert_eq!(
+        role("unverified-chief@example.com").await,
+        mosaic_db::model::Role::Member,
+        "an unverified address is no admin"
+    );
     let worker = s.store.list_users("worker@example.com", None, 1).await.expect("users").items[0].id;
     let (st, _) = s
         .json(&admin, reqwest::Method::POST, &format!("/api/admin/users/{worker}/ban"), Some(serde_json::json!({})))
@@ -289,6 +296,12 @@ async fn a_tampered_state_or_a_replayed_callback_signs_nobody_in(engine: Engine)
     assert!(message.contains("already used") || message.contains("expired"), "{message}");
     let message = finish(&s, &b, &callback).await.expect_err("replay in the same browser refused");
     assert!(message.contains("already used") || message.contains("expired"), "{message}");
+    // The used code again, under a fresh state of this browser: the provider refuses it.
+    let fresh = at_provider(&s, &p, &b, "alice").await;
+    let code = |url: &str| url.split("code=").nth(1).and_then(|r| r.split('&').next()).expect("code").to_string();
+    let replayed_code = fresh.replace(&code(&fresh), &code(&callback));
+    let message = finish(&s, &b, &replayed_code).await.expect_err("a used code refused");
+    assert!(message.contains("already used or has expired"), "{message}");
     assert_eq!(s.store.count_users().await.expect("count"), 1, "only alice");
     // A provider's refusal is a message too.
     let refused = browser();

@@ -10,8 +10,6 @@ use serde::{Deserialize, Serialize};
 pub const USERS_PAGE: u32 = 25;
 /// Audit entries per page.
 pub const AUDIT_PAGE: u32 = 50;
-/// Runs shown per job.
-pub const RUNS_SHOWN: u32 = 10;
 
 /// The users page: a page of users and who is looking (whose own row has no ban or delete).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +32,8 @@ pub struct RunView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobView {
     pub name: String,
+    /// Whether an admin may start it by hand.
+    pub runnable: bool,
     pub runs: Vec<RunView>,
 }
 
@@ -98,20 +98,24 @@ pub async fn admin_preferences() -> Result<PreferencesView, ServerFnError> {
 pub async fn admin_jobs() -> Result<Vec<JobView>, ServerFnError> {
     require_admin()?;
     let state = crate::state::app_state()?;
-    let mut jobs = Vec::new();
-    for name in mosaic_db::jobs::NAMES {
-        let runs = state.store.recent_job_runs(name, RUNS_SHOWN).await.map_err(crate::api::respond::fail)?;
-        let runs = runs
-            .into_iter()
-            .map(|r| RunView {
-                status: r.status.as_str().to_string(),
-                started_at: r.started_at,
-                finished_at: r.finished_at,
-                detail: crate::components::plain_detail(&r.detail),
-            })
-            .collect();
-        jobs.push(JobView { name: name.to_string(), runs });
-    }
+    let every =
+        state.store.recent_runs_of_every_job(mosaic_db::jobs::RECENT_RUNS).await.map_err(crate::api::respond::fail)?;
+    let jobs = every
+        .into_iter()
+        .map(|(name, runs)| JobView {
+            name: name.to_string(),
+            runnable: mosaic_db::jobs::RUN_BY_HAND.contains(&name),
+            runs: runs
+                .into_iter()
+                .map(|r| RunView {
+                    status: r.status.as_str().to_string(),
+                    started_at: r.started_at,
+                    finished_at: r.finished_at,
+                    detail: crate::components::plain_detail(&r.detail),
+                })
+                .collect(),
+        })
+        .collect();
     Ok(jobs)
 }
 

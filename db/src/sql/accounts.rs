@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::Backend;
 use crate::accounts::{Found, LinkPolicy, ProviderIdentity};
+use crate::audit::{Action, Actor, Target};
 use crate::clock::now_micros;
 use crate::error::{DbError, DbResult};
 use crate::model::User;
@@ -42,7 +43,28 @@ impl Backend {
         .fetch_optional(&mut *tx)
         .await?;
         let (user, found) = match same_email {
-            Some(user) if who.email_verified && policy.link_verified_email => (user, Found::Linked),
+            Some(user) if who.email_verified && policy.link_verified_email => {
+                let verified: bool = sqlx::query_scalar("SELECT email_verified FROM users WHERE id = $1")
+                    .bind(user.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if verified {
+                    (user, Found::Linked)
+                } else {
+                    // Nobody had proven this address: whoever registered it may not own it. The
+                    // provider's verified email proves it now, so the account's other ways in
+                    // (password, other providers, sessions, tokens) end and the owner takes it.
+                    for statement in [
+                        "DELETE FROM accounts WHERE user_id = $1",
+                        "DELETE FROM sessions WHERE user_id = $1",
+                        "DELETE FROM api_tokens WHERE user_id = $1",
+                        "UPDATE users SET email_verified = TRUE WHERE id = $1",
+                    ] {
+                        sqlx::query(statement).bind(user.id).execute(&mut *tx).await?;
+                    }
+                    (user, Found::Claimed)
+                }
+            }
             Some(_) => {
                 return Err(DbError::Conflict(format!(
                     "an account with the email {email} already exists and is not linked to this provider; \
@@ -51,8 +73,17 @@ impl Backend {
             }
             None => {
                 let name = clean_name(&who.name).or_else(|_| clean_name(email.split('@').next().unwrap_or("User")))?;
-                let role = if policy.make_admin { NewRole::Admin } else { NewRole::FirstIsAdmin };
-                (Self::insert_user(&mut tx, &email, &name, who.email_verified, role, now).await?, Found::Created)
+                // Only an address the provider vouches for can make an admin.
+                let admin = policy.make_admin && who.email_verified;
+                let role = if admin { NewRole::Admin } else { NewRole::FirstIsAdmin };
+                let user = Self::insert_user(&mut tx, &email, &name, who.email_verified, role, now).await?;
+                if admin {
+                    let actor = Actor { id: None, email: "MOSAIC_ADMIN_EMAIL".into() };
+                    let detail = serde_json::json!({ "from": null, "to": "admin", "provider": who.provider });
+                    Self::record(&mut tx, &actor, Action::UserRole, &Target::user(user.id, &user.email), detail)
+                        .await?;
+                }
+                (user, Found::Created)
             }
         };
         Self::insert_account(&mut tx, user.id, &who.provider, &who.subject, None, now).await?;

@@ -2,7 +2,9 @@
 
 use uuid::Uuid;
 
-use super::Backend;
+use sqlx::Transaction;
+
+use super::{Backend, Db};
 use crate::api_tokens::{clean_name, TokenAuth, MAX_PER_USER};
 use crate::audit::{Action, Actor, Target};
 use crate::clock::now_micros;
@@ -18,6 +20,33 @@ pub const RESOLVE: &str = "SELECT t.id, t.name, t.scope, t.created_at, t.last_us
      WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2) AND NOT u.banned";
 
 impl Backend {
+    /// Inserts a token in the caller's transaction.
+    pub(crate) async fn insert_api_token(
+        tx: &mut Transaction<'static, Db>,
+        user_id: Uuid,
+        name: &str,
+        scope: TokenScope,
+        expires_at: Option<i64>,
+        token_hash: &[u8],
+        now: i64,
+    ) -> DbResult<ApiToken> {
+        sqlx::query_as::<_, ApiToken>(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, scope, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id, name, scope, created_at, last_used_at, expires_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(user_id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(scope.as_str())
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(missing_parent_is_not_found)
+    }
+
     pub(crate) async fn create_api_token(
         &self,
         user: &User,
@@ -44,21 +73,7 @@ impl Backend {
                 "you already have {MAX_PER_USER} tokens; revoke one you no longer use first"
             )));
         }
-        let token = sqlx::query_as::<_, ApiToken>(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, scope, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             RETURNING id, name, scope, created_at, last_used_at, expires_at",
-        )
-        .bind(Uuid::now_v7())
-        .bind(user.id)
-        .bind(&name)
-        .bind(token_hash)
-        .bind(scope.as_str())
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(missing_parent_is_not_found)?;
+        let token = Self::insert_api_token(&mut tx, user.id, &name, scope, expires_at, token_hash, now).await?;
         if scope == TokenScope::Admin {
             let detail = serde_json::json!({ "token": token.id, "name": name, "expiresAt": expires_at });
             Self::record(

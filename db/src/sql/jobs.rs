@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::Backend;
 use crate::conversations::check_limit;
 use crate::error::DbResult;
-use crate::jobs::{JobRun, RunStatus};
+use crate::jobs::{JobRun, RunStatus, NAMES};
 
 /// Claims a run: inserted unless another instance already claimed the same (job, scheduled time,
 /// attempt), in which case nothing is returned.
@@ -13,6 +13,24 @@ pub const CLAIM: &str = "INSERT INTO job_runs (id, job, status, scheduled_for, a
      VALUES ($1, $2, 'running', $3, $4, $5)
      ON CONFLICT (job, scheduled_for, attempt) DO NOTHING
      RETURNING id";
+
+/// The latest runs of every job ($1 to $5: [`NAMES`]; $6 runs each), in one statement: one
+/// index range of `job_runs_job_started_idx` per job.
+pub const EVERY_JOB_RECENT: &str = "
+    SELECT * FROM (SELECT id, job, status, detail, scheduled_for, attempt, started_at, finished_at FROM job_runs
+                   WHERE job = $1 ORDER BY started_at DESC, id DESC LIMIT $6) AS a
+    UNION ALL
+    SELECT * FROM (SELECT id, job, status, detail, scheduled_for, attempt, started_at, finished_at FROM job_runs
+                   WHERE job = $2 ORDER BY started_at DESC, id DESC LIMIT $6) AS b
+    UNION ALL
+    SELECT * FROM (SELECT id, job, status, detail, scheduled_for, attempt, started_at, finished_at FROM job_runs
+                   WHERE job = $3 ORDER BY started_at DESC, id DESC LIMIT $6) AS c
+    UNION ALL
+    SELECT * FROM (SELECT id, job, status, detail, scheduled_for, attempt, started_at, finished_at FROM job_runs
+                   WHERE job = $4 ORDER BY started_at DESC, id DESC LIMIT $6) AS d
+    UNION ALL
+    SELECT * FROM (SELECT id, job, status, detail, scheduled_for, attempt, started_at, finished_at FROM job_runs
+                   WHERE job = $5 ORDER BY started_at DESC, id DESC LIMIT $6) AS e";
 
 impl Backend {
     pub(crate) async fn claim_job_run(
@@ -59,5 +77,14 @@ impl Backend {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    pub(crate) async fn recent_runs_of_every_job(&self, limit: u32) -> DbResult<Vec<JobRun>> {
+        let limit = check_limit(limit)?;
+        let mut query = sqlx::query_as::<_, JobRun>(EVERY_JOB_RECENT);
+        for name in NAMES {
+            query = query.bind(name);
+        }
+        Ok(query.bind(limit).fetch_all(&self.pool).await?)
     }
 }

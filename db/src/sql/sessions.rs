@@ -97,4 +97,17 @@ impl Backend {
             .fetch_optional(&self.pool)
             .await?)
     }
+
+    pub(crate) async fn credential_live(&self, id: Uuid) -> DbResult<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+                            WHERE s.id = $1 AND s.expires_at > $2 AND NOT u.banned)
+                 OR EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
+                            WHERE t.id = $1 AND (t.expires_at IS NULL OR t.expires_at > $2) AND NOT u.banned)",
+        )
+        .bind(id)
+        .bind(now_micros())
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }

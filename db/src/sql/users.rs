@@ -8,7 +8,7 @@ use super::{Backend, Db};
 use crate::audit::{Action, Actor, Target};
 use crate::clock::now_micros;
 use crate::error::{is_unique_violation, DbError, DbResult};
-use crate::model::{Role, User};
+use crate::model::{ApiToken, Role, TokenScope, User};
 use crate::users::{clean_email, clean_name, NewRole, CREDENTIAL_PROVIDER};
 
 /// The user behind an email and their password hash (sign-in). Served by the unique index on
@@ -87,29 +87,51 @@ impl Backend {
         email: &str,
         name: &str,
         password_hash: &str,
-        role: NewRole,
-        only_if_empty: bool,
     ) -> DbResult<User> {
         let email = clean_email(email)?;
         let name = clean_name(name)?;
         let now = now_micros();
         let mut tx = self.begin_write().await?;
         Self::serialize_user_changes(&mut tx).await?;
-        if only_if_empty {
-            let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await?;
-            if any {
-                return Err(DbError::Conflict("this instance is already set up".into()));
-            }
-        }
-        let user = Self::insert_user(&mut tx, &email, &name, false, role, now).await?;
+        let user = Self::insert_user(&mut tx, &email, &name, false, NewRole::FirstIsAdmin, now).await?;
         Self::insert_account(&mut tx, user.id, CREDENTIAL_PROVIDER, &user.id.to_string(), Some(password_hash), now)
             .await?;
-        if only_if_empty {
-            let target = Target::user(user.id, &user.email);
-            Self::record(&mut tx, &Actor::from(&user), Action::Bootstrap, &target, serde_json::json!({})).await?;
-        }
         tx.commit().await?;
         Ok(user)
+    }
+
+    pub(crate) async fn bootstrap_admin(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        token_hash: &[u8],
+    ) -> DbResult<(User, ApiToken)> {
+        let email = clean_email(email)?;
+        let name = clean_name(name)?;
+        let now = now_micros();
+        let mut tx = self.begin_write().await?;
+        Self::serialize_user_changes(&mut tx).await?;
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await?;
+        if any {
+            return Err(DbError::Conflict("this instance is already set up: it has users; sign in instead".into()));
+        }
+        let user = Self::insert_user(&mut tx, &email, &name, false, NewRole::Admin, now).await?;
+        Self::insert_account(&mut tx, user.id, CREDENTIAL_PROVIDER, &user.id.to_string(), Some(password_hash), now)
+            .await?;
+        let token =
+            Self::insert_api_token(&mut tx, user.id, "bootstrap", TokenScope::Admin, None, token_hash, now).await?;
+        let target = Target::user(user.id, &user.email);
+        Self::record(
+            &mut tx,
+            &Actor::from(&user),
+            Action::Bootstrap,
+            &target,
+            serde_json::json!({ "token": token.id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((user, token))
     }
 
     pub(crate) async fn find_credentials(&self, email: &str) -> DbResult<Option<(User, String)>> {

@@ -18,7 +18,7 @@ use app::error::AppError;
 
 use super::id;
 use super::input::{answer, is_form, Input};
-use crate::middleware::Authed;
+use crate::middleware::{Authed, SessionUser};
 use crate::ServerState;
 
 /// Where the settings forms come back to.
@@ -73,7 +73,7 @@ struct Created {
     secret: String,
 }
 
-async fn create(State(s): State<ServerState>, Authed(me): Authed, input: Input<NewToken>) -> Response {
+async fn create(State(s): State<ServerState>, SessionUser(me, _): SessionUser, input: Input<NewToken>) -> Response {
     let result = async {
         let NewToken { name, scope, expires_in_days } = input.value;
         let expires_at = match expires_in_days {
@@ -126,7 +126,11 @@ struct PasswordChange {
 }
 
 /// Changes the password after checking the current one; every other session of the user ends.
-async fn change_password(State(s): State<ServerState>, Authed(me): Authed, input: Input<PasswordChange>) -> Response {
+async fn change_password(
+    State(s): State<ServerState>,
+    SessionUser(me, session): SessionUser,
+    input: Input<PasswordChange>,
+) -> Response {
     let result = async {
         let PasswordChange { current_password, new_password } = input.value;
         let phc = s.app.store.password_hash(me.user.id).await?.ok_or_else(|| {
@@ -137,7 +141,7 @@ async fn change_password(State(s): State<ServerState>, Authed(me): Authed, input
         }
         password::check_new(&new_password)?;
         let hash = password::hash(new_password).await?;
-        s.app.store.change_password(me.user.id, &hash, me.session_id().unwrap_or_default()).await?;
+        s.app.store.change_password(me.user.id, &hash, session).await?;
         Ok(None::<()>)
     }
     .await;
@@ -145,9 +149,13 @@ async fn change_password(State(s): State<ServerState>, Authed(me): Authed, input
 }
 
 /// "Sign out everywhere else": ends every session of the user but this one.
-async fn revoke_others(State(s): State<ServerState>, Authed(me): Authed, headers: HeaderMap) -> Response {
+async fn revoke_others(
+    State(s): State<ServerState>,
+    SessionUser(me, session): SessionUser,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
-        let ended = s.app.store.revoke_other_sessions(me.user.id, me.session_id().unwrap_or_default()).await?;
+        let ended = s.app.store.revoke_other_sessions(me.user.id, session).await?;
         Ok(Some(serde_json::json!({ "ended": ended })))
     }
     .await;

@@ -23,9 +23,6 @@ use crate::jobs::Job;
 use crate::middleware::Admin;
 use crate::ServerState;
 
-/// Runs listed per job in the admin area.
-pub const RUNS_PER_JOB: u32 = 10;
-
 /// The routes.
 pub fn routes() -> Router<ServerState> {
     Router::new()
@@ -236,11 +233,8 @@ struct JobRuns {
 }
 
 async fn jobs(State(s): State<ServerState>, Admin(_): Admin) -> Result<Json<Vec<JobRuns>>, AppError> {
-    let mut out = Vec::new();
-    for name in mosaic_db::jobs::NAMES {
-        out.push(JobRuns { job: name, runs: s.app.store.recent_job_runs(name, RUNS_PER_JOB).await? });
-    }
-    Ok(Json(out))
+    let every = s.app.store.recent_runs_of_every_job(mosaic_db::jobs::RECENT_RUNS).await?;
+    Ok(Json(every.into_iter().map(|(job, runs)| JobRuns { job, runs }).collect()))
 }
 
 async fn run_job(

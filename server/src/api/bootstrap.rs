@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use mosaic_db::model::{ApiToken, TokenScope, User};
-use mosaic_db::{api_tokens, password, token, DbError};
+use mosaic_db::model::{ApiToken, User};
+use mosaic_db::{api_tokens, password, token};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -56,12 +56,7 @@ async fn setup(
     mosaic_db::users::clean_name(&name)?;
     password::check_new(&plain)?;
     let hash = password::hash(plain).await?;
-    let user = match s.app.store.bootstrap_admin(&email, &name, &hash).await {
-        Err(DbError::Conflict(m)) if m.contains("already set up") => return Err(already()),
-        other => other?,
-    };
     let secret = api_tokens::generate_secret()?;
-    let token =
-        s.app.store.create_api_token(&user, "bootstrap", TokenScope::Admin, None, &token::hash(&secret)).await?;
+    let (user, token) = s.app.store.bootstrap_admin(&email, &name, &hash, &token::hash(&secret)).await?;
     Ok((StatusCode::CREATED, Json(SetUp { user, token, secret })))
 }

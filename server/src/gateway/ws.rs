@@ -10,11 +10,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::error::AppError;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use mosaic_chat::events::{parse_client_event, ClientEvent, ServerEvent, MAX_CLIENT_EVENT_BYTES};
 use mosaic_chat::Chat;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 
 use app::state::CurrentUser;
 use mosaic_db::revocations::Revoked;
+use mosaic_db::Store;
 
 use crate::middleware::Authed;
 use crate::ServerState;
@@ -38,9 +40,17 @@ pub const ENDED: &str = "Your session has ended (signed out, revoked or suspende
 /// Upgrades to a WebSocket for the signed-in user (the origin was checked by the middleware).
 pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSocketUpgrade) -> Response {
     let chat = s.app.chat.clone();
-    // Listening from before the upgrade, so a revocation in between is not missed.
-    let revocations = s.app.store.revocations().subscribe();
-    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2).on_upgrade(move |socket| serve(socket, chat, me, revocations))
+    let store = s.app.store.clone();
+    // Listening before checking again: a credential that ended after the middleware read it is
+    // either caught here or announced to this listener.
+    let revocations = store.revocations().subscribe();
+    match store.credential_live(me.credential_id()).await {
+        Ok(true) => {}
+        Ok(false) => return AppError::SIGNED_OUT.into_response(),
+        Err(e) => return AppError::from(e).into_response(),
+    }
+    ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2)
+        .on_upgrade(move |socket| serve(socket, chat, store, me, revocations))
 }
 
 /// One connected client.
@@ -161,7 +171,24 @@ impl Client {
 /// What a read-only token's socket is told when it tries to send or stop.
 const READ_ONLY: &str = "This token can only read; create a read-and-write token to send messages.";
 
-async fn serve(socket: WebSocket, chat: Arc<Chat>, me: CurrentUser, mut revocations: broadcast::Receiver<Revoked>) {
+async fn serve(
+    socket: WebSocket,
+    chat: Arc<Chat>,
+    store: Store,
+    me: CurrentUser,
+    mut revocations: broadcast::Receiver<Revoked>,
+) {
+    // A token with an expiry closes its socket when it expires.
+    let expiry = me
+        .expires_at()
+        .map(|at| Duration::from_micros(u64::try_from(at - mosaic_db::clock::now_micros()).unwrap_or(0)));
+    let expired = async move {
+        match expiry {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx) = mpsc::channel::<ServerEvent>(CLIENT_BUFFER);
     let kill = Arc::new(Notify::new());
@@ -211,11 +238,18 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, me: CurrentUser, mut revocati
                     break;
                 }
                 Ok(_) => {}
-                // Announcements were missed, ours perhaps among them: close rather than guess.
-                Err(_) => {
-                    client.error(None, ENDED);
-                    break;
+                // Announcements were missed, ours perhaps among them: ask the database.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if !store.credential_live(me.credential_id()).await.unwrap_or(false) {
+                        client.error(None, ENDED);
+                        break;
+                    }
                 }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = &mut expired => {
+                client.error(None, ENDED);
+                break;
             },
             _ = kill.notified() => break,
             _ = &mut writer => break,
@@ -226,7 +260,7 @@ async fn serve(socket: WebSocket, chat: Arc<Chat>, me: CurrentUser, mut revocati
     }
     // The last sender goes with the client: the writer sends what is queued, then the close frame.
     drop(client);
-    if tokio::time::timeout(std::time::Duration::from_secs(2), &mut writer).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
         writer.abort();
     }
 }

@@ -59,10 +59,10 @@ impl Job {
     /// The name runs are recorded under.
     pub fn name(self) -> &'static str {
         match self {
-            Job::Sweep => mosaic_db::jobs::NAMES[0],
-            Job::Tiers => mosaic_db::jobs::NAMES[1],
-            Job::Summarise => mosaic_db::jobs::NAMES[2],
-            Job::ColdStart => mosaic_db::jobs::NAMES[3],
+            Job::Sweep => mosaic_db::jobs::SESSION_SWEEP,
+            Job::Tiers => mosaic_db::jobs::TIER_MANAGEMENT,
+            Job::Summarise => mosaic_db::jobs::LOG_SUMMARISATION,
+            Job::ColdStart => mosaic_db::jobs::COLD_START_COLLECT,
         }
     }
 }

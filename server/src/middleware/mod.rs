@@ -15,7 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-pub use session::{Admin, Authed};
+pub use session::{Admin, Authed, SessionUser};
 
 use crate::ServerState;
 

@@ -28,6 +28,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Authed {
     }
 }
 
+/// A signed-in browser session, not an API token: what managing one's own credentials takes
+/// (creating tokens, changing the password, ending other sessions), so a token can never mint a
+/// token that outlives it or end the sessions it did not open.
+pub struct SessionUser(pub CurrentUser, pub uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let me = parts.extensions.get::<CurrentUser>().cloned().ok_or(AppError::SIGNED_OUT)?;
+        let Some(session) = me.session_id() else {
+            return Err(AppError::Forbidden(
+                "API tokens cannot manage tokens, the password or sessions; do it from a signed-in browser.".into(),
+            ));
+        };
+        Ok(SessionUser(me, session))
+    }
+}
+
 /// An admin (signed in, or with an admin-scoped token): what every admin handler takes. Anyone else
 /// gets a 404, so the admin area does not reveal that it exists.
 pub struct Admin(pub CurrentUser);
@@ -117,7 +135,8 @@ async fn by_token(app: &AppState, path: &str, method: &Method, authorization: &s
         app.store.resolve_api_token(&mosaic_db::token::hash(secret)).await?.ok_or(AppError::Unauthorized(
             "This API token is not valid: it was revoked, has expired, or never existed.",
         ))?;
-    let me = CurrentUser { credential: Credential::Token { id: auth.token.id, scope: auth.scope() }, user: auth.user };
+    let credential = Credential::Token { id: auth.token.id, scope: auth.scope(), expires_at: auth.token.expires_at };
+    let me = CurrentUser { credential, user: auth.user };
     let reads_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !reads_only && !me.can_write() {
         return Err(AppError::Forbidden(

@@ -9,9 +9,6 @@ use crate::api::admin::{admin_jobs, JobView, RunView};
 use crate::components::{format_time, ErrorBanner, LoadFailed};
 use crate::pages::{flash_error, NotFound};
 
-/// Jobs an admin may start by hand (the per-session collect runs when a session ends).
-const RUNNABLE: [&str; 4] = ["session-sweep", "tier-management", "log-summarisation", "cold-start-collect"];
-
 /// `/admin/jobs`.
 #[component]
 pub fn AdminJobs() -> impl IntoView {
@@ -42,8 +39,7 @@ pub fn AdminJobs() -> impl IntoView {
 
 #[component]
 fn JobCard(job: JobView) -> impl IntoView {
-    let JobView { name, runs } = job;
-    let runnable = RUNNABLE.contains(&name.as_str());
+    let JobView { name, runnable, runs } = job;
     let heading = format!("job-{name}");
     let labelled_by = heading.clone();
     view! {
