@@ -33,6 +33,8 @@ async function noJs(browser: Browser) {
 
 test("sign in through the OpenID provider, and again: the same account", async ({ page }) => {
   const login = unique("sso");
+  await page.goto("/login");
+  await page.screenshot({ path: "test-results/sign-in-with-sso.png", fullPage: true });
   await ssoSignIn(page, login);
   await expect(page.locator(".sidebar-foot .who")).toContainText(login.charAt(0).toUpperCase() + login.slice(1));
   await page.screenshot({ path: "test-results/sso-signed-in.png", fullPage: true });
