@@ -65,7 +65,7 @@ test("assets are hashed, precompressed and cached forever; a repeat visit fetche
     if (/\.(css|js|wasm)$/.test(r.url)) expect(r.encoding, r.url).toBe("br");
   }
   const html = seen.find((r) => new URL(r.url).pathname === "/");
-  expect(html?.cacheControl).toBe("private, no-cache");
+  expect(html?.cacheControl, "a signed-in page carries personal data").toBe("no-store");
   expect(["br", "zstd", "gzip"], "the page is compressed on the fly").toContain(html?.encoding);
 
   seen.length = 0;

@@ -16,6 +16,7 @@
 //! | `LEPTOS_ENV`, `LEPTOS_RELOAD_PORT` | `DEV`, `3001` (set by `cargo leptos watch`) |
 //! | `MOSAIC_ALLOW_SIGNUP` | `true` |
 //! | `MOSAIC_PUBLIC_URL` | unset |
+//! | `MOSAIC_ALLOWED_HOSTS` | none (comma-separated host names served besides IP literals, localhost and the public URL's host) |
 //! | `MOSAIC_COOKIE_SECURE` | `true` when `MOSAIC_PUBLIC_URL` is https |
 //! | `MOSAIC_SESSION_IDLE_HOURS`, `MOSAIC_SESSION_MAX_DAYS` | 168, 30 |
 //! | `MOSAIC_PROVIDERS`, `MOSAIC_PROVIDER_<NAME>_URL` / `_KEY` / `_MODEL` / `_MAX_CONCURRENT` | none; -, -, -, 4 |
@@ -84,6 +85,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The public origin behind a proxy (MOSAIC_PUBLIC_URL), accepted by the Origin check.
     pub public_origin: Option<String>,
+    /// Host names the server answers to besides IP literals and localhost: the public URL's host
+    /// and MOSAIC_ALLOWED_HOSTS, lower-cased.
+    pub allowed_hosts: Vec<String>,
     /// Session lifetimes (MOSAIC_SESSION_IDLE_HOURS, MOSAIC_SESSION_MAX_DAYS).
     pub session_policy: SessionPolicy,
     /// Model providers and chat limits.
@@ -191,6 +195,16 @@ impl Config {
         };
         let https = public_origin.as_deref().is_some_and(|o| o.starts_with("https://"));
         let public_origin_for_oidc = public_origin.clone();
+        let mut allowed_hosts: Vec<String> = get("MOSAIC_ALLOWED_HOSTS")
+            .map(|v| {
+                v.split(',').map(|h| h.trim().trim_end_matches('.').to_lowercase()).filter(|h| !h.is_empty()).collect()
+            })
+            .unwrap_or_default();
+        if let Some(host) = public_origin.as_deref().and_then(|o| o.split_once("://")).map(|(_, rest)| rest) {
+            let host = host.split('/').next().unwrap_or(host);
+            let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+            allowed_hosts.push(name.trim_start_matches('[').trim_end_matches(']').to_lowercase());
+        }
         let chat = ChatConfig {
             providers: providers(&get)?,
             connect_timeout: seconds(&get, "MOSAIC_PROVIDER_CONNECT_TIMEOUT", Duration::from_secs(10), 600)?,
@@ -209,6 +223,7 @@ impl Config {
             allow_signup: boolean(&get, "MOSAIC_ALLOW_SIGNUP", true)?,
             secure_cookies: boolean(&get, "MOSAIC_COOKIE_SECURE", https)?,
             public_origin,
+            allowed_hosts,
             session_policy: SessionPolicy::new(idle_hours, max_days),
             chat,
             jobs: jobs(&get)?,

@@ -31,6 +31,9 @@ pub struct ServerState {
     pub app: AppState,
     /// The configured public origin (MOSAIC_PUBLIC_URL), accepted by the cross-origin check.
     pub public_origin: Option<String>,
+    /// Host names served besides IP literals and localhost: the public URL's and
+    /// MOSAIC_ALLOWED_HOSTS (see [`middleware::host`]).
+    pub allowed_hosts: Arc<[String]>,
     /// Users' avatar files.
     pub avatars: media::avatar::Avatars,
     /// The background jobs (started by [`jobs::Jobs::start`] once the server listens).
@@ -102,6 +105,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         leptos: config.site.leptos_options(config.site_addr),
         app: AppState { store, chat, auth: Arc::new(auth), limiter: Arc::default() },
         public_origin: config.public_origin.clone(),
+        allowed_hosts: config.allowed_hosts.clone().into(),
         avatars,
         jobs,
         oidc: Arc::new(oidc),

@@ -40,6 +40,7 @@ async fn run(config: Config, args: &[String]) -> Result<(), Box<dyn std::error::
         Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets").into()),
     }
     make_missing_images(&config.site.root);
+    prepare_data_dir(&config.data_dir)?;
     let state = server::state(&config).await?;
     let engine = state.app.store.engine().name();
     let (chat, jobs, store) = (state.app.chat.clone(), state.jobs.clone(), state.app.store.clone());
@@ -186,5 +187,23 @@ async fn seed(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error
     let (user, busiest) = server::seed::seed(&store, &plan).await?;
     store.close().await;
     println!("seeded in {:.1} s; user {user}; conversation {busiest}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Creates the data directory (the SQLite file, uploads) readable by this user only (0700), and
+/// warns when an existing one is open to others.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let existed = dir.exists();
+    std::fs::create_dir_all(dir).map_err(|e| format!("MOSAIC_DATA_DIR: cannot create {}: {e}", dir.display()))?;
+    if !existed {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("MOSAIC_DATA_DIR: cannot restrict {}: {e}", dir.display()))?;
+    } else if let Ok(meta) = std::fs::metadata(dir) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "the data directory is open to other users; chmod 700 it");
+        }
+    }
     Ok(())
 }

@@ -26,6 +26,9 @@ mosaic_test_support::both_engines!(
     a_conversation_path_that_is_not_an_id_is_not_found,
     every_surface_answers_the_same_fault_the_same_way,
     internal_failures_are_500s_that_say_nothing_of_them,
+    a_rebound_host_name_is_refused,
+    personal_answers_are_not_stored_and_https_is_strict,
+    signing_in_again_ends_the_old_session,
 );
 
 /// Only the islands are hydrated, so a page holds each message once (as HTML) instead of twice (as
@@ -478,4 +481,88 @@ async fn internal_failures_are_500s_that_say_nothing_of_them(engine: Engine) {
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let text = res.text().await.expect("body");
     assert!(!text.contains("preferences") && !text.contains("relation"), "no detail: {text}");
+}
+
+/// DNS rebinding: a page on attacker.example whose name now resolves to this server talks to it as
+/// its own origin; every such request carries the attacker's host name and is refused with 421.
+async fn a_rebound_host_name_is_refused(engine: Engine) {
+    let s = start(engine, &[("MOSAIC_ALLOWED_HOSTS", "chat.internal")]).await;
+    let port = s.base.rsplit(':').next().expect("port").to_string();
+    let rebound = format!("attacker.example:{port}");
+    let res = client()
+        .post(s.url("/_fn/sign_up"))
+        .header("host", &rebound)
+        .header("origin", format!("http://{rebound}"))
+        .form(&[("name", "Rebound"), ("email", "rebound@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .expect("sign up");
+    assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(res.text().await.expect("body").contains("MOSAIC_ALLOWED_HOSTS"));
+    assert_eq!(s.store.count_users().await.expect("count"), 0, "nobody was signed up");
+    let res = client().get(s.url("/login")).header("host", &rebound).send().await.expect("page");
+    assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST);
+    // The socket too.
+    let (_, cookie) = s.user_with_cookie("owner@example.com").await;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/ws", s.base.replace("http://", "ws://")).into_client_request().expect("request");
+    req.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
+    req.headers_mut().insert("host", rebound.parse().expect("host"));
+    assert!(tokio_tungstenite::connect_async(req).await.is_err(), "a rebound handshake is refused");
+    // Names it does answer to.
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("chat.internal:{port}")] {
+        let res = client().get(s.url("/login")).header("host", &host).send().await.expect("page");
+        assert_eq!(res.status(), StatusCode::OK, "{host}");
+    }
+}
+
+/// Answers to a signed-in request are `no-store`; HSTS goes with an https public URL only.
+async fn personal_answers_are_not_stored_and_https_is_strict(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let c = s.user("private@example.com").await;
+    for path in ["/", "/settings", "/api/conversations", "/api/preferences"] {
+        let res = c.get(s.url(path)).send().await.expect("get");
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+        assert!(res.headers().get("strict-transport-security").is_none(), "plain http: no HSTS");
+    }
+    let res = client().get(s.url("/login")).send().await.expect("login");
+    assert_eq!(res.headers()["cache-control"], "private, no-cache", "a signed-out page may be revalidated");
+    let s = start(engine, &[("MOSAIC_PUBLIC_URL", "https://chat.example.com")]).await;
+    let res = client().get(s.url("/login")).send().await.expect("login");
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}
+
+/// A sign-in in a browser that still holds a session ends that session (ASVS 7.2.4).
+async fn signing_in_again_ends_the_old_session(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let (c, old_cookie) = s.user_with_cookie("again@example.com").await;
+    let res = c
+        .post(s.url("/_fn/sign_in"))
+        .form(&[("email", "again@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .expect("sign in");
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    assert_eq!(s.json(&c, reqwest::Method::GET, "/api/conversations", None).await.0, StatusCode::OK);
+    let res = client().get(s.url("/api/conversations")).header("cookie", &old_cookie).send().await.expect("old");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "the session from before is over");
+}
+
+/// A data directory the server creates is readable by its user only (it holds the database and
+/// the uploads).
+#[tokio::test]
+async fn a_new_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = support::scratch_dir("private-data");
+    let data = dir.join("data");
+    let port = support::free_port();
+    let url = format!("sqlite:{}", data.join("mosaic.db").display());
+    let data_var = data.display().to_string();
+    let mut child = support::server_process(&url, &dir, port, &[("MOSAIC_DATA_DIR", &data_var)]);
+    support::wait_healthy(&format!("http://127.0.0.1:{port}")).await;
+    let mode = std::fs::metadata(&data).expect("data dir").permissions().mode() & 0o777;
+    support::terminate(&child);
+    support::wait_exit(&mut child, std::time::Duration::from_secs(10)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(mode, 0o700, "mode {mode:o}");
 }

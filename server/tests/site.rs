@@ -89,10 +89,10 @@ async fn assets_are_precompressed_hashed_and_immutable_and_pages_are_not() {
         .expect("again");
     assert_eq!(summary.images_written, 0);
 
-    // Pages: compressed on the fly, private, revalidated every time.
+    // Pages: compressed on the fly, never stored when signed in (personal data).
     let res = c.get(s.url("/")).header("accept-encoding", "br").send().await.expect("page");
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()["cache-control"], "private, no-cache");
+    assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(res.headers()["content-encoding"], "br");
     let res = c.get(s.url("/")).send().await.expect("page");
     let html = res.text().await.expect("html");

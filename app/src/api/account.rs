@@ -40,9 +40,14 @@ mod imp {
     /// The one message for a wrong email or a wrong password, so neither is revealed.
     pub const BAD_CREDENTIALS: &str = "That email and password do not match an account.";
 
-    /// Starts a session for `user_id` and sets its cookie on the response.
+    /// Starts a session for `user_id` and sets its cookie on the response. A session this browser
+    /// still had ends first (a sign-in never leaves the previous one alive behind the new cookie).
     pub async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Result<(), ServerFnError> {
         let parts = request_parts();
+        let old = parts.as_ref().and_then(|p| auth::token_from_headers(&p.headers, state.auth.secure_cookies));
+        if let Some(old) = old {
+            state.store.revoke_session_by_token(&token::hash(&old)).await.map_err(fail)?;
+        }
         let user_agent =
             parts.as_ref().and_then(|p| p.headers.get(http::header::USER_AGENT)).and_then(|v| v.to_str().ok());
         let ip = client_ip();

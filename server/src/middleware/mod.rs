@@ -3,11 +3,14 @@
 //! 1. compression of the response (pages on the fly; static files are precompressed, events never);
 //! 2. `Cache-Control` for pages ([`crate::site::cache_pages`]);
 //! 3. the security headers every response carries ([`headers`]);
-//! 4. the origin check for state-changing requests and WebSocket handshakes ([`origin`]);
-//! 5. the session: the signed-in user of the request, and the signed-out redirect ([`session`]);
-//! 6. the request body limit.
+//! 4. the Host check against DNS rebinding ([`host`]);
+//! 5. the origin check for state-changing requests and WebSocket handshakes ([`origin`]);
+//! 6. the session: the signed-in user of the request, the signed-out redirect, and `no-store` on
+//!    what it answers them ([`session`]);
+//! 7. the request body limit.
 
 pub mod headers;
+pub mod host;
 pub mod origin;
 pub mod session;
 
@@ -28,7 +31,8 @@ pub fn stack(routes: Router<ServerState>, state: &ServerState) -> Router<ServerS
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))
-        .layer(axum::middleware::from_fn(headers::security))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), host::check))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security))
         .layer(axum::middleware::from_fn(crate::site::cache_pages))
         // Level 5 on the fly (tower-http's default is 4): the dashboard's HTML comes out 7 % smaller
         // for about half a millisecond more CPU per page; static files are precompressed at 11.

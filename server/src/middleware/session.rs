@@ -99,7 +99,7 @@ pub async fn resolve(State(state): State<ServerState>, mut req: Request, next: N
             }
             Err(err) => return err.into_response(),
         }
-        return next.run(req).await;
+        return personal(next.run(req).await);
     }
     if let Some(token) = app::auth::token_from_headers(req.headers(), app.auth.secure_cookies) {
         match app.store.resolve_session(&mosaic_db::token::hash(&token), app.auth.policy).await {
@@ -120,7 +120,21 @@ pub async fn resolve(State(state): State<ServerState>, mut req: Request, next: N
     if is_page && signed_in && (path == "/login" || path == "/signup") {
         return Redirect::to("/").into_response();
     }
-    next.run(req).await
+    let res = next.run(req).await;
+    if signed_in {
+        personal(res)
+    } else {
+        res
+    }
+}
+
+/// Marks an answer to a signed-in request `no-store` (it carries personal data no cache should
+/// keep), unless the handler chose its own caching (content-addressed avatars, for instance).
+fn personal(mut res: Response) -> Response {
+    if !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// The user behind a bearer token, or why the request is refused: a 401 for a header that is not a

@@ -238,6 +238,12 @@ async fn callback(
 /// Starts a session for `user_id` and sends the browser to the dashboard with its cookie.
 async fn sign_in(s: &ServerState, user_id: uuid::Uuid, ip: Option<&str>, headers: &HeaderMap) -> Response {
     let auth = &s.app.auth;
+    // A session this browser still had ends first.
+    if let Some(old) = app::auth::token_from_headers(headers, auth.secure_cookies) {
+        if let Err(e) = s.app.store.revoke_session_by_token(&mosaic_db::token::hash(&old)).await {
+            return fail(app::error::AppError::from(e).message());
+        }
+    }
     let Ok(token) = mosaic_db::token::generate() else { return fail("Sign-in could not finish. Try again.") };
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
     if let Err(e) =
