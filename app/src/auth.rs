@@ -59,6 +59,26 @@ pub fn token_from_headers(headers: &http::HeaderMap, secure: bool) -> Option<Str
     cookie(headers, cookie_name(secure))
 }
 
+/// Starts a session for `user_id` on behalf of a request with `headers` from `ip`: ends the session
+/// the browser still had (a sign-in never leaves it alive behind the new cookie), records the new
+/// one, and returns the `Set-Cookie` value that carries it. Every way of signing in goes through here.
+pub async fn begin_session(
+    state: &crate::state::AppState,
+    user_id: uuid::Uuid,
+    headers: &http::HeaderMap,
+    ip: Option<&str>,
+) -> Result<String, mosaic_db::DbError> {
+    use mosaic_db::token;
+    let secure = state.auth.secure_cookies;
+    if let Some(old) = token_from_headers(headers, secure) {
+        state.store.revoke_session_by_token(&token::hash(&old)).await?;
+    }
+    let user_agent = headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let token = token::generate()?;
+    state.store.create_session(user_id, &token::hash(&token), ip, user_agent, state.auth.policy).await?;
+    Ok(session_cookie(&token, secure, state.auth.policy.absolute / mosaic_db::clock::SECOND))
+}
+
 /// Failed sign-ins allowed per key (email or client address) within [`WINDOW`].
 pub const MAX_FAILURES: u32 = 5;
 /// How long failures are remembered, and how long a locked key stays locked.

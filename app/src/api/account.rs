@@ -30,7 +30,7 @@ mod imp {
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
     use mosaic_db::password::{self, MAX_PASSWORD_BYTES};
-    use mosaic_db::{token, DbError};
+    use mosaic_db::DbError;
 
     use crate::api::respond::fail;
     use crate::auth;
@@ -40,29 +40,12 @@ mod imp {
     /// The one message for a wrong email or a wrong password, so neither is revealed.
     pub const BAD_CREDENTIALS: &str = "That email and password do not match an account.";
 
-    /// Starts a session for `user_id` and sets its cookie on the response. A session this browser
-    /// still had ends first (a sign-in never leaves the previous one alive behind the new cookie).
+    /// Starts a session for `user_id` ([`auth::begin_session`]) and sets its cookie on the response.
     pub async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Result<(), ServerFnError> {
-        let parts = request_parts();
-        let old = parts.as_ref().and_then(|p| auth::token_from_headers(&p.headers, state.auth.secure_cookies));
-        if let Some(old) = old {
-            state.store.revoke_session_by_token(&token::hash(&old)).await.map_err(fail)?;
-        }
-        let user_agent =
-            parts.as_ref().and_then(|p| p.headers.get(http::header::USER_AGENT)).and_then(|v| v.to_str().ok());
-        let ip = client_ip();
-        let token = token::generate().map_err(fail)?;
-        state
-            .store
-            .create_session(user_id, &token::hash(&token), ip.as_deref(), user_agent, state.auth.policy)
-            .await
-            .map_err(fail)?;
-        if let Some(res) = use_context::<ResponseOptions>() {
-            let max_age = state.auth.policy.absolute / mosaic_db::clock::SECOND;
-            let cookie = auth::session_cookie(&token, state.auth.secure_cookies, max_age);
-            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-                res.append_header(http::header::SET_COOKIE, value);
-            }
+        let headers = request_parts().map(|p| p.headers).unwrap_or_default();
+        let cookie = auth::begin_session(state, user_id, &headers, client_ip().as_deref()).await.map_err(fail)?;
+        if let (Some(res), Ok(value)) = (use_context::<ResponseOptions>(), http::HeaderValue::from_str(&cookie)) {
+            res.append_header(http::header::SET_COOKIE, value);
         }
         Ok(())
     }

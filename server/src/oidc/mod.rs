@@ -237,24 +237,13 @@ async fn callback(
 
 /// Starts a session for `user_id` and sends the browser to the dashboard with its cookie.
 async fn sign_in(s: &ServerState, user_id: uuid::Uuid, ip: Option<&str>, headers: &HeaderMap) -> Response {
-    let auth = &s.app.auth;
-    // A session this browser still had ends first.
-    if let Some(old) = app::auth::token_from_headers(headers, auth.secure_cookies) {
-        if let Err(e) = s.app.store.revoke_session_by_token(&mosaic_db::token::hash(&old)).await {
-            return fail(app::error::AppError::from(e).message());
-        }
-    }
-    let Ok(token) = mosaic_db::token::generate() else { return fail("Sign-in could not finish. Try again.") };
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    if let Err(e) =
-        s.app.store.create_session(user_id, &mosaic_db::token::hash(&token), ip, user_agent, auth.policy).await
-    {
-        return fail(app::error::AppError::from(e).message());
-    }
+    let cookie = match app::auth::begin_session(&s.app, user_id, headers, ip).await {
+        Ok(cookie) => cookie,
+        Err(e) => return fail(app::error::AppError::from(e).message()),
+    };
     let mut response = Redirect::to("/").into_response();
     clear_state_cookie(&mut response);
-    let max_age = auth.policy.absolute / mosaic_db::clock::SECOND;
-    if let Ok(v) = HeaderValue::from_str(&app::auth::session_cookie(&token, auth.secure_cookies, max_age)) {
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
