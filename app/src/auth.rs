@@ -1,8 +1,4 @@
-//! Session cookies and the sign-in throttle.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Session cookies and how a session begins (the throttle is `mosaic_db::throttle`).
 
 /// The session cookie's name. The `__Host-` prefix (Secure, Path=/, no Domain) is used on HTTPS.
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -39,6 +35,50 @@ pub fn new_token_cookie(secret: &str, secure: bool) -> String {
 pub fn clear_new_token_cookie(secure: bool) -> String {
     let secure_attr = if secure { "; Secure" } else { "" };
     format!("{NEW_TOKEN_COOKIE}=; Path=/settings; HttpOnly; SameSite=Strict; Max-Age=0{secure_attr}")
+}
+
+/// The cookie that carries a failed plain form post's message to the page it redirects to. A cookie
+/// only this server sets, rather than `?error=` in the URL, so that no link can make the real
+/// sign-in page say words of its author's choosing.
+pub const FLASH_COOKIE: &str = "mosaic_flash";
+/// The longest message a flash carries (longer ones are cut).
+const FLASH_MAX_CHARS: usize = 300;
+
+/// The `Set-Cookie` value that shows `message` on the next page, within a minute.
+pub fn flash_cookie(message: &str) -> String {
+    let message: String = message.chars().take(FLASH_MAX_CHARS).collect();
+    let value = percent_encoding::utf8_percent_encode(&message, percent_encoding::NON_ALPHANUMERIC);
+    format!("{FLASH_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60")
+}
+
+/// The `Set-Cookie` value that clears the flash once shown.
+pub fn clear_flash_cookie() -> String {
+    format!("{FLASH_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// The flash message a request carries, if any.
+pub fn flash(headers: &http::HeaderMap) -> Option<String> {
+    let raw = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == FLASH_COOKIE)
+        .map(|(_, v)| v)?;
+    let message = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    let message: String = message.chars().filter(|c| !c.is_control()).take(FLASH_MAX_CHARS).collect();
+    (!message.trim().is_empty()).then_some(message)
+}
+
+/// A redirect to `to` that shows `message` there (a plain form post that failed).
+pub fn redirect_with_flash(to: &str, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = axum::response::Redirect::to(to).into_response();
+    if let Ok(v) = http::HeaderValue::from_str(&flash_cookie(message)) {
+        response.headers_mut().append(http::header::SET_COOKIE, v);
+    }
+    response
 }
 
 /// A cookie's value in a request's `Cookie` headers.
@@ -79,78 +119,23 @@ pub async fn begin_session(
     Ok(session_cookie(&token, secure, state.auth.policy.absolute / mosaic_db::clock::SECOND))
 }
 
-/// Failed sign-ins allowed per key (email or client address) within [`WINDOW`].
-pub const MAX_FAILURES: u32 = 5;
-/// How long failures are remembered, and how long a locked key stays locked.
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// Slows down password guessing: after [`MAX_FAILURES`] failed sign-ins for one email or one client
-/// address within [`WINDOW`], further attempts for it are refused until the window passes.
-///
-/// Kept in memory: with several instances behind a load balancer each enforces its own limit.
-#[derive(Debug, Default)]
-pub struct SignInLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl SignInLimiter {
-    /// How long until `keys` may try again, if any of them is locked.
-    pub fn locked_for(&self, keys: &[String]) -> Option<Duration> {
-        let map = self.failures.lock().ok()?;
-        keys.iter()
-            .filter_map(|k| map.get(k))
-            .filter(|(count, since)| *count >= MAX_FAILURES && since.elapsed() < WINDOW)
-            .map(|(_, since)| WINDOW.saturating_sub(since.elapsed()))
-            .max()
-    }
-
-    /// Records a failed attempt for each key.
-    pub fn fail(&self, keys: &[String]) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-        }
-        for key in keys {
-            let entry = map.entry(key.clone()).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    /// Forgets the failures of `key` after a successful sign-in.
-    pub fn succeed(&self, key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(key);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn locks_after_repeated_failures_and_reads_the_cookie_back() {
-        let limiter = SignInLimiter::default();
-        let keys = vec!["email:a@b.c".to_string(), "ip:1.2.3.4".to_string()];
-        for _ in 0..MAX_FAILURES - 1 {
-            limiter.fail(&keys);
-        }
-        assert!(limiter.locked_for(&keys).is_none());
-        limiter.fail(&keys);
-        assert!(limiter.locked_for(&["ip:1.2.3.4".to_string()]).is_some());
-        limiter.succeed("email:a@b.c");
-        assert!(limiter.locked_for(&["email:a@b.c".to_string()]).is_none());
-
+    fn reads_the_cookie_back() {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::COOKIE, "a=1; mosaic_session=tok; b=2".parse().expect("header"));
         assert_eq!(token_from_headers(&headers, false).as_deref(), Some("tok"));
         assert_eq!(token_from_headers(&headers, true), None);
         assert!(session_cookie("t", true, 60).contains("; Secure"));
         assert!(session_cookie("t", false, 60).contains("HttpOnly; SameSite=Lax"));
+
+        let set = flash_cookie("That didn't work; try 100% again.\r\nSet-Cookie: x=1");
+        let value = set.split_once(';').map(|(v, _)| v).unwrap_or_default();
+        assert!(!value.contains(' ') && !value.contains('\n'), "{set}");
+        headers.insert(http::header::COOKIE, value.parse().expect("header"));
+        assert_eq!(flash(&headers).as_deref(), Some("That didn't work; try 100% again.Set-Cookie: x=1"));
     }
 }

@@ -34,20 +34,24 @@ pub enum AppError {
     BadRequest(String),
     /// The request conflicts with the current state; the message says how.
     Conflict(String),
-    /// Too many attempts; the message says when to try again.
-    TooManyRequests(String),
+    /// Too many attempts; the message says when to try again, `retry_after` in seconds.
+    TooManyRequests { message: String, retry_after: u64 },
     /// An upload larger than accepted; the message gives both sizes.
     TooLarge(String),
     /// An upload of a kind not accepted; the message says which kinds are.
     UnsupportedMedia(String),
     /// A dependency is out of reach; the message says which and what to do.
     Unavailable(String),
+    /// The server has too much of this work waiting; try again in a few seconds.
+    Busy(String),
     /// The server's own fault. Its detail has been logged; the user gets a generic sentence.
     Internal,
 }
 
 /// What the user reads for [`AppError::Internal`].
 const INTERNAL: &str = "Something went wrong on the server. Try again.";
+/// How long a caller refused as busy is asked to wait.
+const BUSY_RETRY_SECS: u64 = 5;
 /// What the user reads when the database is out of reach.
 const DATABASE_UNAVAILABLE: &str = "The database is unavailable right now. Try again in a moment.";
 
@@ -64,10 +68,10 @@ impl AppError {
             AppError::NotFound => S::NOT_FOUND,
             AppError::BadRequest(_) => S::BAD_REQUEST,
             AppError::Conflict(_) => S::CONFLICT,
-            AppError::TooManyRequests(_) => S::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } => S::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => S::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) => S::SERVICE_UNAVAILABLE,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,12 +84,34 @@ impl AppError {
             AppError::BadRequest(m)
             | AppError::Forbidden(m)
             | AppError::Conflict(m)
-            | AppError::TooManyRequests(m)
+            | AppError::TooManyRequests { message: m, .. }
             | AppError::TooLarge(m)
             | AppError::UnsupportedMedia(m)
-            | AppError::Unavailable(m) => m,
+            | AppError::Unavailable(m)
+            | AppError::Busy(m) => m,
             AppError::Internal => INTERNAL,
         }
+    }
+
+    /// Seconds the caller should wait before trying again (`Retry-After`), for 429 and busy 503s.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            AppError::Busy(_) => Some(BUSY_RETRY_SECS),
+            _ => None,
+        }
+    }
+
+    /// A refusal for going too fast: how long to wait, in words and in `Retry-After`.
+    pub fn slow_down(what: &str, wait: std::time::Duration) -> AppError {
+        let secs = wait.as_secs().max(1);
+        let when = if secs < 90 {
+            format!("{secs} second{}", if secs == 1 { "" } else { "s" })
+        } else {
+            let minutes = secs.div_ceil(60);
+            format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+        };
+        AppError::TooManyRequests { message: format!("{what} Try again in {when}."), retry_after: secs }
     }
 
     /// An internal failure: logs `detail` (never sent) and answers 500.
@@ -113,6 +139,8 @@ impl From<DbError> for AppError {
                 tracing::error!(error = %err, "database unavailable");
                 AppError::Unavailable(DATABASE_UNAVAILABLE.into())
             }
+            DbError::Closed => AppError::Forbidden(sentence(&err.to_string())),
+            DbError::Busy(_) => AppError::Busy(format!("{} Try again in a few seconds.", sentence(&err.to_string()))),
             DbError::Internal(_) | DbError::Sqlx(_) | DbError::Migrate(_) => AppError::internal(err),
         }
     }
@@ -144,7 +172,12 @@ fn sentence(clause: &str) -> String {
 /// The JSON API's and the chat endpoint's form of an error: the status and `{"error": "…"}`.
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
-        (self.status(), axum::Json(serde_json::json!({ "error": self.message() }))).into_response()
+        let retry_after = self.retry_after();
+        let mut response = (self.status(), axum::Json(serde_json::json!({ "error": self.message() }))).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -155,7 +188,8 @@ mod tests {
     #[test]
     fn every_error_has_one_status_and_internal_faults_say_nothing() {
         use http::StatusCode as S;
-        let cases: [(AppError, S); 10] = [
+        let cases: [(AppError, S); 11] = [
+            (DbError::Busy("too many sign-ins are being checked right now".into()).into(), S::SERVICE_UNAVAILABLE),
             (DbError::NotFound.into(), S::NOT_FOUND),
             (DbError::Invalid("a title can be at most 200 characters".into()).into(), S::BAD_REQUEST),
             (DbError::BadCursor.into(), S::BAD_REQUEST),

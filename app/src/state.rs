@@ -9,7 +9,6 @@ use mosaic_db::revocations::Revoked;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::Store;
 
-use crate::auth::SignInLimiter;
 
 /// How sign-in and sessions behave, from the server's configuration.
 #[derive(Clone, Debug)]
@@ -22,7 +21,14 @@ pub struct AuthSettings {
     pub policy: SessionPolicy,
     /// The OpenID Connect providers people can sign in with: (id, button label).
     pub providers: Vec<(String, String)>,
+    /// Accounts one client may create per hour (`MOSAIC_SIGN_UPS_PER_HOUR`).
+    pub sign_ups_per_hour: i64,
 }
+
+/// The client a request came from: the connection's peer, or the address a trusted reverse proxy
+/// forwarded for. The server's middleware puts it in every request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Everything a request handler needs; provided to Leptos as context and held by the axum router.
 #[derive(Clone)]
@@ -31,7 +37,6 @@ pub struct AppState {
     /// The chat service (providers and the replies being written).
     pub chat: Arc<Chat>,
     pub auth: Arc<AuthSettings>,
-    pub limiter: Arc<SignInLimiter>,
 }
 
 /// What a request was authenticated by.

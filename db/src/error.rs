@@ -27,6 +27,12 @@ pub enum DbError {
     /// The database could not be reached in time (connect timeout or pool exhausted).
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// Sign-up is closed and the instance already has users.
+    #[error("sign-up is closed on this instance")]
+    Closed,
+    /// Too much work is waiting already (the password hashing queue is full); try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// A fault inside the server that is no fault of the caller: password hashing failed, the system
     /// had no randomness, a stored row could not be read back.
     #[error("internal error: {0}")]

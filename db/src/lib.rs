@@ -66,6 +66,8 @@ pub mod sqlite;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
+pub mod throttle;
+#[cfg(feature = "server")]
 pub mod token;
 #[cfg(feature = "server")]
 pub mod users;

@@ -1,13 +1,18 @@
 //! Password hashing with argon2id at OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).
 //!
 //! Hashing takes tens of milliseconds of CPU and 19 MiB of memory on purpose. It runs on a small,
-//! fixed set of threads ([`HASHING_THREADS`]), never on the async workers, and each of those threads
-//! reuses one work area. So memory stays at threads × 19 MiB however many people sign in at once,
-//! instead of a fresh 19 MiB allocation per attempt on whichever blocking thread picks it up (which
-//! the allocator keeps per thread: that made resident memory grow to hundreds of MB under load).
+//! fixed set of threads ([`HASHING_THREADS`]), never on the async workers, each reusing one work
+//! area while attempts keep coming, so memory stays at threads × 19 MiB however many people sign
+//! in at once. A thread frees its work area after [`RELEASE_AFTER`] without work, so an idle server
+//! does not keep 38 MiB resident after the morning's sign-ins. At most [`QUEUE`] attempts wait for
+//! a thread; past that an attempt is refused as busy at once ([`DbError::Busy`]) instead of queueing
+//! without end.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use flume::{RecvTimeoutError, TrySendError};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -20,6 +25,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Threads that hash, each with its own 19 MiB work area; more attempts wait their turn.
 pub const HASHING_THREADS: usize = 2;
+/// Attempts that may wait for a hashing thread (about a second of work); more are refused as busy.
+pub const QUEUE: usize = 32;
+/// How long a hashing thread keeps its work area without work before freeing it.
+pub const RELEASE_AFTER: Duration = Duration::from_secs(2);
 /// OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1.
 const MEMORY_KIB: u32 = 19_456;
 const PASSES: u32 = 2;
@@ -27,27 +36,38 @@ const OUTPUT_LEN: usize = 32;
 
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 
+/// Work areas held right now (for the tests and the benchmark's memory rows).
+static WORK_AREAS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many hashing threads hold a work area right now.
+pub fn work_areas_held() -> usize {
+    WORK_AREAS.load(Ordering::Relaxed)
+}
+
+/// One thread's 19 MiB, counted while held.
+struct WorkArea(Vec<Block>);
+
+impl WorkArea {
+    fn new() -> WorkArea {
+        WORK_AREAS.fetch_add(1, Ordering::Relaxed);
+        WorkArea(vec![Block::default(); MEMORY_KIB as usize])
+    }
+}
+
+impl Drop for WorkArea {
+    fn drop(&mut self) {
+        WORK_AREAS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The hashing threads' queue, started on first use.
-fn queue() -> &'static mpsc::Sender<Job> {
-    static QUEUE: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
+fn queue() -> &'static flume::Sender<Job> {
+    static QUEUE_TX: OnceLock<flume::Sender<Job>> = OnceLock::new();
+    QUEUE_TX.get_or_init(|| {
+        let (tx, rx) = flume::bounded::<Job>(QUEUE);
         for i in 0..HASHING_THREADS {
             let rx = rx.clone();
-            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
-                let mut memory = vec![Block::default(); MEMORY_KIB as usize];
-                loop {
-                    let job = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&mut memory),
-                        Err(_) => return,
-                    }
-                }
-            });
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || work(&rx));
             if let Err(err) = spawned {
                 tracing::error!(error = %err, "cannot start a password hashing thread");
             }
@@ -56,16 +76,37 @@ fn queue() -> &'static mpsc::Sender<Job> {
     })
 }
 
-/// Runs `work` on a hashing thread with its work area.
+/// A hashing thread: runs jobs with its work area, made when work comes and freed when none came
+/// for [`RELEASE_AFTER`].
+fn work(rx: &flume::Receiver<Job>) {
+    let mut area: Option<WorkArea> = None;
+    loop {
+        let next = match area {
+            Some(_) => rx.recv_timeout(RELEASE_AFTER),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(job) => job(&mut area.get_or_insert_with(WorkArea::new).0),
+            Err(RecvTimeoutError::Timeout) => area = None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Runs `work` on a hashing thread with its work area, or refuses at once when the queue is full.
 async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
 ) -> Result<T, DbError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    queue()
-        .send(Box::new(move |memory| {
-            let _ = tx.send(work(memory));
-        }))
-        .map_err(|_| DbError::Internal("password hashing is unavailable".into()))?;
+    match queue().try_send(Box::new(move |memory| {
+        let _ = tx.send(work(memory));
+    })) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            return Err(DbError::Busy("too many sign-ins are being checked right now".into()))
+        }
+        Err(TrySendError::Disconnected(_)) => return Err(DbError::Internal("password hashing is unavailable".into())),
+    }
     rx.await.map_err(|_| DbError::Internal("password hashing failed".into()))
 }
 
@@ -73,14 +114,29 @@ fn params(output_len: usize) -> Result<Params, argon2::Error> {
     Params::new(MEMORY_KIB, PASSES, 1, Some(output_len))
 }
 
-/// Checks a new password's length before it is hashed.
+/// Checks a new password before it is hashed: its length (ASVS 6.2.1, 6.2.9) and that it is not
+/// one of the most common passwords (ASVS 6.2.4), whatever its letter case.
 pub fn check_new(password: &str) -> Result<(), DbError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
         return Err(DbError::Invalid(format!(
             "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
         )));
     }
+    if is_common(password) {
+        return Err(DbError::Invalid(
+            "this password is one of the most common ones and easy to guess: choose another (a few unrelated words make a strong one)".into(),
+        ));
+    }
     Ok(())
+}
+
+/// Whether `password` is on the bundled list of the 10 000 most common passwords.
+pub fn is_common(password: &str) -> bool {
+    static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        include_str!("common_passwords.txt").lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+    });
+    list.binary_search(&password.to_lowercase().as_str()).is_ok()
 }
 
 /// Hashes `password` into a PHC string, on a hashing thread.
@@ -109,9 +165,10 @@ fn hash_with(password: &[u8], salt: &[u8], memory: &mut [Block]) -> Result<Strin
 }
 
 /// Checks `password` against a stored PHC string, on a hashing thread. A malformed stored hash, or
-/// one asking for more memory than a work area has, counts as a mismatch.
-pub async fn verify(password: String, phc: String) -> bool {
-    on_hashing_thread(move |memory| verify_with(password.as_bytes(), &phc, memory)).await.unwrap_or(false)
+/// one asking for more memory than a work area has, counts as a mismatch; a full queue is
+/// [`DbError::Busy`].
+pub async fn verify(password: String, phc: String) -> Result<bool, DbError> {
+    on_hashing_thread(move |memory| verify_with(password.as_bytes(), &phc, memory)).await
 }
 
 fn verify_with(password: &[u8], phc: &str, memory: &mut [Block]) -> bool {
@@ -152,9 +209,9 @@ mod tests {
     async fn verifies_only_the_right_password() {
         let phc = super::hash("correct horse".into()).await.expect("hash");
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(super::verify("correct horse".into(), phc.clone()).await);
-        assert!(!super::verify("wrong horse".into(), phc).await);
-        assert!(!super::verify("x".into(), "not a hash".into()).await);
+        assert!(super::verify("correct horse".into(), phc.clone()).await.expect("verify"));
+        assert!(!super::verify("wrong horse".into(), phc).await.expect("verify"));
+        assert!(!super::verify("x".into(), "not a hash".into()).await.expect("verify"));
     }
 
     /// Hashes stored before the hashing threads existed (argon2's own PHC API) still verify, and
@@ -169,8 +226,8 @@ mod tests {
         );
         let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
         let theirs = argon.hash_password(b"old password", &salt).expect("hash").to_string();
-        assert!(super::verify("old password".into(), theirs.clone()).await);
-        assert!(!super::verify("other".into(), theirs).await);
+        assert!(super::verify("old password".into(), theirs.clone()).await.expect("verify"));
+        assert!(!super::verify("other".into(), theirs).await.expect("verify"));
         let ours = super::hash("new password".into()).await.expect("hash");
         let parsed = argon2::PasswordHash::new(&ours).expect("phc");
         assert!(argon.verify_password(b"new password", &parsed).is_ok());
@@ -184,7 +241,15 @@ mod tests {
             .map(|i| tokio::spawn(super::verify(if i % 2 == 0 { "together" } else { "apart" }.into(), phc.clone())))
             .collect();
         for (i, attempt) in attempts.into_iter().enumerate() {
-            assert_eq!(attempt.await.expect("join"), i % 2 == 0);
+            assert_eq!(attempt.await.expect("join").expect("verify"), i % 2 == 0);
         }
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        assert!(super::is_common("password1") && super::is_common("PassWord1") && super::is_common("iloveyou"));
+        assert!(!super::is_common("correct horse battery staple"));
+        assert!(super::check_new("Password1").is_err());
+        assert!(super::check_new("unusual-gravel-teapot").is_ok());
     }
 }

@@ -157,10 +157,18 @@ impl Store {
 
     // ---- users and accounts ----
 
-    /// Creates a user with an email + password account. The first user becomes admin.
+    /// Creates a user with an email + password account. The first user becomes admin. When sign-up
+    /// is not `open`, only the first user may be created: checked in the creating transaction, so
+    /// racing sign-ups on an empty closed instance cannot both succeed ([`DbError::Closed`]).
     /// A taken email is [`DbError::Conflict`].
-    pub async fn create_user_with_password(&self, email: &str, name: &str, password_hash: &str) -> DbResult<User> {
-        dispatch!(self.create_user_with_password(email, name, password_hash))
+    pub async fn create_user_with_password(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        open: bool,
+    ) -> DbResult<User> {
+        dispatch!(self.create_user_with_password(email, name, password_hash, open))
     }
 
     /// Creates the instance's first user, an admin, with an admin-scoped API token (the hash of

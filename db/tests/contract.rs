@@ -41,7 +41,7 @@ mosaic_test_support::both_engines!(
 );
 
 async fn user(store: &Store, email: &str) -> User {
-    store.create_user_with_password(email, "Test User", "$argon2id$fake").await.expect("create user")
+    store.create_user_with_password(email, "Test User", "$argon2id$fake", true).await.expect("create user")
 }
 
 fn archive(archived: bool) -> ConversationChange<'static> {
@@ -74,7 +74,7 @@ async fn first_user_is_admin_and_emails_are_unique(engine: Engine) {
     assert_eq!(first.email, "admin@example.com");
     let second = user(store, "member@example.com").await;
     assert_eq!(second.role, mosaic_db::model::Role::Member);
-    let dup = store.create_user_with_password("ADMIN@example.com", "x", "h").await;
+    let dup = store.create_user_with_password("ADMIN@example.com", "x", "h", true).await;
     assert!(matches!(dup, Err(DbError::Conflict(_))), "{dup:?}");
     let (found, hash) = store.find_credentials("admin@EXAMPLE.com").await.expect("find").expect("exists");
     assert_eq!(found.id, first.id);
@@ -308,7 +308,7 @@ async fn bad_input_changes_nothing(engine: Engine) {
     invalid(store.list_conversations(u.id, false, None, 10_000).await.map(|_| ()));
     invalid(store.set_preference(u.id, "bad key!", &json!(1)).await);
     invalid(store.set_preference(u.id, "big", &json!("x".repeat(9000))).await);
-    invalid(store.create_user_with_password("not-an-email", "x", "h").await.map(|_| ()));
+    invalid(store.create_user_with_password("not-an-email", "x", "h", true).await.map(|_| ()));
     // Nothing changed.
     let list = store.list_conversations(u.id, false, None, 10).await.expect("list");
     assert_eq!(list.items.len(), 1);
@@ -542,7 +542,7 @@ async fn hot_queries_use_an_index(engine: Engine) {
     use mosaic_db::sqlite::sql as q;
     let db = mosaic_test_support::store(engine).await;
     let store: &Store = &db;
-    let u = store.create_user_with_password("plan@example.com", "Plan", "h").await.expect("user");
+    let u = store.create_user_with_password("plan@example.com", "Plan", "h", true).await.expect("user");
     let c = store.create_conversation(u.id, "c").await.expect("conversation");
     store.append_message(u.id, c.id, text("hi")).await.expect("message");
     let (newest, oldest) = (P::Int(i64::MAX), P::Int(i64::MIN));

@@ -29,7 +29,7 @@ mosaic_test_support::both_engines!(
 );
 
 async fn user(store: &Store, email: &str) -> User {
-    store.create_user_with_password(email, "Test User", "$argon2id$fake").await.expect("create user")
+    store.create_user_with_password(email, "Test User", "$argon2id$fake", true).await.expect("create user")
 }
 
 fn actor(u: &User) -> Actor {

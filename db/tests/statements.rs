@@ -14,7 +14,7 @@ async fn statement_counts_on_both_engines() {
 }
 
 async fn preference_upsert_is_one_statement(store: &Store) {
-    let u = store.create_user_with_password("one@example.com", "One", "h").await.expect("user");
+    let u = store.create_user_with_password("one@example.com", "One", "h", true).await.expect("user");
     // Warm the pool so no connection set-up falls inside a counted section.
     store.set_preference(u.id, "ui.density", &json!("compact")).await.expect("warm up");
     let ((), first) =

@@ -88,6 +88,10 @@ pub struct Config {
     /// Host names the server answers to besides IP literals and localhost: the public URL's host
     /// and MOSAIC_ALLOWED_HOSTS, lower-cased.
     pub allowed_hosts: Vec<String>,
+    /// Reverse proxies whose forwarding headers name the client (MOSAIC_TRUSTED_PROXIES, CIDRs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Accounts one client may create per hour (MOSAIC_SIGN_UPS_PER_HOUR).
+    pub sign_ups_per_hour: i64,
     /// Session lifetimes (MOSAIC_SESSION_IDLE_HOURS, MOSAIC_SESSION_MAX_DAYS).
     pub session_policy: SessionPolicy,
     /// Model providers and chat limits.
@@ -224,6 +228,8 @@ impl Config {
             secure_cookies: boolean(&get, "MOSAIC_COOKIE_SECURE", https)?,
             public_origin,
             allowed_hosts,
+            trusted_proxies: trusted_proxies(&get)?,
+            sign_ups_per_hour: i64::from(number(&get, "MOSAIC_SIGN_UPS_PER_HOUR", 10, 1, 1_000_000)?),
             session_policy: SessionPolicy::new(idle_hours, max_days),
             chat,
             jobs: jobs(&get)?,
@@ -233,6 +239,20 @@ impl Config {
             oidc: oidc::settings(&get, public_origin_for_oidc.as_deref())?,
         })
     }
+}
+
+/// MOSAIC_TRUSTED_PROXIES: comma-separated networks (`10.0.0.0/8`) or addresses (`127.0.0.1`).
+fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(list) = get("MOSAIC_TRUSTED_PROXIES") else { return Ok(Vec::new()) };
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| {
+                ConfigError::new("MOSAIC_TRUSTED_PROXIES", format!("{s:?} is not an address or a network like 10.0.0.0/8"))
+            })
+        })
+        .collect()
 }
 
 /// The LEPTOS_* variables that say where the built site is.

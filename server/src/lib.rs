@@ -34,6 +34,8 @@ pub struct ServerState {
     /// Host names served besides IP literals and localhost: the public URL's and
     /// MOSAIC_ALLOWED_HOSTS (see [`middleware::host`]).
     pub allowed_hosts: Arc<[String]>,
+    /// Reverse proxies whose forwarding headers name the client (see [`middleware::client`]).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Users' avatar files.
     pub avatars: media::avatar::Avatars,
     /// The background jobs (started by [`jobs::Jobs::start`] once the server listens).
@@ -70,6 +72,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         secure_cookies: config.secure_cookies,
         policy: config.session_policy,
         providers: oidc.buttons(),
+        sign_ups_per_hour: config.sign_ups_per_hour,
     };
     let mut provider_configs = config.chat.providers.clone();
     if config.chat.demo {
@@ -103,7 +106,8 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
     );
     Ok(ServerState {
         leptos: config.site.leptos_options(config.site_addr),
-        app: AppState { store, chat, auth: Arc::new(auth), limiter: Arc::default() },
+        app: AppState { store, chat, auth: Arc::new(auth) },
+        trusted_proxies: config.trusted_proxies.clone().into(),
         public_origin: config.public_origin.clone(),
         allowed_hosts: config.allowed_hosts.clone().into(),
         avatars,

@@ -231,7 +231,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
     let phc = mosaic_db::password::hash(plan.password.clone()).await?;
     let bench = match store.find_credentials(&plan.email).await? {
         Some((user, _)) => user,
-        None => store.create_user_with_password(&plan.email, "Benchmark User", &phc).await?,
+        None => store.create_user_with_password(&plan.email, "Benchmark User", &phc, true).await?,
     };
     let mut progress = Progress::new("users", plan.users);
     let mut others = Vec::new();

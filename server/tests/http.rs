@@ -29,6 +29,10 @@ mosaic_test_support::both_engines!(
     a_rebound_host_name_is_refused,
     personal_answers_are_not_stored_and_https_is_strict,
     signing_in_again_ends_the_old_session,
+    a_stranger_cannot_lock_an_account_out,
+    concurrent_guesses_cannot_pass_the_limit,
+    oversized_emails_cost_nothing,
+    sign_up_is_limited_and_checked,
 );
 
 /// Only the islands are hydrated, so a page holds each message once (as HTML) instead of twice (as
@@ -242,28 +246,155 @@ async fn signed_out_cookie(s: &TestServer) -> String {
     header
 }
 
+/// A sign-in attempt from `client` (via `X-Forwarded-For`, which only a trusted proxy may set).
+async fn sign_in_from(s: &TestServer, client: &str, email: &str, password: &str) -> (StatusCode, String, Option<String>) {
+    let res = support::client()
+        .post(s.url("/_fn/sign_in"))
+        .header("x-forwarded-for", client)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("sign in");
+    let retry = res.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_string());
+    (res.status(), res.text().await.expect("body"), retry)
+}
+
+/// The rows the throttle holds (each a 32-byte digest, whatever was sent).
+async fn throttle_rows(s: &TestServer) -> Vec<Vec<u8>> {
+    let sql = "SELECT key FROM attempts";
+    match &s.store {
+        mosaic_db::Store::Sqlite(db) => sqlx::query_scalar(sql).fetch_all(db.pool()).await.expect("rows"),
+        mosaic_db::Store::Postgres(db) => sqlx::query_scalar(sql).fetch_all(db.pool()).await.expect("rows"),
+    }
+}
+
 async fn sign_in_errors_are_uniform_and_throttled(engine: Engine) {
     let s = start(engine, &[]).await;
     s.user("known@example.com").await;
-    let c = client();
-    let attempt = |email: &'static str, password: &'static str| {
-        let c = c.clone();
-        let url = s.url("/_fn/sign_in");
+    let (st1, wrong_password, _) = sign_in_from(&s, "-", "known@example.com", "nope nope nope").await;
+    let (st2, wrong_email, _) = sign_in_from(&s, "-", "unknown@example.com", "nope nope nope").await;
+    assert_eq!((st1, st2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(wrong_password, wrong_email, "the same message for either mistake");
+    for _ in 0..4 {
+        sign_in_from(&s, "-", "known@example.com", "still wrong").await;
+    }
+    let (st, body, retry) = sign_in_from(&s, "-", "known@example.com", "correct horse battery").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("Too many failed sign-ins"), "{body}");
+    assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok_and(|secs| secs > 60)), "Retry-After says when");
+    // Without a trusted proxy, a forged X-Forwarded-For is no way around the limit.
+    let (st, _, _) = sign_in_from(&s, "198.51.100.1", "known@example.com", "correct horse battery").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "the header of an untrusted peer is ignored");
+}
+
+/// Behind a reverse proxy every client arrives from the proxy's address: five failures by a
+/// stranger must not lock the account's owner out, from anywhere.
+async fn a_stranger_cannot_lock_an_account_out(engine: Engine) {
+    let s = start(engine, &[("MOSAIC_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    s.user("victim@example.com").await;
+    for _ in 0..5 {
+        let (st, _, _) = sign_in_from(&s, "203.0.113.66", "victim@example.com", "a wrong guess").await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+    let (st, _, _) = sign_in_from(&s, "203.0.113.66", "victim@example.com", "another guess").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "the guesser is stopped");
+    // The rightmost untrusted hop is the client: a prefix the guesser wrote changes nothing.
+    let (st, _, _) = sign_in_from(&s, "192.0.2.1, 203.0.113.66", "victim@example.com", "spoofed").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "a forged prefix does not make a new client");
+    let (st, body, _) = sign_in_from(&s, "198.51.100.20", "victim@example.com", "correct horse battery").await;
+    assert_eq!(st, StatusCode::OK, "the owner, elsewhere, still signs in: {body}");
+    // IPv6 clients are one client per /64.
+    for i in 0..5 {
+        sign_in_from(&s, &format!("2001:db8:7:7::{i}"), "victim@example.com", "v6 guess").await;
+    }
+    let (st, _, _) = sign_in_from(&s, "2001:db8:7:7:ffff::1", "victim@example.com", "v6 guess").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "another address in the same /64 is the same client");
+}
+
+/// Guesses sent all at once are each counted before any password is checked: no more than the
+/// limit get an answer, however many race.
+async fn concurrent_guesses_cannot_pass_the_limit(engine: Engine) {
+    let s = start(engine, &[]).await;
+    s.user("raced@example.com").await;
+    let guesses: Vec<_> = (0..16)
+        .map(|i| {
+            let url = s.url("/_fn/sign_in");
+            tokio::spawn(async move {
+                let form = [("email", "raced@example.com".to_string()), ("password", format!("guess number {i}"))];
+                support::client().post(url).form(&form).send().await.expect("guess").status()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for g in guesses {
+        match g.await.expect("join") {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(checked, 5, "exactly the limit of guesses were checked");
+}
+
+/// Whatever is sent as the email, the throttle keeps a fixed-size digest, and nothing at all for
+/// an address that is not one (refused before the throttle and before any hashing).
+async fn oversized_emails_cost_nothing(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let huge = format!("{}@example.com", "a".repeat(900 * 1024));
+    let (st, body, _) = sign_in_from(&s, "-", &huge, "whatever it is").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{}", &body[..body.len().min(200)]);
+    assert!(body.contains("valid email"), "a clear message");
+    assert!(throttle_rows(&s).await.is_empty(), "nothing recorded for it");
+    sign_in_from(&s, "-", "Someone@Example.com ", "whatever it is").await;
+    let rows = throttle_rows(&s).await;
+    assert_eq!(rows.len(), 3, "pair, account and client");
+    assert!(rows.iter().all(|k| k.len() == 32), "digests, not the address");
+    // The same address however it is written is the same account.
+    sign_in_from(&s, "-", "someone@example.com", "whatever it is").await;
+    assert_eq!(throttle_rows(&s).await.len(), 3);
+}
+
+/// Sign-up is limited per client; the password may not be a common one; and a closed instance
+/// admits exactly one first account however many race for it.
+async fn sign_up_is_limited_and_checked(engine: Engine) {
+    let s = start(engine, &[("MOSAIC_SIGN_UPS_PER_HOUR", "2")]).await;
+    let sign_up = |email: String, password: &'static str| {
+        let url = s.url("/_fn/sign_up");
         async move {
-            let res = c.post(url).form(&[("email", email), ("password", password)]).send().await.expect("sign in");
+            let form = [("name", "N".to_string()), ("email", email), ("password", password.to_string())];
+            let res = support::client().post(url).form(&form).send().await.expect("sign up");
             (res.status(), res.text().await.expect("body"))
         }
     };
-    let (st1, wrong_password) = attempt("known@example.com", "nope nope nope").await;
-    let (st2, wrong_email) = attempt("unknown@example.com", "nope nope nope").await;
-    assert_eq!((st1, st2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
-    assert_eq!(wrong_password, wrong_email, "the same message for either mistake");
-    for _ in 0..3 {
-        attempt("known@example.com", "still wrong").await;
+    let (st, body) = sign_up("common@example.com".into(), "Password1").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(body.contains("most common"), "{body}");
+    assert!(s.store.find_credentials("common@example.com").await.expect("lookup").is_none());
+    for i in 0..2 {
+        let (st, body) = sign_up(format!("u{i}@example.com"), "correct horse battery").await;
+        assert_eq!(st, StatusCode::OK, "{body}");
     }
-    let (st, body) = attempt("known@example.com", "correct horse battery").await;
+    let (st, body) = sign_up("u3@example.com".into(), "correct horse battery").await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert!(body.contains("Too many failed sign-ins"));
+    assert!(s.store.find_credentials("u3@example.com").await.expect("lookup").is_none());
+
+    let closed = start(engine, &[("MOSAIC_ALLOW_SIGNUP", "false")]).await;
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let url = closed.url("/_fn/sign_up");
+            tokio::spawn(async move {
+                let form = [("name", "R".to_string()), ("email", format!("racer{i}@example.com")), ("password", "correct horse battery".to_string())];
+                support::client().post(url).form(&form).send().await.expect("sign up").status()
+            })
+        })
+        .collect();
+    let mut admitted = 0;
+    for r in racers {
+        let st = r.await.expect("join");
+        assert!(st == StatusCode::OK || st == StatusCode::FORBIDDEN, "{st}");
+        admitted += usize::from(st == StatusCode::OK);
+    }
+    assert_eq!(admitted, 1, "one first account, the others refused");
 }
 
 async fn cross_origin_mutations_are_refused(engine: Engine) {
@@ -369,10 +500,31 @@ async fn plain_form_errors_come_back_to_the_form(engine: Engine) {
         .await
         .expect("sign in");
     assert_eq!(res.status(), StatusCode::FOUND);
-    let location = res.headers()["location"].to_str().expect("location").to_string();
-    assert!(location.starts_with("/login?error=That%20email"), "{location}");
-    let page = client().get(s.url(&location)).send().await.expect("form page").text().await.expect("html");
+    assert_eq!(res.headers()["location"], "/login", "no message in the URL");
+    let flash = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mosaic_flash="))
+        .and_then(|v| v.split(';').next())
+        .expect("the message travels in a cookie")
+        .to_string();
+    let res = client().get(s.url("/login")).header("cookie", &flash).send().await.expect("form page");
+    let cleared = res.headers().get_all(SET_COOKIE).iter().any(|v| v.to_str().is_ok_and(|v| v.starts_with("mosaic_flash=;")));
+    assert!(cleared, "shown once");
+    let page = res.text().await.expect("html");
     assert!(page.contains("That email and password do not match an account."), "the form shows the message");
+    // A link cannot put its own words on the real sign-in page.
+    let page = client()
+        .get(s.url("/login?error=Your%20account%20is%20locked.%20Call%20%2B1%20555%200100"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(!page.contains("Call +1 555"), "text from the URL is not shown");
 }
 
 async fn the_server_rendered_sidebar_pages_by_cursor(engine: Engine) {

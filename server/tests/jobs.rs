@@ -87,7 +87,7 @@ async fn tiers(store: &Store, user: Uuid, session: &str) -> (usize, usize, usize
 async fn the_sweep_deletes_exactly_what_expired(engine: Engine) {
     let s = start(engine, &[]).await;
     let store = &s.store;
-    let u = store.create_user_with_password("sweep@example.com", "Sweep", "h").await.expect("user");
+    let u = store.create_user_with_password("sweep@example.com", "Sweep", "h", true).await.expect("user");
     let short = SessionPolicy { idle: SECOND, absolute: SECOND };
     let mut expiring = Vec::new();
     for _ in 0..4 {
@@ -163,7 +163,7 @@ async fn the_sweep_deletes_exactly_what_expired(engine: Engine) {
 async fn tiers_move_rows_at_their_ages_across_batches(engine: Engine) {
     let s = start(engine, &[]).await;
     let store = &s.store;
-    let u = store.create_user_with_password("tiers@example.com", "Tiers", "h").await.expect("user");
+    let u = store.create_user_with_password("tiers@example.com", "Tiers", "h", true).await.expect("user");
     let now = now_micros();
     let mut logs = Vec::new();
     logs.extend((0..5).map(|_| agent_log(u.id, "t", Tier::Warm, Some(now - 31 * DAY)))); // equal timestamps
@@ -195,7 +195,7 @@ async fn tiers_move_rows_at_their_ages_across_batches(engine: Engine) {
 async fn summaries_fall_back_when_the_model_fails_and_are_written_once(engine: Engine) {
     let s = start(engine, &[]).await;
     let store = &s.store;
-    let u = store.create_user_with_password("sum@example.com", "Sum", "h").await.expect("user");
+    let u = store.create_user_with_password("sum@example.com", "Sum", "h", true).await.expect("user");
     let now = now_micros();
     let mut logs: Vec<_> = (0..4).map(|i| agent_log(u.id, "one", Tier::Hot, Some(now - 30 * HOUR + i))).collect();
     logs.push(NewAgentLog {
@@ -239,7 +239,7 @@ async fn summaries_fall_back_when_the_model_fails_and_are_written_once(engine: E
 async fn a_failed_run_is_retried_and_the_next_run_finishes_the_work(engine: Engine) {
     let s = start(engine, &[]).await;
     let store = &s.store;
-    let u = store.create_user_with_password("crash@example.com", "Crash", "h").await.expect("user");
+    let u = store.create_user_with_password("crash@example.com", "Crash", "h", true).await.expect("user");
     let now = now_micros();
     let logs: Vec<_> = (0..7)
         .map(|i| {
@@ -338,7 +338,7 @@ async fn ending_a_session_collects_its_logs(engine: Engine) {
 
 async fn every_reply_writes_its_logs(engine: Engine) {
     let s = start(engine, &[("MOSAIC_DEMO_PROVIDER", "1")]).await;
-    let u = s.store.create_user_with_password("replies@example.com", "R", "h").await.expect("user");
+    let u = s.store.create_user_with_password("replies@example.com", "R", "h", true).await.expect("user");
     let session = Uuid::now_v7();
     let mut outcomes = Vec::new();
     for model in ["demo/standin-echo", "demo/standin-fail"] {
@@ -464,7 +464,7 @@ async fn the_activity_page_reads_without_javascript(engine: Engine) {
 async fn startup_does_not_wait_for_the_cold_start_collect(engine: Engine) {
     let database = fresh_database(engine).await;
     let store = database.open().await;
-    let u = store.create_user_with_password("backlog@example.com", "B", "h").await.expect("user");
+    let u = store.create_user_with_password("backlog@example.com", "B", "h", true).await.expect("user");
     let now = now_micros();
     let gone = Uuid::now_v7();
     let backlog: Vec<_> = (0..2_000)

@@ -30,12 +30,16 @@ mod imp {
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
     use mosaic_db::password::{self, MAX_PASSWORD_BYTES};
+    use mosaic_db::throttle::{Client, Verdict, SIGN_UP_WINDOW};
     use mosaic_db::DbError;
 
     use crate::api::respond::fail;
     use crate::auth;
     use crate::error::AppError;
-    use crate::state::{app_state, request_parts, AppState};
+    use crate::state::{app_state, request_parts, AppState, ClientAddr};
+
+    /// Why sign-up was refused on a closed instance.
+    const SIGN_UP_CLOSED: &str = "Sign-up is closed on this instance. Ask an administrator for an account.";
 
     /// The one message for a wrong email or a wrong password, so neither is revealed.
     pub const BAD_CREDENTIALS: &str = "That email and password do not match an account.";
@@ -43,33 +47,43 @@ mod imp {
     /// Starts a session for `user_id` ([`auth::begin_session`]) and sets its cookie on the response.
     pub async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Result<(), ServerFnError> {
         let headers = request_parts().map(|p| p.headers).unwrap_or_default();
-        let cookie = auth::begin_session(state, user_id, &headers, client_ip().as_deref()).await.map_err(fail)?;
+        let cookie = auth::begin_session(state, user_id, &headers, client_ip().map(|ip| ip.to_string()).as_deref()).await.map_err(fail)?;
         if let (Some(res), Ok(value)) = (use_context::<ResponseOptions>(), http::HeaderValue::from_str(&cookie)) {
             res.append_header(http::header::SET_COOKIE, value);
         }
         Ok(())
     }
 
-    /// The client's address, as the server saw the connection.
-    pub fn client_ip() -> Option<String> {
+    /// The client's address: the connection's peer, or the client a trusted proxy forwarded for
+    /// (resolved once per request by the server's middleware into [`ClientAddr`]).
+    pub fn client_ip() -> Option<std::net::IpAddr> {
         request_parts().and_then(|p| {
-            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+            p.extensions.get::<ClientAddr>().map(|c| c.0).or_else(|| {
+                p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
+            })
         })
+    }
+
+    /// The client as the throttle counts it.
+    fn client() -> Client {
+        client_ip().map_or_else(Client::unknown, Client::from_ip)
     }
 
     pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
         let state = app_state()?;
-        let email_key = format!("email:{}", email.trim().to_lowercase());
-        let keys = vec![email_key.clone(), format!("ip:{}", client_ip().unwrap_or_default())];
-        if let Some(wait) = state.limiter.locked_for(&keys) {
-            let minutes = wait.as_secs().div_ceil(60).max(1);
-            return Err(fail(AppError::TooManyRequests(format!(
-                "Too many failed sign-ins. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            ))));
-        }
+        // Nothing unvalidated reaches the throttle or the hash: a malformed address is refused as
+        // such, and an over-long password cannot match any account.
+        let email = mosaic_db::users::clean_email(&email).map_err(fail)?;
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(fail(AppError::Unauthorized(BAD_CREDENTIALS)));
+        }
+        let client = client();
+        match state.store.reserve_sign_in(&email, &client).await.map_err(fail)? {
+            Verdict::Wait(wait) => {
+                tracing::info!(client = client.as_str(), "sign-in refused by the throttle");
+                return Err(fail(AppError::slow_down("Too many failed sign-ins from here.", wait)));
+            }
+            Verdict::Go { delay } => tokio::time::sleep(delay).await,
         }
         let found = state.store.find_credentials(&email).await.map_err(fail)?;
         // Verify against a decoy when the email is unknown, so both cases take the same time.
@@ -77,15 +91,14 @@ mod imp {
             Some((user, phc)) => (Some(user), phc),
             None => (None, password::decoy_hash().await),
         };
-        let matches = password::verify(password, phc).await;
+        let matches = password::verify(password, phc).await.map_err(fail)?;
         let Some(user) = user.filter(|_| matches) else {
-            state.limiter.fail(&keys);
             return Err(fail(AppError::Unauthorized(BAD_CREDENTIALS)));
         };
         if user.banned {
             return Err(fail(AppError::Forbidden("This account is suspended. Contact your administrator.".into())));
         }
-        state.limiter.succeed(&email_key);
+        state.store.clear_sign_in(&email, &client).await.map_err(fail)?;
         start_session(&state, user.id).await?;
         leptos_axum::redirect("/");
         Ok(())
@@ -94,22 +107,30 @@ mod imp {
     pub async fn sign_up(name: String, email: String, password: String) -> Result<(), ServerFnError> {
         let state = app_state()?;
         if !state.auth.allow_signup && state.store.count_users().await.map_err(fail)? > 0 {
-            return Err(fail(AppError::Forbidden(
-                "Sign-up is closed on this instance. Ask an administrator for an account.".into(),
-            )));
+            return Err(fail(AppError::Forbidden(SIGN_UP_CLOSED.into())));
         }
-        password::check_new(&password).map_err(fail)?;
         // Check the fields before spending time on the hash.
+        password::check_new(&password).map_err(fail)?;
         mosaic_db::users::clean_email(&email).map_err(fail)?;
         mosaic_db::users::clean_name(&name).map_err(fail)?;
+        let client = client();
+        if let Verdict::Wait(wait) =
+            state.store.reserve_for_client("sign-up", &client, state.auth.sign_ups_per_hour, SIGN_UP_WINDOW).await.map_err(fail)?
+        {
+            tracing::info!(client = client.as_str(), "sign-up refused by the throttle");
+            return Err(fail(AppError::slow_down("Too many accounts were created from here.", wait)));
+        }
         let phc = password::hash(password).await.map_err(fail)?;
-        let user = match state.store.create_user_with_password(&email, &name, &phc).await {
+        // The closed-instance rule is checked again in the transaction that creates the user, so two
+        // sign-ups racing on an empty, closed instance cannot both get in.
+        let user = match state.store.create_user_with_password(&email, &name, &phc, state.auth.allow_signup).await {
             Ok(user) => user,
             Err(DbError::Conflict(_)) => {
                 return Err(fail(AppError::Conflict(
                     "An account with this email already exists. Sign in instead.".into(),
                 )))
             }
+            Err(DbError::Closed) => return Err(fail(AppError::Forbidden(SIGN_UP_CLOSED.into()))),
             Err(e) => return Err(fail(e)),
         };
         start_session(&state, user.id).await?;

@@ -1,11 +1,10 @@
 //! How a server function answers a failure: the status and message of the one error policy
 //! ([`crate::error`]), and, for a plain form post (JavaScript off), a redirect back to the form with
-//! `?error=` so the page can show it.
+//! the message in a one-time cookie ([`crate::auth::flash_cookie`]) so the page can show it.
 
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-use crate::api::with_query;
 use crate::error::AppError;
 use crate::state::{current_user, request_parts, CurrentUser};
 
@@ -24,6 +23,9 @@ pub fn fail_at(path: &str, err: impl Into<AppError>) -> ServerFnError {
 fn answer(to: Option<&str>, err: AppError) -> ServerFnError {
     if let Some(res) = use_context::<ResponseOptions>() {
         res.set_status(err.status());
+        if let Some(secs) = err.retry_after() {
+            res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
     }
     if let Some(parts) = request_parts().filter(is_plain_form_post) {
         let back = to.map(str::to_string).unwrap_or_else(|| {
@@ -34,7 +36,12 @@ fn answer(to: Option<&str>, err: AppError) -> ServerFnError {
                 .and_then(same_site_path)
                 .unwrap_or_else(|| "/".to_string())
         });
-        leptos_axum::redirect(&with_query(&back, "error", err.message()));
+        leptos_axum::redirect(&back);
+        if let (Some(res), Ok(v)) =
+            (use_context::<ResponseOptions>(), http::HeaderValue::from_str(&crate::auth::flash_cookie(err.message())))
+        {
+            res.append_header(http::header::SET_COOKIE, v);
+        }
     }
     ServerFnError::new(err.message())
 }

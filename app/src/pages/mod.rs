@@ -14,12 +14,25 @@ pub use settings::Settings;
 pub use sign_in::{SignIn, SignUp};
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
-/// The message a plain form post (JavaScript off) was sent back with, from `?error=`.
-pub fn flash_error() -> impl Fn() -> Option<String> + Copy {
-    let query = use_query_map();
-    move || query.read().get("error").filter(|e| !e.is_empty())
+/// The message a plain form post (JavaScript off) was sent back with, from its one-time cookie
+/// (cleared by this response). Never from the URL: a link cannot put words on our pages.
+pub fn flash_error() -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    #[cfg(feature = "ssr")]
+    let message = crate::state::request_parts().and_then(|p| crate::auth::flash(&p.headers));
+    #[cfg(feature = "ssr")]
+    if message.is_some() {
+        if let (Some(res), Ok(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(&crate::auth::clear_flash_cookie()),
+        ) {
+            res.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let message: Option<String> = None;
+    let message = StoredValue::new(message);
+    move || message.get_value()
 }
 
 /// Shown for any path without a page.

@@ -23,4 +23,5 @@ pub mod messages;
 pub mod preferences;
 pub mod replies;
 pub mod sessions;
+pub mod throttle;
 pub mod users;

@@ -87,12 +87,16 @@ impl Backend {
         email: &str,
         name: &str,
         password_hash: &str,
+        open: bool,
     ) -> DbResult<User> {
         let email = clean_email(email)?;
         let name = clean_name(name)?;
         let now = now_micros();
         let mut tx = self.begin_write().await?;
         Self::serialize_user_changes(&mut tx).await?;
+        if !open && sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users)").fetch_one(&mut *tx).await? {
+            return Err(DbError::Closed);
+        }
         let user = Self::insert_user(&mut tx, &email, &name, false, NewRole::FirstIsAdmin, now).await?;
         Self::insert_account(&mut tx, user.id, CREDENTIAL_PROVIDER, &user.id.to_string(), Some(password_hash), now)
             .await?;

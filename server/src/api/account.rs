@@ -136,7 +136,7 @@ async fn change_password(
         let phc = s.app.store.password_hash(me.user.id).await?.ok_or_else(|| {
             AppError::BadRequest("This account signs in through a provider and has no password to change.".into())
         })?;
-        if current_password.len() > password::MAX_PASSWORD_BYTES || !password::verify(current_password, phc).await {
+        if current_password.len() > password::MAX_PASSWORD_BYTES || !password::verify(current_password, phc).await? {
             return Err(AppError::BadRequest("The current password is not right.".into()));
         }
         password::check_new(&new_password)?;

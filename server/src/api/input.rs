@@ -43,11 +43,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for Input<T> {
 }
 
 /// Answers an action: JSON (`ok` as the body, or 204 when it is `None`) or, for a form, a redirect
-/// to `back`, with the error's message in `?error=` when it failed.
+/// to `back`, with the error's message in the flash cookie when it failed.
 pub fn answer<T: Serialize>(form: bool, back: &str, result: Result<Option<T>, AppError>) -> Response {
     match (form, result) {
         (true, Ok(_)) => Redirect::to(back).into_response(),
-        (true, Err(e)) => Redirect::to(&app::api::with_query(back, "error", e.message())).into_response(),
+        (true, Err(e)) => app::auth::redirect_with_flash(back, e.message()),
         (false, Ok(Some(body))) => Json(body).into_response(),
         (false, Ok(None)) => StatusCode::NO_CONTENT.into_response(),
         (false, Err(e)) => e.into_response(),

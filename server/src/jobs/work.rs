@@ -39,6 +39,7 @@ impl Jobs {
         detail["logsDemoted"] = json!(self.batches(|| store.demote_orphaned_logs(now, rows)).await?);
         detail["sessionsDeleted"] = json!(self.batches(|| store.delete_expired_sessions(now, rows)).await?);
         detail["verificationsDeleted"] = json!(self.batches(|| store.delete_expired_verifications(now, rows)).await?);
+        detail["attemptsDeleted"] = json!(self.batches(|| store.delete_expired_attempts(now, rows)).await?);
         let keep_after = now - self.settings.keep_runs;
         detail["jobRunsDeleted"] = json!(self.batches(|| store.delete_job_runs_before(keep_after, rows)).await?);
         if self.stopping() {

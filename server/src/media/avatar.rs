@@ -201,11 +201,11 @@ fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
-/// The outcome as the caller wants it: back to settings (with `?error=` on failure) or JSON.
+/// The outcome as the caller wants it: back to settings (with the message in the flash cookie on failure) or JSON.
 fn respond(html: bool, result: Result<Option<String>, AvatarError>) -> Response {
     match (html, result.map_err(AppError::from)) {
         (true, Ok(_)) => Redirect::to("/settings").into_response(),
-        (true, Err(e)) => Redirect::to(&app::api::with_query("/settings", "error", e.message())).into_response(),
+        (true, Err(e)) => app::auth::redirect_with_flash("/settings", e.message()),
         (false, Ok(key)) => {
             let urls = key.as_ref().map(|k| {
                 AVATAR_SIZES.iter().flat_map(|&s| ["avif", "webp"].map(|ext| avatar_url(k, s, ext))).collect::<Vec<_>>()

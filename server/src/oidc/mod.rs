@@ -27,6 +27,7 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use mosaic_db::accounts::{LinkPolicy, ProviderIdentity};
+use mosaic_db::throttle::{Client, Verdict, PROVIDER_STARTS, WINDOW};
 use mosaic_db::DbError;
 use serde::{Deserialize, Serialize};
 
@@ -114,7 +115,7 @@ fn identifier(state: &str) -> String {
 
 /// Back to the sign-in page with `message` shown.
 fn fail(message: &str) -> Response {
-    let mut response = Redirect::to(&app::api::with_query("/login", "error", message)).into_response();
+    let mut response = app::auth::redirect_with_flash("/login", message);
     clear_state_cookie(&mut response);
     response
 }
@@ -129,8 +130,17 @@ fn clear_state_cookie(response: &mut Response) {
 const UNKNOWN: &str = "That sign-in provider is not configured here.";
 const EXPIRED: &str = "This sign-in has expired, was already used, or was started in another browser. Start again.";
 
-async fn start(State(s): State<ServerState>, Path(id): Path<String>) -> Response {
+async fn start(State(s): State<ServerState>, Path(id): Path<String>, extensions: axum::http::Extensions) -> Response {
     let Some(provider) = s.oidc.provider(&id) else { return fail(UNKNOWN) };
+    // Each start writes a pending state: a client may start only so many.
+    let client = extensions.get::<app::state::ClientAddr>().map_or_else(Client::unknown, |c| Client::from_ip(c.0));
+    match s.app.store.reserve_for_client("provider-start", &client, PROVIDER_STARTS, WINDOW).await {
+        Ok(Verdict::Go { .. }) => {}
+        Ok(Verdict::Wait(wait)) => {
+            return fail(app::error::AppError::slow_down("Too many sign-ins were started from here.", wait).message());
+        }
+        Err(e) => return fail(app::error::AppError::from(e).message()),
+    }
     let started = match provider.start().await {
         Ok(started) => started,
         Err(SignInError(message)) => return fail(&message),
@@ -172,7 +182,11 @@ async fn callback(
 ) -> Response {
     let Some(provider) = s.oidc.provider(&id) else { return fail(UNKNOWN) };
     let q = query.map(|Query(q)| q).unwrap_or_default();
-    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let peer = extensions
+        .get::<app::state::ClientAddr>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        .map(|ip| ip.to_string());
     let q = Callback {
         code: q.get("code").cloned(),
         state: q.get("state").cloned(),
@@ -180,8 +194,16 @@ async fn callback(
         error_description: q.get("error_description").cloned(),
     };
     if let Some(error) = q.error {
-        let why: String = q.error_description.unwrap_or(error).chars().take(200).collect();
-        return fail(&format!("{} did not sign you in: {why}", provider.config.name));
+        // Anyone can send a browser here with any error text: log it, show a fixed sentence.
+        let description: String = q.error_description.unwrap_or_default().chars().take(200).collect();
+        tracing::info!(provider = %id, %error, %description, "the provider did not sign the user in");
+        let why = match error.as_str() {
+            "access_denied" => "access was denied or cancelled",
+            "login_required" | "interaction_required" | "consent_required" => "you need to sign in there first",
+            "temporarily_unavailable" | "server_error" => "it is having trouble; try again later",
+            _ => "it answered with an error",
+        };
+        return fail(&format!("{} did not sign you in: {why}.", provider.config.name));
     }
     let (Some(code), Some(state)) = (q.code, q.state) else { return fail(EXPIRED) };
     // The state must be the one this browser started with, and kept: once.

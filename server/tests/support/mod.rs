@@ -41,8 +41,12 @@ pub async fn start(engine: Engine, extra: &[(&str, &str)]) -> TestServer {
 pub async fn start_at(engine: Engine, extra: &[(&str, &str)], port: u16) -> TestServer {
     let database = fresh_database(engine).await;
     let data_dir = std::env::temp_dir().join(format!("mosaic-http-{}", Uuid::now_v7().simple()));
-    let mut vars: Vec<(String, String)> =
-        vec![("MOSAIC_DATA_DIR".into(), data_dir.display().to_string()), ("DATABASE_URL".into(), database.url.clone())];
+    // Tests sign many users up from one address; the sign-up limit is tested on its own.
+    let mut vars: Vec<(String, String)> = vec![
+        ("MOSAIC_DATA_DIR".into(), data_dir.display().to_string()),
+        ("DATABASE_URL".into(), database.url.clone()),
+        ("MOSAIC_SIGN_UPS_PER_HOUR".into(), "100000".into()),
+    ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config =
         Config::from_lookup(|name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("config");
@@ -153,6 +157,7 @@ pub fn server_process(
         .env("MOSAIC_DEMO_PROVIDER", "1")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_SITE_ROOT", dir.join("site"))
+        .env("MOSAIC_SIGN_UPS_PER_HOUR", "100000")
         .env("RUST_LOG", "warn");
     for (k, v) in extra {
         command.env(k, v);

@@ -1,0 +1,9 @@
+-- The sign-in and sign-up throttle, shared by every instance on this database. A row counts the
+-- attempts of one key (a SHA-256 digest: the account, the account and client pair, or the client)
+-- in a window that ends at expires_at; the sweep deletes rows past it.
+CREATE TABLE attempts (
+    key         BYTEA PRIMARY KEY NOT NULL,
+    hits        BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX attempts_expires_idx ON attempts (expires_at);
