@@ -9,7 +9,6 @@ use mosaic_db::revocations::Revoked;
 use mosaic_db::sessions::SessionPolicy;
 use mosaic_db::Store;
 
-
 /// How sign-in and sessions behave, from the server's configuration.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {

@@ -135,9 +135,14 @@ fn connect(state: ChatState) {
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
 
-    let on_close = Closure::<dyn FnMut()>::new(move || {
+    let on_close = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |e: web_sys::CloseEvent| {
         state.connected.set(false);
         SOCKET.with(|s| s.borrow_mut().take());
+        if e.code() == crate::events::CLOSE_SIGNED_OUT {
+            // Reconnecting would only be refused: say so and stay closed.
+            state.error.set(Some("You are signed out. Sign in again to keep chatting.".into()));
+            return;
+        }
         set_timeout(move || connect(state), std::time::Duration::from_secs(2));
     });
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));

@@ -12,6 +12,11 @@ use uuid::Uuid;
 /// The largest client event accepted, in bytes; larger frames get an error event.
 pub const MAX_CLIENT_EVENT_BYTES: usize = 96 * 1024;
 
+/// The WebSocket close code for "your session ended": the page says so and stops reconnecting.
+pub const CLOSE_SIGNED_OUT: u16 = 4401;
+/// The close code for a client that broke the socket's limits (too many events, too slow to read).
+pub const CLOSE_POLICY: u16 = 1008;
+
 /// What a client asks of the gateway.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]

@@ -55,6 +55,13 @@ impl crate::Store {
     /// Whether the session or token `id` is still live (not ended, not expired, its user not
     /// banned): what a connection checks when it may have missed an announcement.
     pub async fn credential_live(&self, id: Uuid) -> crate::DbResult<bool> {
-        dispatch!(self.credential_live(id))
+        Ok(self.credential_ends_at(id).await?.is_some())
+    }
+
+    /// When the session or token `id` ends if nothing changes (a session's idle or absolute expiry,
+    /// whichever is first; a token's expiry, `i64::MAX` for never), or `None` when it is not live.
+    /// A connection waits until then and asks again: the session may have been extended meanwhile.
+    pub async fn credential_ends_at(&self, id: Uuid) -> crate::DbResult<Option<i64>> {
+        dispatch!(self.credential_ends_at(id))
     }
 }

@@ -140,7 +140,13 @@ impl crate::Store {
 
     /// Counts one `action` (sign-up, starting a provider sign-in) by `client` and refuses it past
     /// `limit` within `window` (microseconds). One statement.
-    pub async fn reserve_for_client(&self, action: &str, client: &Client, limit: i64, window: i64) -> DbResult<Verdict> {
+    pub async fn reserve_for_client(
+        &self,
+        action: &str,
+        client: &Client,
+        limit: i64,
+        window: i64,
+    ) -> DbResult<Verdict> {
         let now = crate::clock::now_micros();
         let keys = [key(action, &[client.as_str()])];
         let rows = dispatch!(self.count_attempts(&keys, now, now + window))?;

@@ -249,7 +249,10 @@ fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ipnet::I
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| {
-                ConfigError::new("MOSAIC_TRUSTED_PROXIES", format!("{s:?} is not an address or a network like 10.0.0.0/8"))
+                ConfigError::new(
+                    "MOSAIC_TRUSTED_PROXIES",
+                    format!("{s:?} is not an address or a network like 10.0.0.0/8"),
+                )
             })
         })
         .collect()

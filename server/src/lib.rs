@@ -36,6 +36,8 @@ pub struct ServerState {
     pub allowed_hosts: Arc<[String]>,
     /// Reverse proxies whose forwarding headers name the client (see [`middleware::client`]).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// The WebSockets each user holds open (see [`gateway::ws::SOCKETS_PER_USER`]).
+    pub sockets: gateway::ws::OpenSockets,
     /// Users' avatar files.
     pub avatars: media::avatar::Avatars,
     /// The background jobs (started by [`jobs::Jobs::start`] once the server listens).
@@ -108,6 +110,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         leptos: config.site.leptos_options(config.site_addr),
         app: AppState { store, chat, auth: Arc::new(auth) },
         trusted_proxies: config.trusted_proxies.clone().into(),
+        sockets: Default::default(),
         public_origin: config.public_origin.clone(),
         allowed_hosts: config.allowed_hosts.clone().into(),
         avatars,

@@ -27,6 +27,9 @@ mosaic_test_support::both_engines!(
     a_password_change_asks_for_the_current_one_and_ends_other_sessions,
     plain_forms_come_back_to_their_page,
     admins_see_job_runs_and_start_one,
+    a_socket_closes_when_its_session_expires,
+    sockets_per_user_are_capped,
+    oversized_frames_and_floods_close_the_socket,
 );
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -47,12 +50,18 @@ async fn socket(s: &TestServer, header: (&str, &str)) -> Socket {
 
 /// Reads the socket until it closes (within `within`), returning the text events seen on the way.
 async fn until_closed(ws: &mut Socket, within: Duration) -> Vec<Value> {
+    until_closed_with_code(ws, within).await.0
+}
+
+/// [`until_closed`], and the close frame's code if one came.
+async fn until_closed_with_code(ws: &mut Socket, within: Duration) -> (Vec<Value>, Option<u16>) {
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
             Err(_) => panic!("the socket stayed open; saw {seen:?}"),
-            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return seen,
+            Ok(Some(Ok(Message::Close(frame)))) => return (seen, frame.map(|f| u16::from(f.code))),
+            Ok(None | Some(Err(_))) => return (seen, None),
             Ok(Some(Ok(Message::Text(t)))) => seen.push(serde_json::from_str(t.as_str()).expect("json")),
             Ok(Some(Ok(_))) => {}
         }
@@ -187,8 +196,9 @@ async fn a_ban_or_a_deletion_closes_open_sockets_at_once(engine: Engine) {
         s.json(&admin, Method::POST, &format!("/api/admin/users/{id}/ban"), Some(json!({"reason": "abuse"}))).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     // Closed without sending anything: not only refused at its next event.
-    let said = until_closed(&mut banned, Duration::from_secs(3)).await;
+    let (said, code) = until_closed_with_code(&mut banned, Duration::from_secs(3)).await;
     assert!(said.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("session has ended"))), "{said:?}");
+    assert_eq!(code, Some(mosaic_chat::events::CLOSE_SIGNED_OUT), "a close code the page shows as signed out");
     let (st, _) = s.json(&banned_client, Method::GET, "/api/conversations", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let id = user_id(&s, "deleted@example.com").await;
@@ -452,15 +462,17 @@ async fn plain_forms_come_back_to_their_page(engine: Engine) {
         .send()
         .await
         .expect("role");
-    let to = res.headers()[LOCATION].to_str().expect("location").to_string();
-    assert!(to.starts_with("/admin?error=") && to.contains("last%20admin"), "{to}");
+    assert_eq!(res.headers()[LOCATION], "/admin");
+    let message = support::flash(&res).expect("a message");
+    assert!(message.contains("last admin"), "{message}");
     let res = admin
         .post(s.url("/api/admin/preferences/theme/set"))
         .form(&[("value", "not json"), ("enforced", "on")])
         .send()
         .await
         .expect("pref");
-    assert!(res.headers()[LOCATION].to_str().expect("location").starts_with("/admin/preferences?error="));
+    assert_eq!(res.headers()[LOCATION], "/admin/preferences");
+    assert!(support::flash(&res).is_some(), "the form says what was wrong");
     let res = admin
         .post(s.url("/api/admin/preferences/theme/set"))
         .form(&[("value", "\"dark\""), ("enforced", "on")])
@@ -511,4 +523,87 @@ async fn admins_see_job_runs_and_start_one(engine: Engine) {
     assert_eq!(audit["items"][0]["targetLabel"], "session-sweep");
     let page = admin.get(s.url("/admin/jobs")).send().await.expect("page").text().await.expect("html");
     assert!(page.contains("session-sweep") && page.contains("succeeded"), "the jobs page lists the run");
+}
+
+/// Sets a session's expiry (microseconds) directly, as time passing would.
+async fn expire_sessions_of(s: &TestServer, email: &str, at: i64) {
+    let id = s.store.find_credentials(email).await.expect("lookup").expect("exists").0.id;
+    let sql = "UPDATE sessions SET expires_at = $1 WHERE user_id = $2";
+    match &s.store {
+        mosaic_db::Store::Sqlite(db) => sqlx::query(sql).bind(at).bind(id).execute(db.pool()).await.map(|_| ()),
+        mosaic_db::Store::Postgres(db) => sqlx::query(sql).bind(at).bind(id).execute(db.pool()).await.map(|_| ()),
+    }
+    .expect("expire");
+}
+
+/// A socket open when its session reaches its expiry (idle or absolute) is closed then, pushed to
+/// it, not discovered at its next event.
+async fn a_socket_closes_when_its_session_expires(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let (_, cookie) = s.user_with_cookie("expiring@example.com").await;
+    let (_, other_cookie) = s.user_with_cookie("lasting@example.com").await;
+    expire_sessions_of(&s, "expiring@example.com", mosaic_db::clock::now_micros() + 1_500_000).await;
+    let mut ws = socket(&s, ("cookie", &cookie)).await;
+    let mut lasting = socket(&s, ("cookie", &other_cookie)).await;
+    let (said, code) = until_closed_with_code(&mut ws, Duration::from_secs(5)).await;
+    assert!(said.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("session has ended"))), "{said:?}");
+    assert_eq!(code, Some(mosaic_chat::events::CLOSE_SIGNED_OUT));
+    // Another user's socket is untouched.
+    lasting
+        .send(Message::text(r#"{"type":"subscribe","conversationId":"00000000-0000-0000-0000-000000000000"}"#))
+        .await
+        .expect("send");
+    let reply = tokio::time::timeout(Duration::from_secs(2), lasting.next()).await.expect("an answer");
+    assert!(matches!(reply, Some(Ok(Message::Text(_)))), "{reply:?}");
+}
+
+async fn sockets_per_user_are_capped(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let (_, cookie) = s.user_with_cookie("tabs@example.com").await;
+    let mut open = Vec::new();
+    for _ in 0..server::gateway::ws::SOCKETS_PER_USER {
+        open.push(socket(&s, ("cookie", &cookie)).await);
+    }
+    let mut req = format!("{}/ws", s.base.replace("http://", "ws://")).into_client_request().expect("request");
+    req.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
+    match tokio_tungstenite::connect_async(req.clone()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS)
+        }
+        other => panic!("one socket too many must be refused: {:?}", other.map(|_| ())),
+    }
+    // Closing one frees its place.
+    let mut first = open.remove(0);
+    first.close(None).await.expect("close");
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tokio_tungstenite::connect_async(req).await.is_ok(), "a place came free");
+}
+
+async fn oversized_frames_and_floods_close_the_socket(engine: Engine) {
+    use tokio::io::AsyncWriteExt;
+    let s = start(engine, &[]).await;
+    let (_, cookie) = s.user_with_cookie("flood@example.com").await;
+    // A frame announcing 8 MiB: refused from its header, before any of it is buffered.
+    let mut ws = socket(&s, ("cookie", &cookie)).await;
+    let mut header = vec![0x81u8, 0x80 | 127];
+    header.extend_from_slice(&(8u64 << 20).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    header.extend_from_slice(&[b'x'; 1024]);
+    match ws.get_mut() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.write_all(&header).await.expect("write"),
+        _ => unreachable!("plain TCP in tests"),
+    }
+    until_closed(&mut ws, Duration::from_secs(3)).await;
+    // A flood of events: refused past the rate, then disconnected.
+    let mut ws = socket(&s, ("cookie", &cookie)).await;
+    let event = r#"{"type":"subscribe","conversationId":"00000000-0000-0000-0000-000000000000"}"#;
+    for _ in 0..400 {
+        if ws.send(Message::text(event)).await.is_err() {
+            break;
+        }
+    }
+    let (said, code) = until_closed_with_code(&mut ws, Duration::from_secs(5)).await;
+    assert!(said.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("Slow down"))), "told to slow down");
+    assert_eq!(code, Some(mosaic_chat::events::CLOSE_POLICY));
 }

@@ -247,7 +247,12 @@ async fn signed_out_cookie(s: &TestServer) -> String {
 }
 
 /// A sign-in attempt from `client` (via `X-Forwarded-For`, which only a trusted proxy may set).
-async fn sign_in_from(s: &TestServer, client: &str, email: &str, password: &str) -> (StatusCode, String, Option<String>) {
+async fn sign_in_from(
+    s: &TestServer,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> (StatusCode, String, Option<String>) {
     let res = support::client()
         .post(s.url("/_fn/sign_in"))
         .header("x-forwarded-for", client)
@@ -383,7 +388,11 @@ async fn sign_up_is_limited_and_checked(engine: Engine) {
         .map(|i| {
             let url = closed.url("/_fn/sign_up");
             tokio::spawn(async move {
-                let form = [("name", "R".to_string()), ("email", format!("racer{i}@example.com")), ("password", "correct horse battery".to_string())];
+                let form = [
+                    ("name", "R".to_string()),
+                    ("email", format!("racer{i}@example.com")),
+                    ("password", "correct horse battery".to_string()),
+                ];
                 support::client().post(url).form(&form).send().await.expect("sign up").status()
             })
         })
@@ -511,7 +520,8 @@ async fn plain_form_errors_come_back_to_the_form(engine: Engine) {
         .expect("the message travels in a cookie")
         .to_string();
     let res = client().get(s.url("/login")).header("cookie", &flash).send().await.expect("form page");
-    let cleared = res.headers().get_all(SET_COOKIE).iter().any(|v| v.to_str().is_ok_and(|v| v.starts_with("mosaic_flash=;")));
+    let cleared =
+        res.headers().get_all(SET_COOKIE).iter().any(|v| v.to_str().is_ok_and(|v| v.starts_with("mosaic_flash=;")));
     assert!(cleared, "shown once");
     let page = res.text().await.expect("html");
     assert!(page.contains("That email and password do not match an account."), "the form shows the message");

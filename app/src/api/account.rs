@@ -47,7 +47,9 @@ mod imp {
     /// Starts a session for `user_id` ([`auth::begin_session`]) and sets its cookie on the response.
     pub async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Result<(), ServerFnError> {
         let headers = request_parts().map(|p| p.headers).unwrap_or_default();
-        let cookie = auth::begin_session(state, user_id, &headers, client_ip().map(|ip| ip.to_string()).as_deref()).await.map_err(fail)?;
+        let cookie = auth::begin_session(state, user_id, &headers, client_ip().map(|ip| ip.to_string()).as_deref())
+            .await
+            .map_err(fail)?;
         if let (Some(res), Ok(value)) = (use_context::<ResponseOptions>(), http::HeaderValue::from_str(&cookie)) {
             res.append_header(http::header::SET_COOKIE, value);
         }
@@ -58,9 +60,10 @@ mod imp {
     /// (resolved once per request by the server's middleware into [`ClientAddr`]).
     pub fn client_ip() -> Option<std::net::IpAddr> {
         request_parts().and_then(|p| {
-            p.extensions.get::<ClientAddr>().map(|c| c.0).or_else(|| {
-                p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
-            })
+            p.extensions
+                .get::<ClientAddr>()
+                .map(|c| c.0)
+                .or_else(|| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
         })
     }
 
@@ -114,8 +117,11 @@ mod imp {
         mosaic_db::users::clean_email(&email).map_err(fail)?;
         mosaic_db::users::clean_name(&name).map_err(fail)?;
         let client = client();
-        if let Verdict::Wait(wait) =
-            state.store.reserve_for_client("sign-up", &client, state.auth.sign_ups_per_hour, SIGN_UP_WINDOW).await.map_err(fail)?
+        if let Verdict::Wait(wait) = state
+            .store
+            .reserve_for_client("sign-up", &client, state.auth.sign_ups_per_hour, SIGN_UP_WINDOW)
+            .await
+            .map_err(fail)?
         {
             tracing::info!(client = client.as_str(), "sign-up refused by the throttle");
             return Err(fail(AppError::slow_down("Too many accounts were created from here.", wait)));

@@ -21,6 +21,14 @@ pub const LIST: &str = "SELECT id, user_agent, ip_address, created_at, last_seen
      ORDER BY created_at DESC, id DESC
      LIMIT 200";
 
+/// When a live session or token ends (a token without expiry: never, as `i64::MAX`); no row when it
+/// is not live (ended, expired, or its user banned). Served by the primary keys.
+pub const CREDENTIAL_ENDS_AT: &str = "SELECT s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.id = $1 AND s.expires_at > $2 AND NOT u.banned
+     UNION ALL
+     SELECT COALESCE(t.expires_at, 9223372036854775807) FROM api_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.id = $1 AND (t.expires_at IS NULL OR t.expires_at > $2) AND NOT u.banned";
+
 impl Backend {
     pub(crate) async fn create_session(
         &self,
@@ -98,16 +106,7 @@ impl Backend {
             .await?)
     }
 
-    pub(crate) async fn credential_live(&self, id: Uuid) -> DbResult<bool> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
-                            WHERE s.id = $1 AND s.expires_at > $2 AND NOT u.banned)
-                 OR EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
-                            WHERE t.id = $1 AND (t.expires_at IS NULL OR t.expires_at > $2) AND NOT u.banned)",
-        )
-        .bind(id)
-        .bind(now_micros())
-        .fetch_one(&self.pool)
-        .await?)
+    pub(crate) async fn credential_ends_at(&self, id: Uuid) -> DbResult<Option<i64>> {
+        Ok(sqlx::query_scalar(CREDENTIAL_ENDS_AT).bind(id).bind(now_micros()).fetch_optional(&self.pool).await?)
     }
 }

@@ -2,7 +2,9 @@
 //! origin at the handshake (by the middleware, like every state-changing request); then JSON events
 //! both ways (see [`mosaic_chat::events`]). A read-only token may follow replies but not send or stop
 //! them. When the credential the socket was opened with ends (sign-out, revoke, ban, deletion,
-//! password change), the socket is told why and closed at once.
+//! password change, or the session's idle or absolute expiry), the socket is told why and closed at
+//! once with [`CLOSE_SIGNED_OUT`]. A user holds at most [`SOCKETS_PER_USER`] sockets, a frame is no
+//! larger than an event may be, and a client sending more than [`EVENTS_PER_SECOND`] is refused.
 //!
 //! Each client has one bounded outgoing buffer. A client that does not keep up is disconnected
 //! rather than buffered without end, and everything a client started (its writer, its listeners)
@@ -13,11 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::error::AppError;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use mosaic_chat::events::{parse_client_event, ClientEvent, ServerEvent, MAX_CLIENT_EVENT_BYTES};
+use governor::{Quota, RateLimiter};
+use mosaic_chat::events::{
+    parse_client_event, ClientEvent, ServerEvent, CLOSE_POLICY, CLOSE_SIGNED_OUT, MAX_CLIENT_EVENT_BYTES,
+};
 use mosaic_chat::Chat;
 use mosaic_db::replies::TurnTarget;
 use tokio::sync::{broadcast, mpsc, Notify};
@@ -33,9 +41,53 @@ use crate::ServerState;
 
 /// Events waiting to be written to one client before it counts as too slow.
 pub const CLIENT_BUFFER: usize = 256;
+/// Sockets one user may hold open at once (tabs, devices, API clients together).
+pub const SOCKETS_PER_USER: usize = 16;
+/// Events a client may send per second, sustained, and in one burst; more are refused, and a client
+/// that keeps sending past its limit is disconnected.
+pub const EVENTS_PER_SECOND: u32 = 10;
+pub const EVENT_BURST: u32 = 30;
+/// Refused events after which a client is disconnected.
+const REFUSALS_BEFORE_CLOSE: u32 = 100;
 
 /// What a socket whose credential ended is told before it closes.
 pub const ENDED: &str = "Your session has ended (signed out, revoked or suspended). Sign in again.";
+
+/// The sockets each user holds open, so one user cannot hold without end.
+#[derive(Clone, Debug, Default)]
+pub struct OpenSockets(Arc<std::sync::Mutex<HashMap<Uuid, usize>>>);
+
+/// One open socket, counted until dropped.
+pub struct SocketSlot {
+    sockets: OpenSockets,
+    user_id: Uuid,
+}
+
+impl OpenSockets {
+    /// Counts a new socket for `user_id`, unless the user holds [`SOCKETS_PER_USER`] already.
+    pub fn open(&self, user_id: Uuid) -> Option<SocketSlot> {
+        let mut open = self.0.lock().ok()?;
+        let count = open.entry(user_id).or_default();
+        if *count >= SOCKETS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot { sockets: self.clone(), user_id })
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.sockets.0.lock() {
+            if let Some(count) = open.get_mut(&self.user_id) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.user_id);
+                }
+            }
+        }
+    }
+}
 
 /// Upgrades to a WebSocket for the signed-in user (the origin was checked by the middleware).
 pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSocketUpgrade) -> Response {
@@ -44,13 +96,22 @@ pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSo
     // Listening before checking again: a credential that ended after the middleware read it is
     // either caught here or announced to this listener.
     let revocations = store.revocations().subscribe();
-    match store.credential_live(me.credential_id()).await {
-        Ok(true) => {}
-        Ok(false) => return AppError::SIGNED_OUT.into_response(),
+    let ends_at = match store.credential_ends_at(me.credential_id()).await {
+        Ok(Some(at)) => at,
+        Ok(None) => return AppError::SIGNED_OUT.into_response(),
         Err(e) => return AppError::from(e).into_response(),
-    }
+    };
+    let Some(slot) = s.sockets.open(me.user.id) else {
+        return AppError::TooManyRequests {
+            message: format!("At most {SOCKETS_PER_USER} live connections per account: close a tab or two."),
+            retry_after: 10,
+        }
+        .into_response();
+    };
+    // A frame is never larger than an event may be (tungstenite would otherwise buffer 16 MiB).
     ws.max_message_size(MAX_CLIENT_EVENT_BYTES * 2)
-        .on_upgrade(move |socket| serve(socket, chat, store, me, revocations))
+        .max_frame_size(MAX_CLIENT_EVENT_BYTES * 2)
+        .on_upgrade(move |socket| serve(socket, chat, store, me, revocations, ends_at, slot))
 }
 
 /// One connected client.
@@ -171,27 +232,31 @@ impl Client {
 /// What a read-only token's socket is told when it tries to send or stop.
 const READ_ONLY: &str = "This token can only read; create a read-and-write token to send messages.";
 
+/// The sleep until `at` (microseconds since the epoch), capped so a far expiry does not overflow.
+fn until(at: i64) -> tokio::time::Sleep {
+    let left = u64::try_from(at.saturating_sub(mosaic_db::clock::now_micros())).unwrap_or(0);
+    tokio::time::sleep(Duration::from_micros(left).min(Duration::from_secs(365 * 24 * 3600)))
+}
+
 async fn serve(
     socket: WebSocket,
     chat: Arc<Chat>,
     store: Store,
     me: CurrentUser,
     mut revocations: broadcast::Receiver<Revoked>,
+    ends_at: i64,
+    _slot: SocketSlot,
 ) {
-    // A token with an expiry closes its socket when it expires.
-    let expiry = me
-        .expires_at()
-        .map(|at| Duration::from_micros(u64::try_from(at - mosaic_db::clock::now_micros()).unwrap_or(0)));
-    let expired = async move {
-        match expiry {
-            Some(after) => tokio::time::sleep(after).await,
-            None => std::future::pending().await,
-        }
-    };
+    // The socket lives as long as its credential: at the moment the session (idle or absolute) or
+    // token expires, it asks again (other requests may have extended the session) and closes if so.
+    let expired = until(ends_at);
     tokio::pin!(expired);
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx) = mpsc::channel::<ServerEvent>(CLIENT_BUFFER);
     let kill = Arc::new(Notify::new());
+    // How the socket closes: normally, or "signed out" (the page stops reconnecting).
+    let close_code = Arc::new(AtomicU16::new(close_code::NORMAL));
+    let writer_close = close_code.clone();
     let mut writer: JoinHandle<()> = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             let Ok(text) = serde_json::to_string(&event) else { continue };
@@ -199,8 +264,20 @@ async fn serve(
                 break;
             }
         }
+        let code = writer_close.load(Ordering::Relaxed);
+        let reason = if code == CLOSE_SIGNED_OUT { "signed out" } else { "" };
+        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
         let _ = sink.close().await;
     });
+    let limiter = RateLimiter::direct(
+        Quota::per_second(NonZeroU32::new(EVENTS_PER_SECOND).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(EVENT_BURST).unwrap_or(NonZeroU32::MIN)),
+    );
+    let mut refusals = 0u32;
+    let signed_out = |client: &Client| {
+        client.error(None, ENDED);
+        close_code.store(CLOSE_SIGNED_OUT, Ordering::Relaxed);
+    };
     let mut starts = chat.starts();
     let user_id = me.user.id;
     let mut client = Client {
@@ -216,6 +293,14 @@ async fn serve(
     loop {
         tokio::select! {
             frame = stream.next() => match frame {
+                Some(Ok(Message::Text(_) | Message::Binary(_))) if limiter.check().is_err() => {
+                    refusals += 1;
+                    if refusals >= REFUSALS_BEFORE_CLOSE {
+                        close_code.store(CLOSE_POLICY, Ordering::Relaxed);
+                        break;
+                    }
+                    client.error(None, format!("Slow down: at most {EVENTS_PER_SECOND} events a second."));
+                }
                 Some(Ok(Message::Text(text))) => match parse_client_event(text.as_str()) {
                     Ok(event) => client.handle(event).await,
                     Err(problem) => client.error(None, problem),
@@ -234,22 +319,25 @@ async fn serve(
             },
             revoked = revocations.recv() => match revoked {
                 Ok(r) if me.ended_by(&r) => {
-                    client.error(None, ENDED);
+                    signed_out(&client);
                     break;
                 }
                 Ok(_) => {}
                 // Announcements were missed, ours perhaps among them: ask the database.
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     if !store.credential_live(me.credential_id()).await.unwrap_or(false) {
-                        client.error(None, ENDED);
+                        signed_out(&client);
                         break;
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            _ = &mut expired => {
-                client.error(None, ENDED);
-                break;
+            _ = &mut expired => match store.credential_ends_at(me.credential_id()).await {
+                Ok(Some(later)) if later > mosaic_db::clock::now_micros() => expired.set(until(later)),
+                _ => {
+                    signed_out(&client);
+                    break;
+                }
             },
             _ = kill.notified() => break,
             _ = &mut writer => break,

@@ -30,7 +30,9 @@ pub async fn resolve(State(state): State<ServerState>, mut req: Request, next: N
 pub fn client_of(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) -> IpAddr {
     let trusted = |ip: &IpAddr| proxies.iter().any(|net| net.contains(&canonical(*ip)));
     if !trusted(&peer) {
-        if !proxies.is_empty() || headers.contains_key("x-forwarded-for") || headers.contains_key(http::header::FORWARDED)
+        if !proxies.is_empty()
+            || headers.contains_key("x-forwarded-for")
+            || headers.contains_key(http::header::FORWARDED)
         {
             warn_once_untrusted(peer);
         }

@@ -203,3 +203,20 @@ pub async fn sign_up_at(base: &str, name: &str, email: &str) -> String {
     assert!(res.status().is_success(), "sign up: {}", res.status());
     jar.cookies(&base.parse().expect("url")).expect("cookie").to_str().expect("ascii").to_string()
 }
+
+/// The one-time message a redirect carries to the page it goes to (its `mosaic_flash` cookie), as
+/// that page will show it.
+pub fn flash(res: &reqwest::Response) -> Option<String> {
+    let cookie = res
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{}=", app::auth::FLASH_COOKIE)))?
+        .split(';')
+        .next()?
+        .to_string();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::COOKIE, cookie.parse().ok()?);
+    app::auth::flash(&headers)
+}
