@@ -100,6 +100,9 @@ pub struct Config {
     pub jobs: JobSettings,
     /// SUMMARIZATION_MODEL as (provider, model): one of the configured providers.
     pub summarization_model: Option<(String, String)>,
+    /// MOSAIC_CLIENT_TIMEOUT_SECS: how long a client may take to send its request headers, or pause
+    /// while sending a body, before the connection is closed (slow clients cannot hold it).
+    pub client_timeout: Duration,
     /// MOSAIC_SHUTDOWN_SECS: how long shutdown waits for replies and jobs before exiting anyway.
     pub shutdown_timeout: Duration,
     /// The log filter (RUST_LOG), in `tracing_subscriber`'s EnvFilter syntax.
@@ -234,6 +237,7 @@ impl Config {
             chat,
             jobs: jobs(&get)?,
             summarization_model,
+            client_timeout: seconds(&get, "MOSAIC_CLIENT_TIMEOUT_SECS", Duration::from_secs(20), 600)?,
             shutdown_timeout: seconds(&get, "MOSAIC_SHUTDOWN_SECS", Duration::from_secs(10), 600)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,leptos=warn".into()),
             oidc: oidc::settings(&get, public_origin_for_oidc.as_deref())?,

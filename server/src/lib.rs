@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod gateway;
 pub mod jobs;
+pub mod listen;
 pub mod media;
 pub mod middleware;
 pub mod oidc;
@@ -36,6 +37,9 @@ pub struct ServerState {
     pub allowed_hosts: Arc<[String]>,
     /// Reverse proxies whose forwarding headers name the client (see [`middleware::client`]).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// How long a client may take to send its request headers, or pause within a body
+    /// (MOSAIC_CLIENT_TIMEOUT_SECS).
+    pub client_timeout: std::time::Duration,
     /// The WebSockets each user holds open (see [`gateway::ws::SOCKETS_PER_USER`]).
     pub sockets: gateway::ws::OpenSockets,
     /// Users' avatar files.
@@ -111,6 +115,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         app: AppState { store, chat, auth: Arc::new(auth) },
         trusted_proxies: config.trusted_proxies.clone().into(),
         sockets: Default::default(),
+        client_timeout: config.client_timeout,
         public_origin: config.public_origin.clone(),
         allowed_hosts: config.allowed_hosts.clone().into(),
         avatars,
@@ -125,7 +130,15 @@ pub fn router(state: ServerState) -> Router {
     let routes = generate_route_list(app::App);
     let context = {
         let app_state = state.app.clone();
-        move || provide_context(app_state.clone())
+        move || {
+            provide_context(app_state.clone());
+            // leptos_axum made a nonce of its own; the one in this response's CSP header wins.
+            if let Some(nonce) = use_context::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<middleware::headers::CspNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
+        }
     };
     let shell = {
         let options = state.leptos.clone();
@@ -138,7 +151,7 @@ pub fn router(state: ServerState) -> Router {
         .merge(media::avatar::routes())
         .merge(oidc::routes())
         .merge(site::routes(&site_root))
-        .leptos_routes_with_context(&state, routes, context, shell)
-        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell));
+        .leptos_routes_with_context(&state, routes, context.clone(), shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, app::shell));
     middleware::stack(routes, &state).with_state(state)
 }

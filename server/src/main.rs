@@ -1,8 +1,5 @@
 //! The `server` binary: read the configuration, open the database, serve.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
-
 use server::config::Config;
 
 /// mimalloc instead of glibc's malloc: rendering a page allocates a lot of short-lived strings, and
@@ -50,19 +47,15 @@ async fn run(config: Config, args: &[String]) -> Result<(), Box<dyn std::error::
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.site_addr))?;
     tracing::info!(addr = %config.site_addr, engine, "mosaic listening");
     let (stop_accepting, stopped) = tokio::sync::watch::channel(false);
-    let mut serving = tokio::spawn(
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let mut stopped = stopped;
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let mut serving = tokio::spawn(server::listen::serve(listener, app, config.client_timeout, async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    }));
     // The cold-start collect and the schedules begin once the server listens: never on the
     // startup path.
     jobs.start();
     tokio::select! {
-        result = &mut serving => return Ok(result??),
+        result = &mut serving => return Ok(result?),
         signal = shutdown_signal() => tracing::info!(signal, "shutting down"),
     }
     // Stop accepting; stop replies (saved as stopped) and let jobs finish their batch, together;

@@ -33,6 +33,8 @@ mosaic_test_support::both_engines!(
     concurrent_guesses_cannot_pass_the_limit,
     oversized_emails_cost_nothing,
     sign_up_is_limited_and_checked,
+    the_policy_allows_only_this_responses_scripts,
+    slow_clients_cannot_hold_a_connection,
 );
 
 /// Only the islands are hydrated, so a page holds each message once (as HTML) instead of twice (as
@@ -727,4 +729,67 @@ async fn a_new_data_directory_is_private() {
     support::wait_exit(&mut child, std::time::Duration::from_secs(10)).await;
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(mode, 0o700, "mode {mode:o}");
+}
+
+/// No inline script runs unless it carries this response's nonce, fresh each time; no inline style;
+/// connections only to our own origin.
+async fn the_policy_allows_only_this_responses_scripts(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let c = s.user("csp@example.com").await;
+    let mut nonces = Vec::new();
+    for (who, path) in [(&c, "/"), (&c, "/settings"), (&client(), "/login"), (&client(), "/no/such/page")] {
+        let res = who.get(s.url(path)).send().await.expect("page");
+        let csp = res.headers()["content-security-policy"].to_str().expect("ascii").to_string();
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("connect-src 'self';"), "{path}: only our own origin: {csp}");
+        assert!(csp.contains("style-src 'self';"), "{path}: {csp}");
+        let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce").to_string();
+        assert!(nonce.len() >= 22, "128 bits at least");
+        let html = res.text().await.expect("html");
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty() || path == "/no/such/page", "{path} hydrates islands");
+        for script in scripts {
+            let tag = script.split('>').next().unwrap_or_default();
+            assert!(tag.contains(&format!("nonce=\"{nonce}\"")) || tag.contains(" src="), "{path}: {tag}");
+        }
+        assert!(!html.contains(" style="), "{path}: no inline style attributes");
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 4, "a fresh nonce per response");
+}
+
+/// A client that sends its headers, or its body, a little at a time is cut off after the client
+/// timeout instead of holding the connection for ever (slowloris).
+async fn slow_clients_cannot_hold_a_connection(engine: Engine) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = start(engine, &[("MOSAIC_CLIENT_TIMEOUT_SECS", "1")]).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let read_all = |mut tcp: tokio::net::TcpStream| async move {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
+        (read.is_ok(), String::from_utf8_lossy(&answer).into_owned())
+    };
+    // Headers that never end.
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    tcp.write_all(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1").await.expect("write");
+    let (closed, _) = read_all(tcp).await;
+    assert!(closed, "a connection with unfinished headers is closed by the server");
+    // A body that stops coming.
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let head = "POST /_fn/sign_in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=a";
+    tcp.write_all(head.as_bytes()).await.expect("write");
+    let (closed, answer) = read_all(tcp).await;
+    assert!(closed, "a stalled body ends the request: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A server function's body is held to the body limit like every other.
+    let res = client()
+        .post(s.url("/_fn/sign_in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email=a%40b.c&password={}", "p".repeat(2 << 20)))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -104,7 +104,8 @@ pub fn Avatar(key: Option<String>, name: String, size: u32) -> impl IntoView {
             .into_any()
         }
         None => view! {
-            <span class="avatar initial" style=format!("width:{size}px;height:{size}px") aria-hidden="true">{initial}</span>
+            // Sized by class, not a style attribute: the CSP allows no inline styles.
+            <span class=format!("avatar initial size-{size}") aria-hidden="true">{initial}</span>
         }
         .into_any(),
     }

@@ -8,8 +8,11 @@
 //! 5. the origin check for state-changing requests and WebSocket handshakes ([`origin`]);
 //! 6. the session: the signed-in user of the request, the signed-out redirect, and `no-store` on
 //!    what it answers them ([`session`]);
-//! 7. the request body limit.
+//! 7. the request body limit (server functions' bodies read whole first, [`body`]), and the body timeout: a client that stops sending its body for
+//!    [`crate::ServerState::client_timeout`] is answered 408 (the header-read timeout is the
+//!    accept loop's, [`crate::listen`]).
 
+pub mod body;
 pub mod client;
 pub mod headers;
 pub mod host;
@@ -19,6 +22,7 @@ pub mod session;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use session::{Admin, Authed, SessionUser};
 
@@ -31,6 +35,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub fn stack(routes: Router<ServerState>, state: &ServerState) -> Router<ServerState> {
     routes
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(body::buffer_server_fn_bodies))
+        .layer(RequestBodyTimeoutLayer::new(state.client_timeout))
         .layer(axum::middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))
         .layer(axum::middleware::from_fn_with_state(state.clone(), host::check))

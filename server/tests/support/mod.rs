@@ -2,7 +2,6 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mosaic_test_support::{fresh_database, Engine, TestDatabase};
@@ -55,9 +54,7 @@ pub async fn start_at(engine: Engine, extra: &[(&str, &str)], port: u16) -> Test
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = server::router(state.clone());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.ok();
-    });
+    tokio::spawn(server::listen::serve(listener, app, config.client_timeout, std::future::pending()));
     TestServer {
         base: format!("http://{addr}"),
         store,
