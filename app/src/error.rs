@@ -151,6 +151,7 @@ impl From<ChatError> for AppError {
         match err {
             ChatError::Db(e) => e.into(),
             ChatError::Busy => AppError::Conflict(err.to_string()),
+            ChatError::TooManyReplies(_) => AppError::TooManyRequests { message: err.to_string(), retry_after: 5 },
             ChatError::NoProvider | ChatError::ShuttingDown => AppError::Unavailable(err.to_string()),
             ChatError::NoModelChosen(_) | ChatError::UnknownModel(_) => AppError::BadRequest(err.to_string()),
         }

@@ -16,6 +16,8 @@ pub enum ChatError {
     UnknownModel(String),
     #[error("A reply is already being written in this conversation. Wait for it or stop it first.")]
     Busy,
+    #[error("You have {0} replies being written already; wait for one to finish or stop one.")]
+    TooManyReplies(usize),
     #[error("The server is shutting down; send your message again in a moment.")]
     ShuttingDown,
 }

@@ -54,9 +54,18 @@ pub(crate) struct Live {
 }
 
 enum Slot {
-    /// A send holds the conversation and is saving its turn.
-    Reserved,
+    /// A send of this user holds the conversation and is saving its turn.
+    Reserved(Uuid),
     Writing(Arc<Live>),
+}
+
+impl Slot {
+    fn user(&self) -> Uuid {
+        match self {
+            Slot::Reserved(user) => *user,
+            Slot::Writing(live) => live.user_id,
+        }
+    }
 }
 
 /// The registry of live replies, by conversation.
@@ -72,13 +81,23 @@ impl LiveReplies {
         self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Reserves `conversation_id` for a new reply, or says it is busy.
-    pub fn reserve(self: &Arc<Self>, conversation_id: Uuid) -> Result<Reservation, ChatError> {
+    /// Reserves `conversation_id` for a new reply of `user_id`'s, or says it is busy, or that the
+    /// user has `per_user` replies being written already (one user cannot take every provider slot
+    /// by starting replies in many conversations).
+    pub fn reserve(
+        self: &Arc<Self>,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        per_user: usize,
+    ) -> Result<Reservation, ChatError> {
         let mut slots = self.slots();
         if slots.contains_key(&conversation_id) {
             return Err(ChatError::Busy);
         }
-        slots.insert(conversation_id, Slot::Reserved);
+        if slots.values().filter(|s| s.user() == user_id).count() >= per_user {
+            return Err(ChatError::TooManyReplies(per_user));
+        }
+        slots.insert(conversation_id, Slot::Reserved(user_id));
         Ok(Reservation { registry: self.clone(), conversation_id, filled: false })
     }
 
@@ -101,7 +120,7 @@ impl LiveReplies {
             .values()
             .filter_map(|s| match s {
                 Slot::Writing(live) => Some(live.clone()),
-                Slot::Reserved => None,
+                Slot::Reserved(_) => None,
             })
             .collect()
     }

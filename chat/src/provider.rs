@@ -50,8 +50,12 @@ pub enum ProviderError {
     Unreachable(String),
     #[error("the model provider \"{0}\" refused the API key; check its configuration")]
     Refused(String),
-    #[error("the model provider \"{0}\" answered with an error: {1}")]
-    Failed(String, String),
+    /// The second part is one of our fixed phrases, never the provider's own words (those may name
+    /// internal hosts or accounts, and have no length limit): they go to the log.
+    #[error("the model provider \"{0}\" {1}")]
+    Failed(String, &'static str),
+    #[error("the model provider \"{0}\" is busy with other replies; try again in a moment")]
+    Busy(String),
     #[error("the model provider \"{0}\" stopped responding")]
     Stalled(String),
     #[error("the model provider \"{0}\" sent a reply Mosaic could not read")]
@@ -150,16 +154,27 @@ impl Provider {
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-        let detail = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-        Err(ProviderError::Failed(self.name(), detail.chars().take(300).collect()))
+        let detail: String = body.chars().take(2000).collect();
+        tracing::warn!(provider = %self.config.name, status = status.as_u16(), %detail, "the provider answered with an error");
+        let what = match status.as_u16() {
+            400 | 422 => "refused the request",
+            404 => "does not offer this model",
+            408 | 504 => "timed out",
+            413 => "found the conversation too long",
+            429 => "is limiting requests; try again in a minute",
+            500..=599 => "had an error of its own; try again later",
+            _ => "answered with an error",
+        };
+        Err(ProviderError::Failed(self.name(), what))
     }
 
     /// Starts a streamed reply from `model` to `prompt`. Waits for a free slot first.
     pub async fn stream(&self, model: &str, prompt: &[PromptMessage]) -> Result<ReplyStream, ProviderError> {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| ProviderError::Unreachable(self.name()))?;
+        // Waiting for a slot is bounded like any other silence from the provider.
+        let permit = tokio::time::timeout(self.stall, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| ProviderError::Busy(self.name()))?
+            .map_err(|_| ProviderError::Unreachable(self.name()))?;
         let messages: Vec<Value> = prompt.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect();
         let body = json!({
             "model": model,
@@ -220,7 +235,11 @@ impl ReplyStream {
                     Ok(Line::Pieces(mut p)) => pieces.append(&mut p),
                     Ok(Line::Done) => self.done = true,
                     Ok(Line::Other) => {}
-                    Err(Some(detail)) => return Err(ProviderError::Failed(self.provider.clone(), detail)),
+                    Err(Some(detail)) => {
+                        let detail: String = detail.chars().take(2000).collect();
+                        tracing::warn!(provider = %self.provider, %detail, "the provider reported an error mid-reply");
+                        return Err(ProviderError::Failed(self.provider.clone(), "reported an error while writing"));
+                    }
                     Err(None) => return Err(ProviderError::Malformed(self.provider.clone())),
                 }
             }
@@ -234,9 +253,7 @@ impl ReplyStream {
                 Err(_) => return Err(ProviderError::Stalled(self.provider.clone())),
                 Ok(Err(_)) => return Err(ProviderError::Unreachable(self.provider.clone())),
                 // The connection closed without [DONE]: the reply was cut off.
-                Ok(Ok(None)) => {
-                    return Err(ProviderError::Failed(self.provider.clone(), "the reply was cut off".into()))
-                }
+                Ok(Ok(None)) => return Err(ProviderError::Failed(self.provider.clone(), "cut the reply off")),
                 Ok(Ok(Some(bytes))) => {
                     if self.buffer.len() + bytes.len() > 1024 * 1024 {
                         return Err(ProviderError::Malformed(self.provider.clone()));

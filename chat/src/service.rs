@@ -35,6 +35,8 @@ const EVENT_BUFFER: usize = 1024;
 pub struct ChatSettings {
     /// Characters of history sent with each request; the newest turns are kept.
     pub history_chars: usize,
+    /// Replies one user may have written at once, over all conversations (MOSAIC_REPLIES_PER_USER).
+    pub replies_per_user: usize,
 }
 
 /// The chat service: providers, and the replies in progress. Pages, the WebSocket gateway and
@@ -187,7 +189,7 @@ impl Chat {
             pick => pick,
         };
         // Hold the conversation before writing: of two sends racing in, one writes, one is busy.
-        let reservation = self.live.reserve(target.id())?;
+        let reservation = self.live.reserve(user_id, target.id(), self.settings.replies_per_user)?;
         let reply = pick.as_ref().ok().map(|(p, m)| json!({ "model": m, "provider": p.config.name }));
         // Checkout 2: the message and the reply's row, in one transaction.
         let turn = self.store.start_turn(user_id, &NewTurn { target, content, reply }).await?;

@@ -6,6 +6,7 @@
 //! - `standin-slow`: the same, a word every 150 ms (long enough to stop it or close the tab);
 //! - `standin-stall`: two words, then silence with the connection open;
 //! - `standin-fail`: two words, then the connection drops without `[DONE]`;
+//! - `standin-leak`: an HTTP 500 whose long error text names internal hosts;
 //! - `standin-garbage`: one word, then a chunk that is not JSON.
 //!
 //! With a key configured, requests without `Authorization: Bearer <key>` get a 401.
@@ -22,7 +23,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 /// The models the stand-in offers.
-pub const MODELS: [&str; 5] = ["standin-echo", "standin-slow", "standin-stall", "standin-fail", "standin-garbage"];
+pub const MODELS: [&str; 6] =
+    ["standin-echo", "standin-slow", "standin-stall", "standin-fail", "standin-garbage", "standin-leak"];
 
 /// The provider `MOSAIC_DEMO_PROVIDER=1` adds: the stand-in at `base_url`, as `demo`, answering with
 /// `standin-echo` unless the user picks another of its [`MODELS`].
@@ -78,6 +80,11 @@ async fn completions(State(key): State<Option<String>>, headers: HeaderMap, Json
     if !MODELS.contains(&model.as_str()) {
         return (StatusCode::NOT_FOUND, Json(json!({"error": {"message": format!("model {model} does not exist")}})))
             .into_response();
+    }
+    if model == "standin-leak" {
+        // An error whose text names internal things and goes on for pages.
+        let message = format!("upstream billing.internal.example:8443 refused org-1234567: {}", "x".repeat(20_000));
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": message}}))).into_response();
     }
     let last = body["messages"]
         .as_array()

@@ -103,6 +103,8 @@ pub struct Config {
     /// MOSAIC_CLIENT_TIMEOUT_SECS: how long a client may take to send its request headers, or pause
     /// while sending a body, before the connection is closed (slow clients cannot hold it).
     pub client_timeout: Duration,
+    /// MOSAIC_SOCKETS_PER_USER: WebSockets one user may hold open at once.
+    pub sockets_per_user: usize,
     /// MOSAIC_SHUTDOWN_SECS: how long shutdown waits for replies and jobs before exiting anyway.
     pub shutdown_timeout: Duration,
     /// The log filter (RUST_LOG), in `tracing_subscriber`'s EnvFilter syntax.
@@ -159,6 +161,8 @@ pub struct ChatConfig {
     pub stall_timeout: Duration,
     /// MOSAIC_CHAT_HISTORY_CHARS: characters of history sent with each request, newest kept (24000).
     pub history_chars: usize,
+    /// MOSAIC_REPLIES_PER_USER: replies one user may have written at once (3).
+    pub replies_per_user: usize,
     /// MOSAIC_DEMO_PROVIDER: start the built-in stand-in model as provider "demo".
     pub demo: bool,
 }
@@ -217,6 +221,7 @@ impl Config {
             connect_timeout: seconds(&get, "MOSAIC_PROVIDER_CONNECT_TIMEOUT", Duration::from_secs(10), 600)?,
             stall_timeout: seconds(&get, "MOSAIC_PROVIDER_STALL_TIMEOUT", Duration::from_secs(60), 3600)?,
             history_chars: number(&get, "MOSAIC_CHAT_HISTORY_CHARS", 24_000, 100, 2_000_000)? as usize,
+            replies_per_user: number(&get, "MOSAIC_REPLIES_PER_USER", 3, 1, 1000)? as usize,
             demo: boolean(&get, "MOSAIC_DEMO_PROVIDER", false)?,
         };
         let summarization_model = summarization_model(&get, &chat)?;
@@ -237,6 +242,7 @@ impl Config {
             chat,
             jobs: jobs(&get)?,
             summarization_model,
+            sockets_per_user: number(&get, "MOSAIC_SOCKETS_PER_USER", 16, 1, 100_000)? as usize,
             client_timeout: seconds(&get, "MOSAIC_CLIENT_TIMEOUT_SECS", Duration::from_secs(20), 600)?,
             shutdown_timeout: seconds(&get, "MOSAIC_SHUTDOWN_SECS", Duration::from_secs(10), 600)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,leptos=warn".into()),

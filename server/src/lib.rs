@@ -100,7 +100,11 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         }
         None => jobs::Summariser::new(None),
     };
-    let chat = Chat::new(store.clone(), providers, ChatSettings { history_chars: config.chat.history_chars });
+    let chat = Chat::new(
+        store.clone(),
+        providers,
+        ChatSettings { history_chars: config.chat.history_chars, replies_per_user: config.chat.replies_per_user },
+    );
     let avatars = media::avatar::Avatars::new(&config.data_dir.join("media"));
     let jobs = jobs::Jobs::new(
         store.clone(),
@@ -114,7 +118,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         leptos: config.site.leptos_options(config.site_addr),
         app: AppState { store, chat, auth: Arc::new(auth) },
         trusted_proxies: config.trusted_proxies.clone().into(),
-        sockets: Default::default(),
+        sockets: gateway::ws::OpenSockets::new(config.sockets_per_user),
         client_timeout: config.client_timeout,
         public_origin: config.public_origin.clone(),
         allowed_hosts: config.allowed_hosts.clone().into(),

@@ -40,6 +40,8 @@ mosaic_test_support::both_engines!(
     following_while_the_database_is_down_says_so,
     a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start,
     sigterm_saves_a_streaming_reply_as_stopped,
+    a_providers_error_text_stays_in_the_log,
+    one_user_cannot_hold_every_reply,
 );
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -58,6 +60,8 @@ async fn server_with_standin(
         ("MOSAIC_PROVIDER_STANDIN_URL", url),
         ("MOSAIC_PROVIDER_STANDIN_MODEL", model.to_string()),
         ("MOSAIC_PROVIDER_STALL_TIMEOUT", "1".to_string()),
+        // The crowd test opens 200 sockets as one user; the cap has its own test.
+        ("MOSAIC_SOCKETS_PER_USER", "1000".to_string()),
     ];
     if let Some(k) = configured_key {
         vars.push(("MOSAIC_PROVIDER_STANDIN_KEY", k.to_string()));
@@ -239,7 +243,7 @@ async fn a_stalled_provider_times_out(engine: Engine) {
 }
 
 async fn a_provider_failing_mid_stream_is_reported(engine: Engine) {
-    failing_provider(engine, "standin-fail", None, None, "cut off").await;
+    failing_provider(engine, "standin-fail", None, None, "cut the reply off").await;
 }
 
 async fn malformed_chunks_are_reported(engine: Engine) {
@@ -680,4 +684,55 @@ async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engin
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(settled.state, mosaic_db::model::ReplyState::Failed { reason: "interrupted".into() });
     assert_eq!(settled.content, cut.content, "its text is kept");
+}
+
+/// A provider's own error text (internal hosts, account ids, pages of it) is logged, not shown: the
+/// user reads a fixed, short sentence, and the reply is settled as failed.
+async fn a_providers_error_text_stays_in_the_log(engine: Engine) {
+    let s = server_with_standin(engine, "standin-leak", None, None).await;
+    let (c, cookie) = s.user_with_cookie("leak@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "hello"})).await;
+    let events = until_end(&mut ws).await;
+    let last = events.last().expect("finished");
+    let reason = last["reason"].as_str().expect("a reason");
+    assert!(reason.contains("had an error of its own"), "{reason}");
+    assert!(!reason.contains("internal") && !reason.contains("org-") && reason.len() < 200, "{reason}");
+    let conversation = events[0]["conversationId"].as_str().expect("id").to_string();
+    let saved = settled(&s, &c, &conversation, "failed").await;
+    assert_eq!(saved[1]["reason"].as_str(), Some(reason), "saved as failed, not left in progress");
+}
+
+/// Starting replies in many conversations at once stops at the per-user cap; other users are not
+/// affected, and the refused send saves nothing.
+async fn one_user_cannot_hold_every_reply(engine: Engine) {
+    let s = server_with_standin(engine, "standin-slow", None, None).await;
+    let (c, cookie) = s.user_with_cookie("greedy@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    for i in 0..3 {
+        send(&mut ws, json!({"type": "send", "content": format!("question {i}")})).await;
+        // The replies already started stream their deltas meanwhile.
+        loop {
+            let e = recv(&mut ws).await;
+            assert_ne!(e["type"], "error", "{e}");
+            if e["type"] == "started" {
+                break;
+            }
+        }
+    }
+    send(&mut ws, json!({"type": "send", "content": "one too many"})).await;
+    let refused = loop {
+        let e = recv(&mut ws).await;
+        if e["type"] == "error" {
+            break e;
+        }
+    };
+    assert!(refused["message"].as_str().unwrap_or("").contains("3 replies being written"), "{refused}");
+    let (_, list) = s.json(&c, reqwest::Method::GET, "/api/conversations", None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(3), "nothing saved for the refused send");
+    // Someone else still gets a reply.
+    let (_, other) = s.user_with_cookie("patient@example.com").await;
+    let mut theirs = connect(&s, &other).await;
+    send(&mut theirs, json!({"type": "send", "content": "my turn"})).await;
+    assert_eq!(recv(&mut theirs).await["type"], "started");
 }

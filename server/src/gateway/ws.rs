@@ -41,7 +41,8 @@ use crate::ServerState;
 
 /// Events waiting to be written to one client before it counts as too slow.
 pub const CLIENT_BUFFER: usize = 256;
-/// Sockets one user may hold open at once (tabs, devices, API clients together).
+/// Sockets one user may hold open at once (tabs, devices, API clients together), unless
+/// MOSAIC_SOCKETS_PER_USER says otherwise.
 pub const SOCKETS_PER_USER: usize = 16;
 /// Events a client may send per second, sustained, and in one burst; more are refused, and a client
 /// that keeps sending past its limit is disconnected.
@@ -54,8 +55,12 @@ const REFUSALS_BEFORE_CLOSE: u32 = 100;
 pub const ENDED: &str = "Your session has ended (signed out, revoked or suspended). Sign in again.";
 
 /// The sockets each user holds open, so one user cannot hold without end.
-#[derive(Clone, Debug, Default)]
-pub struct OpenSockets(Arc<std::sync::Mutex<HashMap<Uuid, usize>>>);
+#[derive(Clone, Debug)]
+pub struct OpenSockets {
+    open: Arc<std::sync::Mutex<HashMap<Uuid, usize>>>,
+    /// Sockets one user may hold.
+    pub limit: usize,
+}
 
 /// One open socket, counted until dropped.
 pub struct SocketSlot {
@@ -64,11 +69,16 @@ pub struct SocketSlot {
 }
 
 impl OpenSockets {
-    /// Counts a new socket for `user_id`, unless the user holds [`SOCKETS_PER_USER`] already.
+    /// No sockets yet; each user may open `limit`.
+    pub fn new(limit: usize) -> OpenSockets {
+        OpenSockets { open: Arc::default(), limit }
+    }
+
+    /// Counts a new socket for `user_id`, unless the user holds `limit` already.
     pub fn open(&self, user_id: Uuid) -> Option<SocketSlot> {
-        let mut open = self.0.lock().ok()?;
+        let mut open = self.open.lock().ok()?;
         let count = open.entry(user_id).or_default();
-        if *count >= SOCKETS_PER_USER {
+        if *count >= self.limit {
             return None;
         }
         *count += 1;
@@ -78,7 +88,7 @@ impl OpenSockets {
 
 impl Drop for SocketSlot {
     fn drop(&mut self) {
-        if let Ok(mut open) = self.sockets.0.lock() {
+        if let Ok(mut open) = self.sockets.open.lock() {
             if let Some(count) = open.get_mut(&self.user_id) {
                 *count -= 1;
                 if *count == 0 {
@@ -103,7 +113,7 @@ pub async fn handler(State(s): State<ServerState>, Authed(me): Authed, ws: WebSo
     };
     let Some(slot) = s.sockets.open(me.user.id) else {
         return AppError::TooManyRequests {
-            message: format!("At most {SOCKETS_PER_USER} live connections per account: close a tab or two."),
+            message: format!("At most {} live connections per account: close a tab or two.", s.sockets.limit),
             retry_after: 10,
         }
         .into_response();
