@@ -40,6 +40,24 @@ pub fn pick(
         .ok_or_else(|| ChatError::NoModelChosen(first.config.name.clone()))
 }
 
+/// [`pick`], and the pick must be on offer ([`Provider::offers`]): a model the request names that
+/// is not is refused; a remembered one that is not (set through the preferences API, or no longer
+/// offered) gives way to the default, as a remembered pick of a provider that is gone does.
+pub async fn choose(
+    providers: &[Arc<Provider>],
+    requested: Option<&str>,
+    remembered: Option<&str>,
+) -> Result<(Arc<Provider>, String), ChatError> {
+    let (provider, model) = pick(providers, requested, remembered)?;
+    if provider.offers(&model).await {
+        return Ok((provider, model));
+    }
+    if requested.is_some_and(|r| !r.trim().is_empty()) {
+        return Err(ChatError::UnknownModel(format!("{}/{model}", provider.config.name)));
+    }
+    pick(providers, None, None)
+}
+
 /// `provider/model` with a configured provider.
 fn qualified(providers: &[Arc<Provider>], name: &str) -> Option<(Arc<Provider>, String)> {
     let (provider, model) = name.split_once('/')?;
@@ -61,6 +79,7 @@ mod tests {
             api_key: None,
             default_model: default_model.map(str::to_string),
             max_concurrent: 1,
+            allowed_models: None,
         };
         Arc::new(Provider::new(config, Duration::from_secs(1), Duration::from_secs(1)).expect("provider"))
     }

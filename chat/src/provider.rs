@@ -28,6 +28,9 @@ pub struct ProviderConfig {
     pub default_model: Option<String>,
     /// Requests allowed at once; more wait their turn.
     pub max_concurrent: usize,
+    /// The operator's list of models users may pick (MOSAIC_PROVIDER_<NAME>_MODELS); none: the
+    /// models the provider's `/models` lists.
+    pub allowed_models: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("default_model", &self.default_model)
             .field("max_concurrent", &self.max_concurrent)
+            .field("allowed_models", &self.allowed_models)
             .finish()
     }
 }
@@ -114,8 +118,22 @@ impl Provider {
         }
     }
 
-    /// The models the provider offers, from its `/models` endpoint, cached for a few minutes.
+    /// Whether users may pick `model`: the default model always; otherwise one on the operator's
+    /// list, or (without a list) one the provider lists. A provider that cannot say offers only
+    /// its default, so no name of the user's choosing is forwarded unchecked.
+    pub async fn offers(&self, model: &str) -> bool {
+        if self.config.default_model.as_deref() == Some(model) {
+            return true;
+        }
+        self.models().await.is_ok_and(|models| models.iter().any(|m| m == model))
+    }
+
+    /// The models the provider offers: the operator's list, or the provider's `/models`, cached for
+    /// a few minutes.
     pub async fn models(&self) -> Result<Vec<String>, ProviderError> {
+        if let Some(allowed) = &self.config.allowed_models {
+            return Ok(allowed.clone());
+        }
         if let Some((at, models)) = self.models.read().await.as_ref() {
             if at.elapsed() < MODELS_TTL {
                 return Ok(models.clone());
@@ -329,6 +347,7 @@ mod tests {
             api_key: Some("sk-secret".into()),
             default_model: None,
             max_concurrent: 1,
+            allowed_models: None,
         };
         assert!(!format!("{c:?}").contains("sk-secret"));
     }

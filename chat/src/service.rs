@@ -184,7 +184,7 @@ impl Chat {
         }
         // Checkout 1: the ownership check, the remembered model and the history.
         let context = self.store.turn_context(user_id, &target).await?;
-        let pick = match models::pick(&self.providers, model.as_deref(), context.remembered_model.as_deref()) {
+        let pick = match models::choose(&self.providers, model.as_deref(), context.remembered_model.as_deref()).await {
             Err(refused @ ChatError::UnknownModel(_)) => return Err(refused),
             pick => pick,
         };

@@ -35,6 +35,7 @@ pub fn demo_provider(base_url: String) -> crate::provider::ProviderConfig {
         api_key: None,
         default_model: Some("standin-echo".into()),
         max_concurrent: 16,
+        allowed_models: None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The SQLite implementation of the store: the embedded default, one file under the data directory.
 //!
-//! Every connection runs in WAL mode with `synchronous = NORMAL` (durable across application crashes;
-//! the last commits can be lost only on power failure), a busy timeout so writers queue instead of
+//! Every connection runs in WAL mode with `synchronous = NORMAL` (durable across application crashes,
+//! which `server/tests/durability.rs` proves with SIGKILL; the last commits can be lost only on a
+//! power failure or an OS crash), or `FULL` when the operator asks for that too, a busy timeout so writers queue instead of
 //! failing, and foreign keys on. Multi-statement writes begin `IMMEDIATE`, taking the write lock up
 //! front so a transaction that reads before it writes can never fail to upgrade.
 
@@ -36,7 +37,7 @@ impl SqliteStore {
             .map_err(|e| DbError::Invalid(format!("DATABASE_URL is not a valid SQLite URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(if settings.sqlite_full_sync { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory")

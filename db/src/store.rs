@@ -75,6 +75,9 @@ pub struct PoolSettings {
     pub idle_timeout: Duration,
     /// Connecting, or waiting for a free connection, fails after this (DB_CONNECT_TIMEOUT).
     pub connect_timeout: Duration,
+    /// SQLite only: sync the write-ahead log at every commit (`synchronous = FULL`), so a commit
+    /// survives a power cut too, not only a crash of the process (MOSAIC_SQLITE_SYNCHRONOUS=full).
+    pub sqlite_full_sync: bool,
 }
 
 impl PoolSettings {
@@ -93,6 +96,7 @@ impl PoolSettings {
             url,
             idle_timeout: Duration::from_secs(Self::DEFAULT_IDLE_SECS.into()),
             connect_timeout: Duration::from_secs(Self::DEFAULT_CONNECT_SECS.into()),
+            sqlite_full_sync: false,
         }
     }
 }

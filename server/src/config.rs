@@ -19,7 +19,7 @@
 //! | `MOSAIC_ALLOWED_HOSTS` | none (comma-separated host names served besides IP literals, localhost and the public URL's host) |
 //! | `MOSAIC_COOKIE_SECURE` | `true` when `MOSAIC_PUBLIC_URL` is https |
 //! | `MOSAIC_SESSION_IDLE_HOURS`, `MOSAIC_SESSION_MAX_DAYS` | 168, 30 |
-//! | `MOSAIC_PROVIDERS`, `MOSAIC_PROVIDER_<NAME>_URL` / `_KEY` / `_MODEL` / `_MAX_CONCURRENT` | none; -, -, -, 4 |
+//! | `MOSAIC_PROVIDERS`, `MOSAIC_PROVIDER_<NAME>_URL` / `_KEY` / `_MODEL` / `_MAX_CONCURRENT` / `_MODELS` | none; -, -, -, 4, what the provider lists |
 //! | `MOSAIC_PROVIDER_CONNECT_TIMEOUT`, `MOSAIC_PROVIDER_STALL_TIMEOUT` | 10 s, 60 s |
 //! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
 //! | `MOSAIC_DEMO_PROVIDER` | `false` |
@@ -189,6 +189,13 @@ impl Config {
             max_connections: number(&get, "DB_POOL_MAX", engine.default_pool_size(), 1, 1000)?,
             idle_timeout: seconds(&get, "DB_IDLE_TIMEOUT", defaults.idle_timeout, 86_400)?,
             connect_timeout: seconds(&get, "DB_CONNECT_TIMEOUT", defaults.connect_timeout, 600)?,
+            sqlite_full_sync: match get("MOSAIC_SQLITE_SYNCHRONOUS").map(|v| v.to_lowercase()).as_deref() {
+                None | Some("normal") => false,
+                Some("full") => true,
+                Some(v) => {
+                    return Err(ConfigError::new("MOSAIC_SQLITE_SYNCHRONOUS", format!("{v:?} is not normal or full")))
+                }
+            },
             url,
         };
         let site_addr = match get("LEPTOS_SITE_ADDR") {
@@ -384,6 +391,8 @@ fn providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderConfig
             api_key: get(&format!("{prefix}_KEY")),
             default_model: get(&format!("{prefix}_MODEL")),
             max_concurrent: number(get, &format!("{prefix}_MAX_CONCURRENT"), 4, 1, 1000)? as usize,
+            allowed_models: get(&format!("{prefix}_MODELS"))
+                .map(|list| list.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect()),
         });
     }
     Ok(out)

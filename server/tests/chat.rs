@@ -42,6 +42,7 @@ mosaic_test_support::both_engines!(
     sigterm_saves_a_streaming_reply_as_stopped,
     a_providers_error_text_stays_in_the_log,
     one_user_cannot_hold_every_reply,
+    only_models_on_offer_are_sent_to_a_provider,
 );
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -735,4 +736,51 @@ async fn one_user_cannot_hold_every_reply(engine: Engine) {
     let mut theirs = connect(&s, &other).await;
     send(&mut theirs, json!({"type": "send", "content": "my turn"})).await;
     assert_eq!(recv(&mut theirs).await["type"], "started");
+}
+
+/// A member cannot run a model the operator never offered: a name the provider does not list (or
+/// that is off the operator's list) is refused before anything is saved, and one slipped in through
+/// the preferences API is not sent: the default answers instead.
+async fn only_models_on_offer_are_sent_to_a_provider(engine: Engine) {
+    let s = server_with_standin(engine, "standin-echo", None, None).await;
+    let (c, cookie) = s.user_with_cookie("picky@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "expensive", "model": "standin/gpt-4-32k"})).await;
+    let e = recv(&mut ws).await;
+    assert_eq!(e["type"], "error", "{e}");
+    assert!(e["message"].as_str().unwrap_or("").contains("is not offered"), "{e}");
+    let (_, list) = s.json(&c, reqwest::Method::GET, "/api/conversations", None).await;
+    assert_eq!(list["items"], json!([]), "nothing saved");
+    let (st, _) =
+        s.json(&c, reqwest::Method::PUT, "/api/preferences/chat.model", Some(json!("standin/gpt-4-32k"))).await;
+    assert!(st.is_success(), "{st}");
+    send(&mut ws, json!({"type": "send", "content": "which model?"})).await;
+    let started = recv(&mut ws).await;
+    assert_eq!(
+        (started["type"].as_str(), started["model"].as_str()),
+        (Some("started"), Some("standin-echo")),
+        "{started}"
+    );
+    until_end(&mut ws).await;
+
+    // The operator's list narrows what the provider offers.
+    let url = mosaic_chat::standin::spawn(None).await.expect("stand-in");
+    let s = start(
+        engine,
+        &[
+            ("MOSAIC_PROVIDERS", "standin"),
+            ("MOSAIC_PROVIDER_STANDIN_URL", &url),
+            ("MOSAIC_PROVIDER_STANDIN_MODEL", "standin-echo"),
+            ("MOSAIC_PROVIDER_STANDIN_MODELS", "standin-echo,standin-slow"),
+        ],
+    )
+    .await;
+    let (_, cookie) = s.user_with_cookie("listed@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "off the list", "model": "standin/standin-fail"})).await;
+    assert_eq!(recv(&mut ws).await["type"], "error", "listed by the provider, not by the operator");
+    send(&mut ws, json!({"type": "send", "content": "on the list", "model": "standin/standin-slow"})).await;
+    assert_eq!(recv(&mut ws).await["type"], "started");
+    let (_, models) = s.json(&s.user("eyes@example.com").await, reqwest::Method::GET, "/api/models", None).await;
+    assert!(!models.to_string().contains("standin-fail"), "the list offered is the operator's: {models}");
 }
