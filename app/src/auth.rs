@@ -58,14 +58,7 @@ pub fn clear_flash_cookie() -> String {
 
 /// The flash message a request carries, if any.
 pub fn flash(headers: &http::HeaderMap) -> Option<String> {
-    let raw = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == FLASH_COOKIE)
-        .map(|(_, v)| v)?;
+    let raw = raw_cookie(headers, FLASH_COOKIE)?;
     let message = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
     let message: String = message.chars().filter(|c| !c.is_control()).take(FLASH_MAX_CHARS).collect();
     (!message.trim().is_empty()).then_some(message)
@@ -81,8 +74,13 @@ pub fn redirect_with_flash(to: &str, message: &str) -> axum::response::Response 
     response
 }
 
-/// A cookie's value in a request's `Cookie` headers.
+/// A token-like cookie's value in a request's `Cookie` headers (at most 128 characters).
 pub fn cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    raw_cookie(headers, name).filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_string)
+}
+
+/// A cookie's value as sent, whatever its length.
+fn raw_cookie<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -90,8 +88,7 @@ pub fn cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(|(_, v)| v)
 }
 
 /// The session token in a request's `Cookie` headers, if any.

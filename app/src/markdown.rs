@@ -118,6 +118,19 @@ pub fn render_message(id: uuid::Uuid, source: &str, settled: bool) -> String {
 mod tests {
     use super::render;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any message renders, and no markup a user typed becomes an element that runs or loads
+        /// something.
+        #[test]
+        fn any_text_renders_without_live_markup(text in "(.|\\n|<script>|<img src=x onerror=y>|<iframe>|\\[a\\]\\(javascript:b\\)|```|\\*\\*){0,60}") {
+            let html = render(&text);
+            proptest::prop_assert!(!html.contains("<script") && !html.contains("<iframe") && !html.contains("<img"), "{}", html);
+            proptest::prop_assert!(!html.contains("href=\"javascript:"), "{}", html);
+        }
+    }
+
     #[test]
     fn settled_messages_are_rendered_once_and_changed_text_is_not_served_stale() {
         let id = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef);

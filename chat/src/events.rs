@@ -107,6 +107,27 @@ pub fn parse_client_event(text: &str) -> Result<ClientEvent, String> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any text a client sends is an event or a refusal with a message, never a panic.
+        #[test]
+        fn any_text_is_an_event_or_a_message(text in ".{0,400}") {
+            if let Err(problem) = parse_client_event(&text) {
+                proptest::prop_assert!(!problem.is_empty());
+            }
+        }
+
+        /// Event-shaped JSON with any field values: the same.
+        #[test]
+        fn event_shaped_json_is_an_event_or_a_message(kind in "(send|subscribe|abort|x)", id in ".{0,40}", content in ".{0,100}", model in proptest::option::of(".{0,40}")) {
+            let json = serde_json::json!({"type": kind, "conversationId": id, "content": content, "model": model}).to_string();
+            if let Err(problem) = parse_client_event(&json) {
+                proptest::prop_assert!(!problem.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn parses_and_refuses_events() {
         let id = Uuid::now_v7();

@@ -84,6 +84,33 @@ impl Cursor {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever a client sends as a cursor, it decodes to what was issued or is a 400, never a
+        /// panic.
+        #[test]
+        fn any_text_decodes_or_is_refused(text in ".{0,200}", kind in 1u8..=4) {
+            let kind = [CursorKind::Conversations, CursorKind::ArchivedConversations, CursorKind::MessagesBefore, CursorKind::MessagesAfter][usize::from(kind - 1)];
+            if let Err(e) = Cursor::decode(&text, kind, Uuid::nil()) {
+                proptest::prop_assert!(matches!(e, DbError::BadCursor));
+            }
+        }
+
+        /// Bytes that look like a cursor (right length, base64) but were not issued are refused
+        /// unless they happen to be well-formed, and every issued cursor round-trips.
+        #[test]
+        fn forged_bytes_are_refused_and_issued_ones_round_trip(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), at in proptest::prelude::any::<i64>(), id in proptest::prelude::any::<u128>()) {
+            let forged = URL_SAFE_NO_PAD.encode(&bytes);
+            let scope = Uuid::from_u128(7);
+            if let Ok(c) = Cursor::decode(&forged, CursorKind::Conversations, scope) {
+                proptest::prop_assert_eq!(c.encode(CursorKind::Conversations, scope), forged);
+            }
+            let issued = Cursor { at, id: Uuid::from_u128(id) };
+            proptest::prop_assert_eq!(Cursor::decode(&issued.encode(CursorKind::MessagesAfter, scope), CursorKind::MessagesAfter, scope).ok(), Some(issued));
+        }
+    }
+
     #[test]
     fn round_trips_and_refuses_other_listings() {
         let scope = Uuid::now_v7();

@@ -380,6 +380,28 @@ async fn serve(State(s): State<ServerState>, UrlPath(file): UrlPath<String>) -> 
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Any upload, including ones that begin like a PNG, GIF or WebP with a forged header, is
+        /// refused with the user's error (a 4xx) or accepted, never a panic or a server fault.
+        #[test]
+        fn any_bytes_are_an_image_or_a_clear_refusal(
+            magic in proptest::sample::select(vec![&b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR"[..], b"GIF89a", b"RIFF\0\0\0\0WEBPVP8 ", b"\xff\xd8\xff\xe0", b""]),
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let mut bytes = magic.to_vec();
+            bytes.extend_from_slice(&rest);
+            match process(&bytes) {
+                Ok(_) => {}
+                Err(e) => proptest::prop_assert!(
+                    app::error::AppError::from(e).status().is_client_error(),
+                    "a refusal, not a fault"
+                ),
+            }
+        }
+    }
+
     #[test]
     fn only_stored_names_are_looked_up() {
         let key = "a".repeat(64);
