@@ -542,10 +542,10 @@ async fn a_socket_closes_when_its_session_expires(engine: Engine) {
     let s = start(engine, &[]).await;
     let (_, cookie) = s.user_with_cookie("expiring@example.com").await;
     let (_, other_cookie) = s.user_with_cookie("lasting@example.com").await;
-    expire_sessions_of(&s, "expiring@example.com", mosaic_db::clock::now_micros() + 1_500_000).await;
+    expire_sessions_of(&s, "expiring@example.com", mosaic_db::clock::now_micros() + 3_000_000).await;
     let mut ws = socket(&s, ("cookie", &cookie)).await;
     let mut lasting = socket(&s, ("cookie", &other_cookie)).await;
-    let (said, code) = until_closed_with_code(&mut ws, Duration::from_secs(5)).await;
+    let (said, code) = until_closed_with_code(&mut ws, Duration::from_secs(8)).await;
     assert!(said.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("session has ended"))), "{said:?}");
     assert_eq!(code, Some(mosaic_chat::events::CLOSE_SIGNED_OUT));
     // Another user's socket is untouched.

@@ -53,18 +53,37 @@ fn script() -> std::path::PathBuf {
 
 /// Starts the provider on `port` (0: any), sending people back to `redirect`.
 fn provider(port: u16, redirect: &str, extra: &[&str]) -> OidcProvider {
-    let mut child = Command::new("node")
-        .arg(script())
-        .args(["--port", &port.to_string(), "--redirect-uri", redirect])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start node end2end/oidc/provider.mjs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
-    let issuer = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("provider said {line:?}")).to_string();
-    OidcProvider { child, issuer }
+    // A provider that has not said it is ready within 20 s (seen once under CI load: alive, not
+    // listening) is started again rather than waited for without end.
+    for _ in 0..3 {
+        let mut child = Command::new("node")
+            .arg(script())
+            .args(["--port", &port.to_string(), "--redirect-uri", redirect])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node end2end/oidc/provider.mjs");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => {
+                let issuer =
+                    line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("provider said {line:?}")).to_string();
+                return OidcProvider { child, issuer };
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    panic!("the test provider did not start in three tries");
 }
 
 /// A Mosaic server whose provider "test" is `issuer`, with `extra` settings.
