@@ -29,6 +29,13 @@ pub struct AuthSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+impl ClientAddr {
+    /// The client of a request, from its extensions (none outside a served request).
+    pub fn of(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
+        extensions.get::<ClientAddr>().map(|c| c.0)
+    }
+}
+
 /// Everything a request handler needs; provided to Leptos as context and held by the axum router.
 #[derive(Clone)]
 pub struct AppState {
@@ -43,9 +50,9 @@ pub struct AppState {
 pub enum Credential {
     /// The session cookie of a signed-in browser.
     Session(uuid::Uuid),
-    /// A personal API token (`Authorization: Bearer …`) with the scope in effect and its expiry
-    /// (microseconds; none for never).
-    Token { id: uuid::Uuid, scope: TokenScope, expires_at: Option<i64> },
+    /// A personal API token (`Authorization: Bearer …`) with the scope in effect (its expiry is the
+    /// database's to say: see `Store::credential_ends_at`).
+    Token { id: uuid::Uuid, scope: TokenScope },
 }
 
 /// The user a request is signed in as, resolved once per request by the server's middleware and
@@ -86,14 +93,6 @@ impl CurrentUser {
     pub fn credential_id(&self) -> uuid::Uuid {
         match self.credential {
             Credential::Session(id) | Credential::Token { id, .. } => id,
-        }
-    }
-
-    /// When the credential stops being valid on its own, if it has a fixed end (a token's expiry).
-    pub fn expires_at(&self) -> Option<i64> {
-        match self.credential {
-            Credential::Session(_) => None,
-            Credential::Token { expires_at, .. } => expires_at,
         }
     }
 

@@ -59,12 +59,7 @@ mod imp {
     /// The client's address: the connection's peer, or the client a trusted proxy forwarded for
     /// (resolved once per request by the server's middleware into [`ClientAddr`]).
     pub fn client_ip() -> Option<std::net::IpAddr> {
-        request_parts().and_then(|p| {
-            p.extensions
-                .get::<ClientAddr>()
-                .map(|c| c.0)
-                .or_else(|| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
-        })
+        request_parts().and_then(|p| ClientAddr::of(&p.extensions))
     }
 
     /// The client as the throttle counts it.

@@ -56,7 +56,10 @@ pub async fn security(State(state): State<ServerState>, mut req: Request, next: 
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
-    let dev_reload = std::env::var_os("LEPTOS_WATCH").map(|_| state.leptos.reload_port);
+    // Read once: the environment does not change while the server runs.
+    static WATCHING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let dev_reload =
+        WATCHING.get_or_init(|| std::env::var_os("LEPTOS_WATCH").is_some()).then_some(state.leptos.reload_port);
     if let Ok(csp) = HeaderValue::from_str(&policy(nonce.as_ref(), dev_reload)) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }

@@ -149,7 +149,7 @@ async fn by_token(app: &AppState, path: &str, method: &Method, authorization: &s
         app.store.resolve_api_token(&mosaic_db::token::hash(secret)).await?.ok_or(AppError::Unauthorized(
             "This API token is not valid: it was revoked, has expired, or never existed.",
         ))?;
-    let credential = Credential::Token { id: auth.token.id, scope: auth.scope(), expires_at: auth.token.expires_at };
+    let credential = Credential::Token { id: auth.token.id, scope: auth.scope() };
     let me = CurrentUser { credential, user: auth.user };
     let reads_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !reads_only && !me.can_write() {

@@ -15,11 +15,10 @@
 pub mod provider;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -30,6 +29,8 @@ use mosaic_db::accounts::{LinkPolicy, ProviderIdentity};
 use mosaic_db::throttle::{Client, Verdict, PROVIDER_STARTS, WINDOW};
 use mosaic_db::DbError;
 use serde::{Deserialize, Serialize};
+
+use app::state::ClientAddr;
 
 use crate::ServerState;
 use provider::{Provider, SignInError};
@@ -133,7 +134,7 @@ const EXPIRED: &str = "This sign-in has expired, was already used, or was starte
 async fn start(State(s): State<ServerState>, Path(id): Path<String>, extensions: axum::http::Extensions) -> Response {
     let Some(provider) = s.oidc.provider(&id) else { return fail(UNKNOWN) };
     // Each start writes a pending state: a client may start only so many.
-    let client = extensions.get::<app::state::ClientAddr>().map_or_else(Client::unknown, |c| Client::from_ip(c.0));
+    let client = ClientAddr::of(&extensions).map_or_else(Client::unknown, Client::from_ip);
     match s.app.store.reserve_for_client("provider-start", &client, PROVIDER_STARTS, WINDOW).await {
         Ok(Verdict::Go { .. }) => {}
         Ok(Verdict::Wait(wait)) => {
@@ -182,11 +183,7 @@ async fn callback(
 ) -> Response {
     let Some(provider) = s.oidc.provider(&id) else { return fail(UNKNOWN) };
     let q = query.map(|Query(q)| q).unwrap_or_default();
-    let peer = extensions
-        .get::<app::state::ClientAddr>()
-        .map(|c| c.0)
-        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
-        .map(|ip| ip.to_string());
+    let peer = ClientAddr::of(&extensions).map(|ip| ip.to_string());
     let q = Callback {
         code: q.get("code").cloned(),
         state: q.get("state").cloned(),
