@@ -1,5 +1,5 @@
 //! Database work per request is a fixed, small amount, counted from sqlx's own events (statements
-//! and pool checkouts; see `mosaic_test_support::count_work`):
+//! and pool checkouts; see `mosaic_test_support::count_process_work`):
 //!
 //! - the dashboard (server-rendered, a conversation open) and the list endpoint run as many
 //!   statements with 10 conversations as with 10 000, the dashboard on one checkout;
@@ -13,7 +13,7 @@
 mod support;
 
 use mosaic_db::replies::TurnTarget;
-use mosaic_test_support::{count_statements, count_work, Engine, Work};
+use mosaic_test_support::{count_process_work, Engine, Work};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -59,7 +59,7 @@ async fn database_work_per_request_is_fixed_and_small() {
         async move {
             // Warm up (connections, session touch), then count one request.
             c.get(&url).send().await.expect("warm").text().await.expect("body");
-            let ((), work) = count_work(async {
+            let ((), work) = count_process_work(async {
                 let res = c.get(&url).send().await.expect("get");
                 assert!(res.status().is_success(), "{url}: {}", res.status());
                 res.text().await.expect("body");
@@ -92,14 +92,14 @@ async fn database_work_per_request_is_fixed_and_small() {
     // reply in one transaction on another. Counted until the reply has started streaming.
     let chat = s.chat().clone();
     let open_id: Uuid = open.parse().expect("uuid");
-    let (started, existing) = count_work(async {
+    let (started, existing) = count_process_work(async {
         chat.send(user.id, None, TurnTarget::Existing(open_id), "counted send".into(), None).await
     })
     .await;
     assert!(started.is_ok(), "the send started a reply");
     // sqlx logs no event for BEGIN and COMMIT: with them this is 7 statements (it was 12).
     assert_eq!(existing, Work { statements: 5, checkouts: 2 }, "send into a conversation: {existing:?}");
-    let (started, fresh) = count_work(async {
+    let (started, fresh) = count_process_work(async {
         chat.send(user.id, None, TurnTarget::for_message(None, "a new one"), "a new one".into(), None).await
     })
     .await;
@@ -107,12 +107,12 @@ async fn database_work_per_request_is_fixed_and_small() {
     assert_eq!(fresh, Work { statements: 3, checkouts: 2 }, "send starting a conversation: {fresh:?}");
 
     // Renaming and archiving at once is one statement (it was a read and two writes).
-    let ((), patch) = count_statements(async {
+    let ((), patch) = count_process_work(async {
         let body = json!({"title": "renamed", "archived": true});
         let (st, _) = s.json(&c, reqwest::Method::PATCH, &format!("/api/conversations/{open}"), Some(body)).await;
         assert_eq!(st, reqwest::StatusCode::OK);
     })
     .await;
     // The session lookup is the request's other statement.
-    assert_eq!(patch, 2, "session lookup + one UPDATE … RETURNING");
+    assert_eq!(patch.statements, 2, "session lookup + one UPDATE … RETURNING");
 }

@@ -5,7 +5,8 @@
 //!   new database on the PostgreSQL server named by `MOSAIC_TEST_POSTGRES_URL`; removed when dropped.
 //! - [`both_engines!`]: one async test body (`async fn name(engine: Engine)`) run as a SQLite test
 //!   and a PostgreSQL test.
-//! - [`count_statements`]: the SQL statements sqlx executes while a future runs.
+//! - [`count_statements`] / [`count_work`]: the SQL statements (and pool checkouts) a future runs
+//!   on its own task; [`count_process_work`]: those of the whole process, for in-process servers.
 //!
 //! Without `MOSAIC_TEST_POSTGRES_URL` the PostgreSQL variants are skipped with a note, so a laptop
 //! without PostgreSQL can run the suites; under `CI` (any non-empty value) a missing URL fails the
@@ -14,7 +15,7 @@
 mod counter;
 mod database;
 
-pub use counter::{count_statements, count_work, Work};
+pub use counter::{count_process_work, count_statements, count_work, Work};
 pub use database::{fresh_database, postgres_available, store, with_database, TestDatabase, TestStore};
 pub use mosaic_db::Engine;
 
