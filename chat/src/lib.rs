@@ -19,6 +19,8 @@ pub mod client;
 #[cfg(feature = "server")]
 mod error;
 #[cfg(feature = "server")]
+mod fair;
+#[cfg(feature = "server")]
 mod live;
 #[cfg(feature = "server")]
 pub mod models;

@@ -1,6 +1,6 @@
 //! OpenAI-compatible chat-completions providers (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp):
 //! streaming replies, listing models, with a connect timeout, a stall timeout and a bound on how
-//! many requests run at once per provider.
+//! many requests run at once per provider, shared fairly between users (see `fair`).
 //!
 //! The API key is sent only to the provider; it never appears in logs, errors or the browser.
 
@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
+use tokio::sync::RwLock;
+use uuid::Uuid;
 
 use crate::events::Usage;
+use crate::fair::{FairSlots, Slot};
 
 /// How long a provider's model list is reused before it is asked again.
 const MODELS_TTL: Duration = Duration::from_secs(300);
@@ -26,7 +28,7 @@ pub struct ProviderConfig {
     pub api_key: Option<String>,
     /// The model used when the user has not picked one.
     pub default_model: Option<String>,
-    /// Requests allowed at once; more wait their turn.
+    /// Requests allowed at once; more wait their turn, users taking turns.
     pub max_concurrent: usize,
     /// The operator's list of models users may pick (MOSAIC_PROVIDER_<NAME>_MODELS); none: the
     /// models the provider's `/models` lists.
@@ -66,6 +68,18 @@ pub enum ProviderError {
     Malformed(String),
 }
 
+/// What a provider is asked for: a streamed reply of `model` to `prompt`, on behalf of `user` (who
+/// waits their turn for a slot), of at most `max_tokens` tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct Ask<'a> {
+    /// Whose request this is; the platform's own work (summaries) is the nil id.
+    pub user: Uuid,
+    pub model: &'a str,
+    pub prompt: &'a [PromptMessage],
+    /// Sent as `max_tokens`: the provider stops there and says `finish_reason: "length"`.
+    pub max_tokens: u32,
+}
+
 /// One message of the history sent to the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PromptMessage {
@@ -78,7 +92,7 @@ pub struct PromptMessage {
 pub struct Provider {
     pub config: ProviderConfig,
     client: reqwest::Client,
-    permits: Arc<Semaphore>,
+    slots: Arc<FairSlots>,
     stall: Duration,
     models: RwLock<Option<(Instant, Vec<String>)>>,
 }
@@ -91,8 +105,8 @@ impl Provider {
             .user_agent(concat!("mosaic/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let permits = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
-        Ok(Provider { config, client, permits, stall, models: RwLock::new(None) })
+        let slots = FairSlots::new(config.max_concurrent);
+        Ok(Provider { config, client, slots, stall, models: RwLock::new(None) })
     }
 
     fn url(&self, path: &str) -> String {
@@ -186,19 +200,20 @@ impl Provider {
         Err(ProviderError::Failed(self.name(), what))
     }
 
-    /// Starts a streamed reply from `model` to `prompt`. Waits for a free slot first.
-    pub async fn stream(&self, model: &str, prompt: &[PromptMessage]) -> Result<ReplyStream, ProviderError> {
+    /// Starts a streamed reply. Waits for a free slot first (fairly: see `fair`), at most as long
+    /// as the stall timeout.
+    pub async fn stream(&self, ask: Ask<'_>) -> Result<ReplyStream, ProviderError> {
         // Waiting for a slot is bounded like any other silence from the provider.
-        let permit = tokio::time::timeout(self.stall, self.permits.clone().acquire_owned())
+        let slot = tokio::time::timeout(self.stall, self.slots.acquire(ask.user))
             .await
-            .map_err(|_| ProviderError::Busy(self.name()))?
-            .map_err(|_| ProviderError::Unreachable(self.name()))?;
-        let messages: Vec<Value> = prompt.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect();
+            .map_err(|_| ProviderError::Busy(self.name()))?;
+        let messages: Vec<Value> = ask.prompt.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect();
         let body = json!({
-            "model": model,
+            "model": ask.model,
             "messages": messages,
             "stream": true,
             "stream_options": { "include_usage": true },
+            "max_tokens": ask.max_tokens,
         });
         let send = self.request(self.client.post(self.url("chat/completions"))).json(&body).send();
         let res = tokio::time::timeout(self.stall, send)
@@ -209,14 +224,7 @@ impl Provider {
                 ProviderError::Unreachable(self.name())
             })?;
         let res = self.check_status(res).await?;
-        Ok(ReplyStream {
-            provider: self.name(),
-            res,
-            stall: self.stall,
-            buffer: Vec::new(),
-            done: false,
-            _permit: permit,
-        })
+        Ok(ReplyStream { provider: self.name(), res, stall: self.stall, buffer: Vec::new(), done: false, _slot: slot })
     }
 }
 
@@ -225,6 +233,8 @@ impl Provider {
 pub enum Piece {
     Text(String),
     Usage(Usage),
+    /// The provider's `finish_reason` when it is "length": it stopped at `max_tokens`.
+    CutAtLength,
 }
 
 /// A reply arriving from a provider as server-sent events.
@@ -235,7 +245,7 @@ pub struct ReplyStream {
     stall: Duration,
     buffer: Vec<u8>,
     done: bool,
-    _permit: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl ReplyStream {
@@ -307,6 +317,9 @@ fn parse_line(line: &str) -> Result<Line, Option<String>> {
         if let Some(text) = choice["delta"]["content"].as_str().filter(|t| !t.is_empty()) {
             pieces.push(Piece::Text(text.to_string()));
         }
+        if choice["finish_reason"].as_str() == Some("length") {
+            pieces.push(Piece::CutAtLength);
+        }
     }
     if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
         pieces.push(Piece::Usage(Usage {
@@ -333,6 +346,10 @@ mod tests {
             panic!("usage")
         };
         assert_eq!(p, vec![Piece::Usage(Usage { input: 3, output: 5 })]);
+        let Ok(Line::Pieces(p)) = parse_line(r#"data: {"choices":[{"delta":{},"finish_reason":"length"}]}"#) else {
+            panic!("finish")
+        };
+        assert_eq!(p, vec![Piece::CutAtLength]);
         assert!(matches!(parse_line("data: [DONE]"), Ok(Line::Done)));
         assert!(matches!(parse_line(": keep-alive"), Ok(Line::Other)));
         assert!(matches!(parse_line("data: {not json"), Err(None)));

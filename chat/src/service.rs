@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use mosaic_db::agent_logs::NewAgentLog;
 use mosaic_db::messages::check_content;
 use mosaic_db::model::{LogLevel, Message, MessageRole, ReplyState, Tier};
-use mosaic_db::replies::{settled, NewTurn, TurnTarget};
+use mosaic_db::replies::{NewTurn, TurnTarget};
 use mosaic_db::{DbError, Store};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::events::{ServerEvent, Usage};
 use crate::live::{Live, LiveReplies, Stop};
 use crate::models;
-use crate::provider::{Piece, PromptMessage, Provider, ProviderError};
+use crate::provider::{Ask, Piece, PromptMessage, Provider, ProviderError};
 use crate::ChatError;
 
 /// Save a reply's partial text at least this often while it streams.
@@ -37,6 +37,14 @@ pub struct ChatSettings {
     pub history_chars: usize,
     /// Replies one user may have written at once, over all conversations (MOSAIC_REPLIES_PER_USER).
     pub replies_per_user: usize,
+    /// The longest reply kept, in characters (MOSAIC_REPLY_MAX_CHARS): a model that loops is cut
+    /// there and the reply saved complete with reason "length".
+    pub reply_max_chars: usize,
+    /// Sent to the provider as `max_tokens` (MOSAIC_REPLY_MAX_TOKENS).
+    pub reply_max_tokens: u32,
+    /// The longest a reply may take from its send (MOSAIC_REPLY_MAX_SECS); then it is stopped,
+    /// its text so far saved.
+    pub reply_max_time: Duration,
 }
 
 /// The chat service: providers, and the replies in progress. Pages, the WebSocket gateway and
@@ -304,32 +312,55 @@ impl Chat {
         let mut usage = Usage::default();
         let mut last_save = Instant::now();
         let mut first_token: Option<Duration> = None;
-        let outcome: Result<bool, ProviderError> = async {
+        let limits = &self.settings;
+        let deadline = tokio::time::Instant::from_std(live.started) + limits.reply_max_time;
+        let outcome: Result<Ending, ProviderError> = async {
             if abort.borrow().is_some() {
-                return Ok(false);
+                return Ok(Ending::Stopped);
             }
+            let ask =
+                Ask { user: live.user_id, model: &live.model, prompt: &prompt, max_tokens: limits.reply_max_tokens };
             let mut stream = tokio::select! {
-                s = provider.stream(&live.model, &prompt) => s?,
-                _ = abort.changed() => return Ok(false),
+                s = provider.stream(ask) => s?,
+                _ = abort.changed() => return Ok(Ending::Stopped),
+                _ = tokio::time::sleep_until(deadline) => return Ok(Ending::TimeUp),
             };
+            let mut chars = 0;
+            let mut cut_by_provider = false;
             loop {
                 let next = tokio::select! {
                     n = stream.next() => n?,
-                    _ = abort.changed() => return Ok(false),
+                    _ = abort.changed() => return Ok(Ending::Stopped),
+                    _ = tokio::time::sleep_until(deadline) => return Ok(Ending::TimeUp),
                 };
-                let Some(pieces) = next else { return Ok(true) };
+                let Some(pieces) = next else {
+                    return Ok(if cut_by_provider { Ending::Cut } else { Ending::Done });
+                };
                 for piece in pieces {
                     match piece {
                         Piece::Usage(u) => usage = u,
-                        Piece::Text(t) => {
-                            first_token.get_or_insert_with(|| live.started.elapsed());
-                            let mut text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                            text.push_str(&t);
-                            let _ = live.events.send(ServerEvent::Delta {
-                                conversation_id: id,
-                                message_id: live.message_id,
-                                text: t,
-                            });
+                        Piece::CutAtLength => cut_by_provider = true,
+                        Piece::Text(mut t) => {
+                            let room = limits.reply_max_chars - chars;
+                            let over = t.chars().count() > room;
+                            if over {
+                                t = t.chars().take(room).collect();
+                            }
+                            chars += t.chars().count();
+                            if !t.is_empty() {
+                                first_token.get_or_insert_with(|| live.started.elapsed());
+                                let mut text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                                text.push_str(&t);
+                                let _ = live.events.send(ServerEvent::Delta {
+                                    conversation_id: id,
+                                    message_id: live.message_id,
+                                    text: t,
+                                });
+                            }
+                            if over {
+                                // Dropping the stream closes the request: the provider stops too.
+                                return Ok(Ending::Cut);
+                            }
                         }
                     }
                 }
@@ -341,9 +372,13 @@ impl Chat {
         }
         .await;
         let state = match outcome {
-            Ok(false) => ReplyState::Stopped { reason: (*abort.borrow()).and_then(Stop::reason) },
-            Ok(true) => settled(true, None),
-            Err(err) => settled(false, Some(capitalise(&err.to_string()))),
+            Ok(Ending::Done) => ReplyState::COMPLETE,
+            Ok(Ending::Cut) => ReplyState::Complete { reason: Some(ReplyState::LENGTH.into()) },
+            Ok(Ending::Stopped) => ReplyState::Stopped { reason: (*abort.borrow()).and_then(Stop::reason) },
+            Ok(Ending::TimeUp) => ReplyState::Stopped {
+                reason: Some(format!("Time limit reached ({} s)", limits.reply_max_time.as_secs())),
+            },
+            Err(err) => ReplyState::Failed { reason: capitalise(&err.to_string()) },
         };
         let logs = reply_logs(id, &live, &state, &usage, first_token);
         self.save_final(id, &live, &state, &usage, &logs).await;
@@ -422,7 +457,8 @@ fn reply_logs(
         Some(live.started_at),
     );
     let (level, outcome) = match state {
-        ReplyState::Complete | ReplyState::Streaming => (LogLevel::Info, "complete".to_string()),
+        ReplyState::Complete { reason: None } | ReplyState::Streaming => (LogLevel::Info, "complete".to_string()),
+        ReplyState::Complete { reason: Some(r) } => (LogLevel::Warn, format!("cut ({r})")),
         ReplyState::Stopped { reason: None } => (LogLevel::Warn, "stopped".to_string()),
         ReplyState::Stopped { reason: Some(r) } => (LogLevel::Warn, format!("stopped ({r})")),
         ReplyState::Failed { reason } => (LogLevel::Error, format!("failed: {reason}")),
@@ -446,6 +482,18 @@ fn reply_logs(
         None,
     );
     vec![request, reply]
+}
+
+/// How a reply's stream ended.
+enum Ending {
+    /// The provider finished it.
+    Done,
+    /// It reached the length limit: Mosaic's characters or the provider's `max_tokens`.
+    Cut,
+    /// Its user or the shutdown stopped it.
+    Stopped,
+    /// It reached the time limit.
+    TimeUp,
 }
 
 /// The category of a reply's first log: what the model was asked.

@@ -7,8 +7,12 @@
 //! - `standin-stall`: two words, then silence with the connection open;
 //! - `standin-fail`: two words, then the connection drops without `[DONE]`;
 //! - `standin-leak`: an HTTP 500 whose long error text names internal hosts;
-//! - `standin-garbage`: one word, then a chunk that is not JSON.
+//! - `standin-garbage`: one word, then a chunk that is not JSON;
+//! - `standin-loop`: the same sentence over and over, never done, ignoring `max_tokens` (a model
+//!   stuck in a loop).
 //!
+//! The others honour `max_tokens` (a word is a token): they stop there with `finish_reason:
+//! "length"`, else end with `finish_reason: "stop"`.
 //! With a key configured, requests without `Authorization: Bearer <key>` get a 401.
 
 use std::convert::Infallible;
@@ -23,8 +27,15 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 /// The models the stand-in offers.
-pub const MODELS: [&str; 6] =
-    ["standin-echo", "standin-slow", "standin-stall", "standin-fail", "standin-garbage", "standin-leak"];
+pub const MODELS: [&str; 7] = [
+    "standin-echo",
+    "standin-slow",
+    "standin-stall",
+    "standin-fail",
+    "standin-garbage",
+    "standin-leak",
+    "standin-loop",
+];
 
 /// The provider `MOSAIC_DEMO_PROVIDER=1` adds: the stand-in at `base_url`, as `demo`, answering with
 /// `standin-echo` unless the user picks another of its [`MODELS`].
@@ -73,6 +84,14 @@ fn chunk(text: &str) -> Bytes {
     ))
 }
 
+/// The last chunk of a reply, saying why it ended ("stop" or "length").
+fn finish(reason: &str) -> Bytes {
+    Bytes::from(format!(
+        "data: {}\n\n",
+        json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+    ))
+}
+
 async fn completions(State(key): State<Option<String>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     if !authorized(&key, &headers) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": {"message": "invalid api key"}}))).into_response();
@@ -97,9 +116,18 @@ async fn completions(State(key): State<Option<String>>, headers: HeaderMap, Json
         .collect::<String>();
     let prompt_tokens = body["messages"].as_array().map_or(0, |m| m.len() as u64 * 8);
     let reply = format!("You said: \"{last}\". This is the stand-in model {model}, streaming a reply word by word so you can watch it arrive.");
-    let words: Vec<String> = reply.split_inclusive(' ').map(str::to_string).collect();
+    let mut words: Vec<String> = reply.split_inclusive(' ').map(str::to_string).collect();
+    let max_tokens = body["max_tokens"].as_u64().map_or(usize::MAX, |n| n as usize);
+    let cut = words.len() > max_tokens;
+    words.truncate(max_tokens);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(16);
     tokio::spawn(async move {
+        if model == "standin-loop" {
+            while tx.send(Ok(chunk("and so on, and so on, and so on, "))).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            return;
+        }
         let pause = Duration::from_millis(if model == "standin-slow" { 150 } else { 20 });
         for (i, word) in words.iter().enumerate() {
             match model.as_str() {
@@ -119,6 +147,7 @@ async fn completions(State(key): State<Option<String>>, headers: HeaderMap, Json
             }
             tokio::time::sleep(pause).await;
         }
+        let _ = tx.send(Ok(finish(if cut { "length" } else { "stop" }))).await;
         let usage = json!({"choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": words.len()}});
         let _ = tx.send(Ok(Bytes::from(format!("data: {usage}\n\n")))).await;
         let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;

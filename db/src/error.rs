@@ -52,6 +52,11 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::PoolTimedOut => DbError::Unavailable("no connection became free in time".into()),
             sqlx::Error::PoolClosed => DbError::Unavailable("the connection pool is closed".into()),
             sqlx::Error::Io(e) => DbError::Unavailable(e.to_string()),
+            // PostgreSQL cannot store U+0000 in text (22021) or in jsonb (22P05); SQLite can. Bad
+            // input, refused by the statement that met it, so nothing was changed.
+            other if other.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "22021" || c == "22P05") => {
+                DbError::Invalid("text cannot contain the NUL character (U+0000)".into())
+            }
             other => DbError::Sqlx(other),
         }
     }

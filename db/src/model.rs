@@ -116,8 +116,11 @@ impl TryFrom<String> for MessageRole {
 pub enum ReplyState {
     /// Still being written; the text is what has arrived so far.
     Streaming,
-    /// Written to its end.
-    Complete,
+    /// Written to its end, or cut at the reply limit (reason [`ReplyState::LENGTH`]).
+    Complete {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Ended early on purpose: the user pressed Stop (no reason), or the server was shutting down.
     Stopped {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,23 +133,29 @@ pub enum ReplyState {
 impl ReplyState {
     /// The reason a reply recovered at startup was left unfinished: its process died mid-reply.
     pub const INTERRUPTED: &'static str = "interrupted";
+    /// The reason of a complete reply that was cut at the reply limit (Mosaic's or the provider's
+    /// `max_tokens`), as OpenAI's `finish_reason` says it.
+    pub const LENGTH: &'static str = "length";
+
+    /// A reply written to its natural end.
+    pub const COMPLETE: ReplyState = ReplyState::Complete { reason: None };
 
     /// The spelling stored in the `messages.status` column.
     pub fn as_str(&self) -> &'static str {
         match self {
             ReplyState::Streaming => "streaming",
-            ReplyState::Complete => "complete",
+            ReplyState::Complete { .. } => "complete",
             ReplyState::Stopped { .. } => "stopped",
             ReplyState::Failed { .. } => "failed",
         }
     }
 
-    /// The `messages.status_reason` column: why a reply stopped or failed.
+    /// The `messages.status_reason` column: why a reply stopped, failed or was cut.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            ReplyState::Stopped { reason } => reason.as_deref(),
+            ReplyState::Stopped { reason } | ReplyState::Complete { reason } => reason.as_deref(),
             ReplyState::Failed { reason } => Some(reason),
-            ReplyState::Streaming | ReplyState::Complete => None,
+            ReplyState::Streaming => None,
         }
     }
 
@@ -154,7 +163,8 @@ impl ReplyState {
     pub fn from_columns(status: &str, reason: Option<String>) -> Result<ReplyState, String> {
         match (status, reason) {
             ("streaming", None) => Ok(ReplyState::Streaming),
-            ("complete", None) => Ok(ReplyState::Complete),
+            ("complete", None) => Ok(ReplyState::COMPLETE),
+            ("complete", Some(reason)) if reason == Self::LENGTH => Ok(ReplyState::Complete { reason: Some(reason) }),
             ("stopped", reason) => Ok(ReplyState::Stopped { reason }),
             ("failed", Some(reason)) => Ok(ReplyState::Failed { reason }),
             (status, reason) => Err(format!("invalid message state {status:?} with reason {reason:?}")),

@@ -1,12 +1,15 @@
 //! Password hashing with argon2id at OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).
 //!
-//! Hashing takes tens of milliseconds of CPU and 19 MiB of memory on purpose. It runs on a small,
-//! fixed set of threads ([`HASHING_THREADS`]), never on the async workers, each reusing one work
-//! area while attempts keep coming, so memory stays at threads × 19 MiB however many people sign
-//! in at once. A thread frees its work area after [`RELEASE_AFTER`] without work, so an idle server
-//! does not keep 38 MiB resident after the morning's sign-ins. At most [`QUEUE`] attempts wait for
-//! a thread; past that an attempt is refused as busy at once ([`DbError::Busy`]) instead of queueing
-//! without end.
+//! Hashing takes tens of milliseconds of CPU and 19 MiB of memory on purpose. It runs on at most
+//! [`HASHING_THREADS`] threads, never on the async workers, each reusing one work area while
+//! attempts keep coming, so memory stays at threads × 19 MiB however many people sign in at once.
+//! A thread frees its work area after [`RELEASE_AFTER`] without work and ends after [`EXIT_AFTER`]
+//! more: freeing alone is not enough, because the allocator (mimalloc) hands freed memory back to
+//! the system only when some later allocation activity notices its purge delay has passed, and an
+//! idle server has none; a thread that ends collects its heap, purging what expired. The next
+//! attempt starts a thread again (a few microseconds next to a 20 ms hash). At most [`QUEUE`]
+//! attempts wait for a thread; past that an attempt is refused as busy at once
+//! ([`DbError::Busy`]) instead of queueing without end.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -29,6 +32,9 @@ pub const HASHING_THREADS: usize = 2;
 pub const QUEUE: usize = 32;
 /// How long a hashing thread keeps its work area without work before freeing it.
 pub const RELEASE_AFTER: Duration = Duration::from_secs(2);
+/// How long a hashing thread without a work area waits for work before it ends: longer than
+/// mimalloc's purge delay (1 s), so the freed area has expired when the ending thread collects.
+pub const EXIT_AFTER: Duration = Duration::from_millis(1500);
 /// OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1.
 const MEMORY_KIB: u32 = 19_456;
 const PASSES: u32 = 2;
@@ -38,10 +44,17 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 
 /// Work areas held right now (for the tests and the benchmark's memory rows).
 static WORK_AREAS: AtomicUsize = AtomicUsize::new(0);
+/// Hashing threads running right now.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// How many hashing threads hold a work area right now.
 pub fn work_areas_held() -> usize {
     WORK_AREAS.load(Ordering::Relaxed)
+}
+
+/// How many hashing threads are running right now.
+pub fn hashing_threads() -> usize {
+    THREADS.load(Ordering::SeqCst)
 }
 
 /// One thread's 19 MiB, counted while held.
@@ -60,35 +73,52 @@ impl Drop for WorkArea {
     }
 }
 
-/// The hashing threads' queue, started on first use.
-fn queue() -> &'static flume::Sender<Job> {
-    static QUEUE_TX: OnceLock<flume::Sender<Job>> = OnceLock::new();
-    QUEUE_TX.get_or_init(|| {
-        let (tx, rx) = flume::bounded::<Job>(QUEUE);
-        for i in 0..HASHING_THREADS {
-            let rx = rx.clone();
-            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || work(&rx));
-            if let Err(err) = spawned {
-                tracing::error!(error = %err, "cannot start a password hashing thread");
-            }
-        }
-        tx
-    })
+/// The hashing threads' queue.
+fn queue() -> &'static (flume::Sender<Job>, flume::Receiver<Job>) {
+    static QUEUE_PAIR: OnceLock<(flume::Sender<Job>, flume::Receiver<Job>)> = OnceLock::new();
+    QUEUE_PAIR.get_or_init(|| flume::bounded::<Job>(QUEUE))
 }
 
-/// A hashing thread: runs jobs with its work area, made when work comes and freed when none came
-/// for [`RELEASE_AFTER`].
+/// Starts a hashing thread while jobs wait and fewer than [`HASHING_THREADS`] run.
+fn start_threads(rx: &flume::Receiver<Job>) {
+    loop {
+        let running = THREADS.load(Ordering::SeqCst);
+        if running >= HASHING_THREADS || rx.is_empty() {
+            return;
+        }
+        if THREADS.compare_exchange(running, running + 1, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            continue;
+        }
+        let rx = rx.clone();
+        let spawned = std::thread::Builder::new().name(format!("argon2-{running}")).spawn(move || work(&rx));
+        if let Err(err) = spawned {
+            THREADS.fetch_sub(1, Ordering::SeqCst);
+            tracing::error!(error = %err, "cannot start a password hashing thread");
+            return;
+        }
+    }
+}
+
+/// A hashing thread: runs jobs with its work area, made when work comes, freed when none came for
+/// [`RELEASE_AFTER`]; ends when none came for [`EXIT_AFTER`] more.
 fn work(rx: &flume::Receiver<Job>) {
     let mut area: Option<WorkArea> = None;
     loop {
-        let next = match area {
-            Some(_) => rx.recv_timeout(RELEASE_AFTER),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match next {
+        let wait = if area.is_some() { RELEASE_AFTER } else { EXIT_AFTER };
+        match rx.recv_timeout(wait) {
             Ok(job) => job(&mut area.get_or_insert_with(WorkArea::new).0),
-            Err(RecvTimeoutError::Timeout) => area = None,
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) if area.is_some() => area = None,
+            Err(RecvTimeoutError::Timeout) => {
+                THREADS.fetch_sub(1, Ordering::SeqCst);
+                // A job sent while this thread was deciding to end may have found it still counted
+                // and started no thread: start one for it.
+                start_threads(rx);
+                return;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                THREADS.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
         }
     }
 }
@@ -98,10 +128,11 @@ async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
 ) -> Result<T, DbError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    match queue().try_send(Box::new(move |memory| {
+    let (jobs, waiting) = queue();
+    match jobs.try_send(Box::new(move |memory| {
         let _ = tx.send(work(memory));
     })) {
-        Ok(()) => {}
+        Ok(()) => start_threads(waiting),
         Err(TrySendError::Full(_)) => {
             return Err(DbError::Busy("too many sign-ins are being checked right now".into()))
         }

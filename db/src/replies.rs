@@ -5,13 +5,13 @@
 //! answers and no message is saved twice; the chat service reserves the conversation's live slot
 //! before it writes, so a second send racing into the same conversation is refused before it saves
 //! anything. The reply row is `Streaming` from its first moment, saved as it grows, and settles as
-//! complete, stopped or failed (see [`ReplyState`]). Replies a dead process left streaming are
+//! complete, stopped or failed (see [`ReplyState`](crate::model::ReplyState)). Replies a dead process left streaming are
 //! settled as failed ("interrupted") when the next process starts, keeping their text.
 
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::model::{Conversation, Message, ReplyState};
+use crate::model::{Conversation, Message};
 
 /// How many of the newest messages a turn reads as the model's history (the chat service cuts them
 /// further to its character budget).
@@ -73,13 +73,4 @@ pub struct StartedTurn {
     pub user_message: Message,
     /// The reply, saved `Streaming` and empty.
     pub reply: Option<Message>,
-}
-
-/// The state of a reply that ended, from how its stream ended.
-pub fn settled(complete: bool, failure: Option<String>) -> ReplyState {
-    match (complete, failure) {
-        (_, Some(reason)) => ReplyState::Failed { reason },
-        (true, None) => ReplyState::Complete,
-        (false, None) => ReplyState::Stopped { reason: None },
-    }
 }

@@ -303,7 +303,7 @@ async fn a_reply_and_its_logs_are_saved_together(engine: Engine) {
             c,
             reply.id,
             "done",
-            &ReplyState::Complete,
+            &ReplyState::COMPLETE,
             &json!({}),
             &[agent_log(u.id, &session, Tier::Hot, Some(1)), bad],
         )
@@ -317,7 +317,7 @@ async fn a_reply_and_its_logs_are_saved_together(engine: Engine) {
             c,
             reply.id,
             "done",
-            &ReplyState::Complete,
+            &ReplyState::COMPLETE,
             &json!({}),
             &[agent_log(u.id, &session, Tier::Hot, Some(1))],
         )

@@ -804,7 +804,8 @@ async fn replies_settle_in_one_of_their_states(engine: Engine) {
     let u = user(store, "settle@example.com").await;
     let meta = json!({"model": "m", "provider": "p"});
     for state in [
-        ReplyState::Complete,
+        ReplyState::COMPLETE,
+        ReplyState::Complete { reason: Some(ReplyState::LENGTH.into()) },
         ReplyState::Stopped { reason: None },
         ReplyState::Stopped { reason: Some("server shutting down".into()) },
         ReplyState::Failed { reason: "The provider stopped responding.".into() },
@@ -829,6 +830,13 @@ async fn replies_settle_in_one_of_their_states(engine: Engine) {
         Store::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
     };
     assert!(refused.is_err(), "a CHECK keeps a failure's reason");
+    // Nor a complete reply with a reason other than the length cut.
+    let sql = "UPDATE messages SET status = 'complete', status_reason = 'made up' WHERE role = 'assistant'";
+    let refused = match store {
+        Store::Sqlite(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+        Store::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
+    };
+    assert!(refused.is_err(), "a CHECK keeps a complete reply's reason to the length cut");
 }
 
 async fn replies_left_streaming_by_a_dead_process_fail_as_interrupted(engine: Engine) {
@@ -911,7 +919,7 @@ async fn old_reply_rows_migrate_to_their_states(engine: Engine) {
     assert_eq!(
         states,
         [
-            ReplyState::Complete,
+            ReplyState::COMPLETE,
             ReplyState::Stopped { reason: None },
             ReplyState::Failed { reason: "The provider could not be reached.".into() },
             ReplyState::Streaming,

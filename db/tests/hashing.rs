@@ -4,22 +4,27 @@
 
 use std::time::Duration;
 
-use mosaic_db::password::{self, QUEUE, RELEASE_AFTER};
+use mosaic_db::password::{self, EXIT_AFTER, QUEUE, RELEASE_AFTER};
 use mosaic_db::DbError;
 
 /// One test at a time: both watch the process-wide hashing threads.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The threads give their 19 MiB back once attempts stop coming, and take it again on demand.
+/// The threads give their 19 MiB back once attempts stop coming, then end (so the allocator
+/// returns the memory to the system), and start again on demand.
 #[tokio::test]
-async fn the_work_areas_are_freed_when_idle() {
+async fn the_work_areas_are_freed_and_the_threads_end_when_idle() {
     let _one = SERIAL.lock().await;
     password::hash("warm up".into()).await.expect("hash");
     assert!(password::work_areas_held() >= 1, "a hash holds a work area");
-    tokio::time::sleep(RELEASE_AFTER * 2 + Duration::from_millis(500)).await;
+    assert!(password::hashing_threads() >= 1);
+    tokio::time::sleep(RELEASE_AFTER + Duration::from_millis(500)).await;
     assert_eq!(password::work_areas_held(), 0, "idle threads hold nothing");
-    let phc = password::hash("again".into()).await.expect("hash after release");
+    tokio::time::sleep(EXIT_AFTER + Duration::from_millis(500)).await;
+    assert_eq!(password::hashing_threads(), 0, "idle threads end");
+    let phc = password::hash("again".into()).await.expect("hash after the threads ended");
     assert!(password::verify("again".into(), phc).await.expect("verify"));
+    assert!(password::hashing_threads() >= 1, "started again");
 }
 
 /// A flood of attempts beyond the queue is refused as busy at once, not queued without end; the

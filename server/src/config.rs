@@ -22,6 +22,7 @@
 //! | `MOSAIC_PROVIDERS`, `MOSAIC_PROVIDER_<NAME>_URL` / `_KEY` / `_MODEL` / `_MAX_CONCURRENT` / `_MODELS` | none; -, -, -, 4, what the provider lists |
 //! | `MOSAIC_PROVIDER_CONNECT_TIMEOUT`, `MOSAIC_PROVIDER_STALL_TIMEOUT` | 10 s, 60 s |
 //! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
+//! | `MOSAIC_REPLY_MAX_CHARS`, `MOSAIC_REPLY_MAX_TOKENS`, `MOSAIC_REPLY_MAX_SECS` | 64000 (at most 262144), 4096, 600 |
 //! | `MOSAIC_DEMO_PROVIDER` | `false` |
 //! | `SESSION_GC_CRON`, `TIER_MANAGEMENT_CRON`, `SUMMARIZATION_CRON` | `0 4 * * *`, `0 3 * * *`, `0 */6 * * *` (UTC; `off` turns one off) |
 //! | `MOSAIC_COLD_START_COLLECT` | `true` |
@@ -163,6 +164,13 @@ pub struct ChatConfig {
     pub history_chars: usize,
     /// MOSAIC_REPLIES_PER_USER: replies one user may have written at once (3).
     pub replies_per_user: usize,
+    /// MOSAIC_REPLY_MAX_CHARS: a reply is cut here and saved complete with reason "length" (64000;
+    /// at most 262144, so any reply fits the store's 1 MiB limit).
+    pub reply_max_chars: usize,
+    /// MOSAIC_REPLY_MAX_TOKENS: sent to providers as `max_tokens` (4096).
+    pub reply_max_tokens: u32,
+    /// MOSAIC_REPLY_MAX_SECS: the longest a reply may take before it is stopped (600).
+    pub reply_max_time: Duration,
     /// MOSAIC_DEMO_PROVIDER: start the built-in stand-in model as provider "demo".
     pub demo: bool,
 }
@@ -229,6 +237,9 @@ impl Config {
             stall_timeout: seconds(&get, "MOSAIC_PROVIDER_STALL_TIMEOUT", Duration::from_secs(60), 3600)?,
             history_chars: number(&get, "MOSAIC_CHAT_HISTORY_CHARS", 24_000, 100, 2_000_000)? as usize,
             replies_per_user: number(&get, "MOSAIC_REPLIES_PER_USER", 3, 1, 1000)? as usize,
+            reply_max_chars: number(&get, "MOSAIC_REPLY_MAX_CHARS", 64_000, 1, MAX_REPLY_CHARS)? as usize,
+            reply_max_tokens: number(&get, "MOSAIC_REPLY_MAX_TOKENS", 4096, 1, 10_000_000)?,
+            reply_max_time: seconds(&get, "MOSAIC_REPLY_MAX_SECS", Duration::from_secs(600), 86_400)?,
             demo: boolean(&get, "MOSAIC_DEMO_PROVIDER", false)?,
         };
         let summarization_model = summarization_model(&get, &chat)?;
@@ -397,6 +408,10 @@ fn providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderConfig
     }
     Ok(out)
 }
+
+/// The longest reply limit allowed: a character is at most 4 bytes, so any reply fits the store's
+/// limit ([`mosaic_db::messages::MAX_REPLY_BYTES`]).
+const MAX_REPLY_CHARS: u32 = (mosaic_db::messages::MAX_REPLY_BYTES / 4) as u32;
 
 fn number(
     get: &impl Fn(&str) -> Option<String>,

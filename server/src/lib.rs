@@ -103,7 +103,13 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
     let chat = Chat::new(
         store.clone(),
         providers,
-        ChatSettings { history_chars: config.chat.history_chars, replies_per_user: config.chat.replies_per_user },
+        ChatSettings {
+            history_chars: config.chat.history_chars,
+            replies_per_user: config.chat.replies_per_user,
+            reply_max_chars: config.chat.reply_max_chars,
+            reply_max_tokens: config.chat.reply_max_tokens,
+            reply_max_time: config.chat.reply_max_time,
+        },
     );
     let avatars = media::avatar::Avatars::new(&config.data_dir.join("media"));
     let jobs = jobs::Jobs::new(

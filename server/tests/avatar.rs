@@ -18,6 +18,7 @@ mosaic_test_support::both_engines!(
     refused_uploads_say_why_and_change_nothing,
     a_plain_form_post_comes_back_to_settings,
     removing_deletes_files_nobody_uses,
+    a_signed_out_upload_is_refused_before_its_body_is_read,
 );
 
 /// A 300 × 200 photo-like PNG with a text chunk, so the original is easy to recognise.
@@ -233,4 +234,29 @@ async fn removing_deletes_files_nobody_uses(engine: Engine) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(image_key(&s, "b@example.com").await, None);
     assert!(stored_files(&s).is_empty(), "{:?}", stored_files(&s));
+}
+
+/// A signed-out client announcing a huge upload is answered 401 at once, from the headers alone:
+/// the server does not read (or wait for) megabytes from someone without an account. Before, an
+/// upload declared over the limit was read up to 64 MB first, whoever sent it.
+async fn a_signed_out_upload_is_refused_before_its_body_is_read(engine: Engine) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = support::start(engine, &[]).await;
+    let host = s.base.trim_start_matches("http://").to_string();
+    for declared in [50 * 1024 * 1024, 4 * 1024 * 1024] {
+        let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
+        let head = format!(
+            "POST /api/me/avatar HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\
+             Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {declared}\r\n\r\n--x\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.expect("headers");
+        // Only the first bytes of the body are ever sent.
+        let mut answer = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("no answer without the body ({declared} bytes declared): it waited for it"))
+            .expect("read");
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{declared}: {answer}");
+    }
 }

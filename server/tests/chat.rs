@@ -43,6 +43,8 @@ mosaic_test_support::both_engines!(
     a_providers_error_text_stays_in_the_log,
     one_user_cannot_hold_every_reply,
     only_models_on_offer_are_sent_to_a_provider,
+    a_reply_is_cut_at_the_length_limit_and_saved_complete,
+    a_reply_is_stopped_at_the_time_limit,
 );
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -783,4 +785,59 @@ async fn only_models_on_offer_are_sent_to_a_provider(engine: Engine) {
     assert_eq!(recv(&mut ws).await["type"], "started");
     let (_, models) = s.json(&s.user("eyes@example.com").await, reqwest::Method::GET, "/api/models", None).await;
     assert!(!models.to_string().contains("standin-fail"), "the list offered is the operator's: {models}");
+}
+
+/// A server on the stand-in with reply limits set by `limits`.
+async fn server_with_limits(engine: Engine, model: &str, limits: &[(&str, &str)]) -> TestServer {
+    let url = mosaic_chat::standin::spawn(None).await.expect("stand-in");
+    let mut vars = vec![
+        ("MOSAIC_PROVIDERS", "standin"),
+        ("MOSAIC_PROVIDER_STANDIN_URL", url.as_str()),
+        ("MOSAIC_PROVIDER_STANDIN_MODEL", model),
+    ];
+    vars.extend_from_slice(limits);
+    start(engine, &vars).await
+}
+
+/// A model stuck in a loop is cut at MOSAIC_REPLY_MAX_CHARS (it used to grow until the save failed
+/// and the reply stayed "in progress"); a provider that stops at the `max_tokens` it was sent says
+/// so. Both are saved complete with reason "length", and the page says the reply was cut.
+async fn a_reply_is_cut_at_the_length_limit_and_saved_complete(engine: Engine) {
+    let limits = [("MOSAIC_REPLY_MAX_CHARS", "500"), ("MOSAIC_REPLY_MAX_TOKENS", "5")];
+    let s = server_with_limits(engine, "standin-echo", &limits).await;
+    let (c, cookie) = s.user_with_cookie("long@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "go on forever", "model": "standin/standin-loop"})).await;
+    let events = until_end(&mut ws).await;
+    let last = events.last().expect("finished");
+    assert_eq!((last["status"].as_str(), last["reason"].as_str()), (Some("complete"), Some("length")), "{last}");
+    assert_eq!(text_of(&events).chars().count(), 500, "cut at the limit exactly");
+    let conversation = events[0]["conversationId"].as_str().expect("id").to_string();
+    let saved = settled(&s, &c, &conversation, "complete").await;
+    assert_eq!(saved[1]["reason"], "length");
+    assert_eq!(saved[1]["content"].as_str().map(|t| t.chars().count()), Some(500));
+    let page = c.get(s.url(&format!("/c/{conversation}"))).send().await.expect("page").text().await.expect("html");
+    assert!(page.contains("cut at the length limit"), "the page says the reply was cut");
+    // The echo model honours max_tokens (a word is a token there): 5 words, then "length".
+    send(&mut ws, json!({"type": "send", "content": "a long answer please", "conversationId": conversation})).await;
+    let events = until_end(&mut ws).await;
+    let last = events.last().expect("finished");
+    assert_eq!((last["status"].as_str(), last["reason"].as_str()), (Some("complete"), Some("length")), "{last}");
+    assert_eq!(text_of(&events).split_inclusive(' ').count(), 5, "{}", text_of(&events));
+}
+
+/// A reply still being written at MOSAIC_REPLY_MAX_SECS is stopped, its text so far saved.
+async fn a_reply_is_stopped_at_the_time_limit(engine: Engine) {
+    let s = server_with_limits(engine, "standin-slow", &[("MOSAIC_REPLY_MAX_SECS", "1")]).await;
+    let (c, cookie) = s.user_with_cookie("slow@example.com").await;
+    let mut ws = connect(&s, &cookie).await;
+    send(&mut ws, json!({"type": "send", "content": "take your time"})).await;
+    let events = until_end(&mut ws).await;
+    let last = events.last().expect("finished");
+    assert_eq!(last["status"], "stopped", "{last}");
+    assert!(last["reason"].as_str().unwrap_or("").contains("Time limit"), "{last}");
+    let conversation = events[0]["conversationId"].as_str().expect("id").to_string();
+    let saved = settled(&s, &c, &conversation, "stopped").await;
+    let text = saved[1]["content"].as_str().expect("text");
+    assert!(!text.is_empty() && !text.ends_with("arrive."), "the text so far, not the whole reply: {text}");
 }

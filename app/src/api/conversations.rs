@@ -68,7 +68,8 @@ impl MessageView {
     pub fn of(m: &Message) -> MessageView {
         use mosaic_db::model::ReplyState;
         let (badge, problem) = match &m.state {
-            ReplyState::Complete => (None, None),
+            ReplyState::Complete { reason: None } => (None, None),
+            ReplyState::Complete { reason: Some(_) } => (Some("cut at the length limit".to_string()), None),
             ReplyState::Streaming => (Some("generating…".to_string()), None),
             ReplyState::Stopped { reason: None } => (Some("stopped".to_string()), None),
             ReplyState::Stopped { reason: Some(why) } => (Some(format!("stopped ({why})")), None),

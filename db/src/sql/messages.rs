@@ -49,7 +49,7 @@ impl Backend {
             role: new.role,
             content: new.content,
             metadata: new.metadata,
-            state: ReplyState::Complete,
+            state: ReplyState::COMPLETE,
             created_at: now_micros(),
         };
         let mut tx = self.begin_write().await?;

@@ -71,7 +71,7 @@ impl Backend {
             role: MessageRole::User,
             content: turn.content.clone(),
             metadata: serde_json::json!({}),
-            state: ReplyState::Complete,
+            state: ReplyState::COMPLETE,
             created_at: now,
         };
         // The reply sorts after the message it answers: same time, a later UUIDv7.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mosaic_chat::provider::{Piece, PromptMessage, Provider};
+use mosaic_chat::provider::{Ask, Piece, PromptMessage, Provider};
 use mosaic_db::agent_logs::{NewSummary, SummaryGroup};
 use mosaic_db::model::{LogLevel, SummarySource};
 
@@ -69,7 +69,10 @@ async fn ask(provider: &Provider, model: &str, group: &SummaryGroup) -> Result<S
         },
         PromptMessage { role: "user", content: logs },
     ];
-    let mut stream = provider.stream(model, &prompt).await.map_err(|e| e.to_string())?;
+    // The platform's own request (the nil user) takes its turn for a slot like anyone's; a summary
+    // of MAX_SUMMARY_CHARS needs no more than that many tokens.
+    let ask = Ask { user: uuid::Uuid::nil(), model, prompt: &prompt, max_tokens: MAX_SUMMARY_CHARS as u32 };
+    let mut stream = provider.stream(ask).await.map_err(|e| e.to_string())?;
     let mut text = String::new();
     while let Some(pieces) = stream.next().await.map_err(|e| e.to_string())? {
         for piece in pieces {

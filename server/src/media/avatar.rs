@@ -218,6 +218,9 @@ fn respond(html: bool, result: Result<Option<String>, AvatarError>) -> Response 
 
 async fn upload(State(s): State<ServerState>, me: Option<axum::Extension<CurrentUser>>, req: Request) -> Response {
     let html = wants_html(req.headers());
+    // Signed out: answered before a byte of the body is read, so nobody can make the server read
+    // megabytes without an account.
+    let Some(me) = me.map(|m| m.0) else { return respond(html, Err(AppError::SIGNED_OUT.into())) };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if let Some(len) = declared.filter(|&n| n > MAX_UPLOAD_BYTES + 64 * 1024) {
         // Read what the browser is sending before answering: a reply that closes the connection
@@ -226,7 +229,6 @@ async fn upload(State(s): State<ServerState>, me: Option<axum::Extension<Current
         return respond(html, Err(AvatarError::TooLarge(megabytes(len))));
     }
     let result = async {
-        let me = me.ok_or(AppError::SIGNED_OUT)?.0;
         let multipart = Multipart::from_request(req, &s).await.map_err(|_| AvatarError::NoFile)?;
         let bytes = read_file_field(multipart).await?;
         let permit = s.avatars.decoding.clone().acquire_owned().await.map_err(|_| AvatarError::Storage)?;
