@@ -12,7 +12,8 @@
 //! - the account alone is never refused, only slowed: past [`ACCOUNT_SLOW_AFTER`] attempts from
 //!   anywhere, each attempt waits a delay that doubles up to [`MAX_DELAY`] (a guesser with many
 //!   addresses gets a few slow guesses each; the owner waits seconds at worst);
-//! - one client is refused after [`CLIENT_FAILURES`] attempts over all accounts (password spraying).
+//! - one client is refused after [`CLIENT_FAILURES`] failed attempts over all accounts (password
+//!   spraying); a successful sign-in does not count, so many people behind one address are fine.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -131,11 +132,12 @@ impl crate::Store {
         Ok(sign_in_verdict([count_of(&keys[0]), count_of(&keys[1]), count_of(&keys[2])], now))
     }
 
-    /// Forgets a successful sign-in's pair and account counts (the client's stays: spraying many
-    /// accounts with one right password among them is still spraying).
+    /// Settles a successful sign-in: its pair and account counts start again, and the client's
+    /// count gives back this attempt, so it counts failures only (an office behind one address
+    /// signs in all day; a sprayer's failures still add up). One statement.
     pub async fn clear_sign_in(&self, email: &str, client: &Client) -> DbResult<()> {
-        let [pair, account, _] = sign_in_keys(email, client);
-        dispatch!(self.forget_attempts(&pair, &account))
+        let [pair, account, client] = sign_in_keys(email, client);
+        dispatch!(self.settle_success(&pair, &account, &client))
     }
 
     /// Counts one `action` (sign-up, starting a provider sign-in) by `client` and refuses it past

@@ -27,8 +27,11 @@ macro_rules! count_keys {
 pub const COUNT_THREE: &str = count_keys!("$3", "$4", "$5");
 /// Counts an attempt with one key (a client's sign-up or provider sign-in start).
 pub const COUNT_ONE: &str = count_keys!("$3");
-/// Forgets a successful sign-in's pair and account counts.
-pub const FORGET_TWO: &str = "DELETE FROM attempts WHERE key IN ($1, $2)";
+/// Settles a successful sign-in: its pair (`$1`) and account (`$2`) counts start again, and the
+/// client (`$3`) gets its reservation back, so the client's count is of failures only. One
+/// statement; a zero count is as good as no row (the next attempt makes it 1) and the sweep takes it.
+pub const SETTLE_SUCCESS: &str = "UPDATE attempts SET hits = CASE WHEN key = $3 AND hits > 0 THEN hits - 1 ELSE 0 END
+     WHERE key IN ($1, $2, $3)";
 
 /// Deletes one batch of counts whose window ended. Served by `attempts_expires_idx`.
 pub const DELETE_EXPIRED_ATTEMPTS: &str =
@@ -53,8 +56,8 @@ impl Backend {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    pub(crate) async fn forget_attempts(&self, pair: &[u8], account: &[u8]) -> DbResult<()> {
-        sqlx::query(FORGET_TWO).bind(pair).bind(account).execute(&self.pool).await?;
+    pub(crate) async fn settle_success(&self, pair: &[u8], account: &[u8], client: &[u8]) -> DbResult<()> {
+        sqlx::query(SETTLE_SUCCESS).bind(pair).bind(account).bind(client).execute(&self.pool).await?;
         Ok(())
     }
 
