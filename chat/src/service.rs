@@ -200,7 +200,12 @@ impl Chat {
         let reservation = self.live.reserve(user_id, target.id(), self.settings.replies_per_user)?;
         let reply = pick.as_ref().ok().map(|(p, m)| json!({ "model": m, "provider": p.config.name }));
         // Checkout 2: the message and the reply's row, in one transaction.
-        let turn = self.store.start_turn(user_id, &NewTurn { target, content, reply }).await?;
+        // The database refuses a second live reply in a conversation, whichever instance writes
+        // the first: the same answer as the in-process slot gives.
+        let turn = match self.store.start_turn(user_id, &NewTurn { target, content, reply }).await {
+            Err(DbError::Conflict(_)) => return Err(ChatError::Busy),
+            turn => turn?,
+        };
         let (provider, model) = pick?;
         let Some(reply) = turn.reply else {
             return Err(DbError::Internal("a turn with a model saved no reply".into()).into());

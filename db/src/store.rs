@@ -308,6 +308,8 @@ impl Store {
 
     /// Saves a turn in one write transaction: the conversation (created or moved to the top), the
     /// user's message and, when `turn.reply` is set, the reply that answers it, saved streaming.
+    /// A conversation with a reply still streaming (written by any instance on this database)
+    /// refuses another one: [`DbError::Conflict`], and nothing is saved.
     pub async fn start_turn(&self, user_id: Uuid, turn: &NewTurn) -> DbResult<StartedTurn> {
         dispatch!(self.start_turn(user_id, turn))
     }

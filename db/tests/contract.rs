@@ -36,6 +36,7 @@ mosaic_test_support::both_engines!(
     a_conversation_change_is_one_statement_and_all_or_nothing,
     a_turn_saves_the_message_and_its_reply_together,
     replies_settle_in_one_of_their_states,
+    one_reply_at_a_time_per_conversation_in_the_database,
     replies_left_streaming_by_a_dead_process_fail_as_interrupted,
     old_reply_rows_migrate_to_their_states,
 );
@@ -837,6 +838,35 @@ async fn replies_settle_in_one_of_their_states(engine: Engine) {
         Store::Postgres(s) => sqlx::query(sql).execute(s.pool()).await.map(|_| ()),
     };
     assert!(refused.is_err(), "a CHECK keeps a complete reply's reason to the length cut");
+}
+
+/// Two instances on one database each hold their own in-memory slot for a conversation, so the
+/// database itself refuses a second live reply: of two turns with replies into one conversation,
+/// the second is a conflict and saves nothing; once the first settles, the next one goes.
+async fn one_reply_at_a_time_per_conversation_in_the_database(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "one-at-a-time@example.com").await;
+    let id = Uuid::now_v7();
+    let first = store
+        .start_turn(u.id, &turn(TurnTarget::New { id, title: String::new() }, "first", true))
+        .await
+        .expect("first turn");
+    let second = store.start_turn(u.id, &turn(TurnTarget::Existing(id), "second", true)).await;
+    assert!(matches!(second, Err(DbError::Conflict(_))), "{second:?}");
+    let page = store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("list");
+    assert_eq!(page.items.len(), 2, "nothing of the refused turn was saved");
+    // A message without a reply is still welcome, and another conversation is not affected.
+    store.start_turn(u.id, &turn(TurnTarget::Existing(id), "a note", false)).await.expect("no reply");
+    let other = Uuid::now_v7();
+    store
+        .start_turn(u.id, &turn(TurnTarget::New { id: other, title: String::new() }, "elsewhere", true))
+        .await
+        .expect("another conversation");
+    let reply = first.reply.expect("reply");
+    let meta = json!({"model": "m", "provider": "p"});
+    store.save_reply(id, reply.id, "done", &ReplyState::COMPLETE, &meta, &[]).await.expect("settle");
+    store.start_turn(u.id, &turn(TurnTarget::Existing(id), "third", true)).await.expect("after it settled");
 }
 
 async fn replies_left_streaming_by_a_dead_process_fail_as_interrupted(engine: Engine) {

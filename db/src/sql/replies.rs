@@ -10,7 +10,7 @@ use crate::agent_logs::NewAgentLog;
 use crate::clock::now_micros;
 use crate::conversations::clean_title;
 use crate::cursor::Cursor;
-use crate::error::{missing_parent_is_not_found, DbError, DbResult};
+use crate::error::{is_unique_violation, missing_parent_is_not_found, DbError, DbResult};
 use crate::messages::{check_content, check_metadata, MAX_REPLY_BYTES};
 use crate::model::{Conversation, Message, MessageRole, ReplyState};
 use crate::preferences::CHAT_MODEL;
@@ -25,6 +25,9 @@ const TOUCH: &str =
 const INSERT_TURN: &str =
     "INSERT INTO messages (id, conversation_id, role, content, metadata, status, status_reason, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// Why a turn with a reply was refused when its conversation already has one being written.
+pub const REPLY_IN_PROGRESS: &str = "a reply is already being written in this conversation";
 
 /// A reply's text and state, saved as it grows and when it ends.
 const SAVE_REPLY: &str = "UPDATE messages SET content = $3, status = $4, status_reason = $5, metadata = $6
@@ -125,7 +128,15 @@ impl Backend {
                         .bind(m.state.reason())
                         .bind(m.created_at);
                 }
-                insert.execute(&mut *tx).await.map_err(missing_parent_is_not_found)?;
+                insert.execute(&mut *tx).await.map_err(|e| {
+                    // `messages_one_streaming_idx`: another reply of this conversation is being
+                    // written, perhaps by another instance.
+                    if is_unique_violation(&e) {
+                        DbError::Conflict(REPLY_IN_PROGRESS.into())
+                    } else {
+                        missing_parent_is_not_found(e)
+                    }
+                })?;
             }
         }
         tx.commit().await?;
