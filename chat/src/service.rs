@@ -346,12 +346,12 @@ impl Chat {
                         Piece::Usage(u) => usage = u,
                         Piece::CutAtLength => cut_by_provider = true,
                         Piece::Text(mut t) => {
-                            let room = limits.reply_max_chars - chars;
-                            let over = t.chars().count() > room;
+                            let (room, len) = (limits.reply_max_chars - chars, t.chars().count());
+                            let over = len > room;
                             if over {
                                 t = t.chars().take(room).collect();
                             }
-                            chars += t.chars().count();
+                            chars += len.min(room);
                             if !t.is_empty() {
                                 first_token.get_or_insert_with(|| live.started.elapsed());
                                 let mut text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
