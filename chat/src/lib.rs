@@ -17,15 +17,21 @@ pub mod events;
 pub mod client;
 
 #[cfg(feature = "server")]
+mod cluster;
+#[cfg(feature = "server")]
 mod error;
 #[cfg(feature = "server")]
 mod fair;
 #[cfg(feature = "server")]
 mod live;
 #[cfg(feature = "server")]
+mod mirror;
+#[cfg(feature = "server")]
 pub mod models;
 #[cfg(feature = "server")]
 pub mod provider;
+#[cfg(feature = "server")]
+mod relay;
 #[cfg(feature = "server")]
 mod service;
 #[cfg(feature = "server")]

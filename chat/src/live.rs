@@ -51,6 +51,8 @@ pub(crate) struct Live {
     pub text: Mutex<String>,
     pub events: broadcast::Sender<ServerEvent>,
     pub abort: watch::Sender<Option<Stop>>,
+    /// Woken when a follower on another instance needs the text saved now (see `mirror`).
+    pub flush: tokio::sync::Notify,
 }
 
 enum Slot {
@@ -107,6 +109,14 @@ impl LiveReplies {
             Some(Slot::Writing(live)) if live.user_id == user_id => Some(live.clone()),
             _ => None,
         }
+    }
+
+    /// The reply being written with message id `message_id`, if it is written here.
+    pub fn by_message(&self, message_id: Uuid) -> Option<Arc<Live>> {
+        self.slots().values().find_map(|s| match s {
+            Slot::Writing(live) if live.message_id == message_id => Some(live.clone()),
+            _ => None,
+        })
     }
 
     /// Frees a conversation once its reply has ended.

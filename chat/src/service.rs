@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mosaic_db::agent_logs::NewAgentLog;
+use mosaic_db::bus::{Bus, Signal};
 use mosaic_db::messages::check_content;
 use mosaic_db::model::{LogLevel, Message, MessageRole, ReplyState, Tier};
-use mosaic_db::replies::{NewTurn, TurnTarget};
+use mosaic_db::replies::{NewTurn, TurnTarget, TOO_MANY_REPLIES};
 use mosaic_db::{DbError, Store};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
@@ -21,6 +22,8 @@ use uuid::Uuid;
 
 use crate::events::{ServerEvent, Usage};
 use crate::live::{Live, LiveReplies, Stop};
+use crate::mirror::Mirrors;
+use crate::relay::Relay;
 use crate::models;
 use crate::provider::{Ask, Piece, PromptMessage, Provider, ProviderError};
 use crate::ChatError;
@@ -45,20 +48,28 @@ pub struct ChatSettings {
     /// The longest a reply may take from its send (MOSAIC_REPLY_MAX_SECS); then it is stopped,
     /// its text so far saved.
     pub reply_max_time: Duration,
+    /// How long an instance's lease on its replies lasts (MOSAIC_LEASE_SECS): renewed every third
+    /// of it; a reply whose instance stopped renewing is settled as interrupted by another instance
+    /// within about one and a third of it.
+    pub lease: Duration,
 }
 
 /// The chat service: providers, and the replies in progress. Pages, the WebSocket gateway and
 /// `POST /api/chat` all reach it through the same `Arc<Chat>`.
 pub struct Chat {
-    store: Store,
+    pub(crate) store: Store,
     providers: Vec<Arc<Provider>>,
-    settings: ChatSettings,
-    live: Arc<LiveReplies>,
+    pub(crate) settings: ChatSettings,
+    pub(crate) live: Arc<LiveReplies>,
     /// Set once shutdown began: new sends are refused.
     closing: std::sync::atomic::AtomicBool,
-    /// Announces each reply that starts, as (conversation, owner), so every open tab of the owner
-    /// that follows the conversation can join it.
-    starts: broadcast::Sender<(Uuid, Uuid)>,
+    /// Announces each reply that starts on any instance, as (conversation, owner), so every open tab
+    /// of the owner that follows the conversation can join it.
+    pub(crate) starts: broadcast::Sender<(Uuid, Uuid)>,
+    /// Signals to and from the other instances sharing the database.
+    pub(crate) bus: Bus,
+    /// Replies other instances write that tabs here follow.
+    pub(crate) mirrors: Mirrors,
 }
 
 /// A started reply: its conversation and a receiver of its events (the first one is `Started`).
@@ -70,9 +81,23 @@ pub struct Started {
 
 impl Chat {
     /// A chat service over `providers` (possibly none: the app still works, replies are refused).
+    /// Inside a runtime, it starts following the bus and, when other instances may share the
+    /// database, keeping this instance's lease (see [`crate::cluster`]).
     pub fn new(store: Store, providers: Vec<Arc<Provider>>, settings: ChatSettings) -> Arc<Chat> {
         let (starts, _) = broadcast::channel(256);
-        Arc::new(Chat { store, providers, settings, live: Arc::default(), closing: Default::default(), starts })
+        let bus = store.bus().clone();
+        let chat = Arc::new(Chat {
+            store,
+            providers,
+            settings,
+            live: Arc::default(),
+            closing: Default::default(),
+            starts,
+            bus,
+            mirrors: Mirrors::default(),
+        });
+        crate::cluster::start(&chat);
+        chat
     }
 
     /// The configured providers.
@@ -129,14 +154,17 @@ impl Chat {
         all
     }
 
-    /// Joins the reply in progress in a conversation the user owns: a snapshot event with the text
-    /// so far, and the receiver of what follows. `None` when no reply is being written.
+    /// Joins the reply in progress in a conversation the user owns, written here or followed here
+    /// from another instance: a snapshot event with the text so far, and the receiver of what
+    /// follows. `None` when no such reply is known here (see [`Chat::follow`]).
     pub fn join(
         &self,
         user_id: Uuid,
         conversation_id: Uuid,
     ) -> Option<(ServerEvent, broadcast::Receiver<ServerEvent>)> {
-        let live = self.live.get(user_id, conversation_id)?;
+        let Some(live) = self.live.get(user_id, conversation_id) else {
+            return self.mirrors.join(user_id, conversation_id);
+        };
         let text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let rx = live.events.subscribe();
         let snapshot = ServerEvent::Started {
@@ -159,16 +187,37 @@ impl Chat {
         conversation_id: Uuid,
     ) -> Result<Option<(ServerEvent, broadcast::Receiver<ServerEvent>)>, ChatError> {
         // A live reply of theirs proves it is theirs; otherwise ask the database.
-        if self.live.get(user_id, conversation_id).is_none() {
-            self.store.get_conversation(user_id, conversation_id).await?;
+        if let Some(joined) = self.join(user_id, conversation_id) {
+            return Ok(Some(joined));
         }
-        Ok(self.join(user_id, conversation_id))
+        let conversation = self.store.get_conversation(user_id, conversation_id).await?;
+        if !self.bus.shared() {
+            return Ok(self.join(user_id, conversation_id));
+        }
+        // Another instance may be writing it: follow it from its saved text, and ask the writer to
+        // save now, so the pieces sent since its last save fill in.
+        match self.store.live_reply(user_id, conversation_id).await? {
+            Some(reply) if self.live.get(user_id, conversation_id).is_none() => {
+                let message = reply.id;
+                let joined = self.mirrors.follow(user_id, conversation.title, reply);
+                self.bus.publish(Signal::Flush { message });
+                Ok(Some(joined))
+            }
+            _ => Ok(self.join(user_id, conversation_id)),
+        }
     }
 
-    /// Stops the reply in a conversation the user owns; its text so far is saved as stopped.
-    /// Returns false when there was none.
-    pub fn abort(&self, user_id: Uuid, conversation_id: Uuid) -> bool {
-        self.live.get(user_id, conversation_id).is_some_and(|live| live.abort.send(Some(Stop::User)).is_ok())
+    /// Stops the reply in a conversation the user owns, on whichever instance writes it; its text
+    /// so far is saved as stopped. Returns false when there was none.
+    pub async fn abort(&self, user_id: Uuid, conversation_id: Uuid) -> Result<bool, ChatError> {
+        if let Some(live) = self.live.get(user_id, conversation_id) {
+            return Ok(live.abort.send(Some(Stop::User)).is_ok());
+        }
+        if !self.bus.shared() || self.store.live_reply(user_id, conversation_id).await?.is_none() {
+            return Ok(false);
+        }
+        self.bus.publish(Signal::Abort { conversation: conversation_id, user: user_id });
+        Ok(true)
     }
 
     /// Saves the user's message into `target` (an existing conversation of the user's, or a new one:
@@ -202,7 +251,12 @@ impl Chat {
         // Checkout 2: the message and the reply's row, in one transaction.
         // The database refuses a second live reply in a conversation, whichever instance writes
         // the first: the same answer as the in-process slot gives.
-        let turn = match self.store.start_turn(user_id, &NewTurn { target, content, reply }).await {
+        // The database also holds the user's cap on live replies over every instance.
+        let replies_per_user = Some(self.settings.replies_per_user);
+        let turn = match self.store.start_turn(user_id, &NewTurn { target, content, reply, replies_per_user }).await {
+            Err(DbError::Conflict(why)) if why == TOO_MANY_REPLIES => {
+                return Err(ChatError::TooManyReplies(self.settings.replies_per_user))
+            }
             Err(DbError::Conflict(_)) => return Err(ChatError::Busy),
             turn => turn?,
         };
@@ -228,13 +282,14 @@ impl Chat {
             text: Mutex::new(String::new()),
             events,
             abort,
+            flush: Default::default(),
         });
         reservation.fill(live.clone());
         if self.is_closing() {
             // Shutdown began while this send was saving its turn: stop it like the others.
             let _ = live.abort.send(Some(Stop::Shutdown));
         }
-        let _ = self.starts.send((id, user_id));
+        self.bus.publish(Signal::Started { conversation: id, owner: user_id });
         let first = ServerEvent::Started {
             conversation_id: id,
             message_id: reply.id,
@@ -270,6 +325,8 @@ impl Chat {
         while self.live.busy() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        // Followers on other instances hear how the replies ended.
+        self.bus.drained(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(500))).await;
         self.live.busy()
     }
 
@@ -319,6 +376,7 @@ impl Chat {
         let mut first_token: Option<Duration> = None;
         let limits = &self.settings;
         let deadline = tokio::time::Instant::from_std(live.started) + limits.reply_max_time;
+        let mut relay = Relay::new(self.bus.clone(), id, live.message_id);
         let outcome: Result<Ending, ProviderError> = async {
             if abort.borrow().is_some() {
                 return Ok(Ending::Stopped);
@@ -337,6 +395,18 @@ impl Chat {
                     n = stream.next() => n?,
                     _ = abort.changed() => return Ok(Ending::Stopped),
                     _ = tokio::time::sleep_until(deadline) => return Ok(Ending::TimeUp),
+                    _ = crate::relay::at(relay.due()) => {
+                        relay.send();
+                        continue;
+                    }
+                    _ = live.flush.notified() => {
+                        // A follower elsewhere joined or missed a piece: everything sent so far is
+                        // saved before it is told so.
+                        relay.send();
+                        self.save(id, &live, &ReplyState::Streaming, &usage).await;
+                        self.bus.publish(Signal::Saved { message: live.message_id });
+                        continue;
+                    }
                 };
                 let Some(pieces) = next else {
                     return Ok(if cut_by_provider { Ending::Cut } else { Ending::Done });
@@ -356,6 +426,7 @@ impl Chat {
                                 first_token.get_or_insert_with(|| live.started.elapsed());
                                 let mut text = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                                 text.push_str(&t);
+                                relay.push(&t);
                                 let _ = live.events.send(ServerEvent::Delta {
                                     conversation_id: id,
                                     message_id: live.message_id,
@@ -385,19 +456,26 @@ impl Chat {
             },
             Err(err) => ReplyState::Failed { reason: capitalise(&err.to_string()) },
         };
+        relay.send();
         let logs = reply_logs(id, &live, &state, &usage, first_token);
         self.save_final(id, &live, &state, &usage, &logs).await;
         // Leave the registry before the end is announced, so a new message can start as soon as
         // subscribers hear it.
         self.live.finish(id);
-        let _ = live.events.send(ServerEvent::Finished {
+        let finished = ServerEvent::Finished {
             conversation_id: id,
             message_id: live.message_id,
             model: live.model.clone(),
             provider: live.provider.clone(),
             usage,
             state,
-        });
+        };
+        if self.bus.shared() {
+            let chars = live.text.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).chars().count();
+            let event = serde_json::to_value(&finished).unwrap_or_default();
+            self.bus.publish(Signal::Finished { conversation: id, message: live.message_id, chars, event });
+        }
+        let _ = live.events.send(finished);
     }
 
     async fn save(&self, id: Uuid, live: &Live, state: &ReplyState, usage: &Usage) {

@@ -17,7 +17,8 @@ pub(crate) type Backend = PgStore;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
-    pub(crate) revocations: crate::revocations::Revocations,
+    /// Signals to this instance and the others sharing the database (see [`crate::bus`]).
+    pub(crate) bus: crate::bus::Bus,
 }
 
 impl PgStore {
@@ -42,7 +43,8 @@ impl PgStore {
             })?
             .map_err(|e| DbError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool, revocations: Default::default() })
+        let bus = crate::bus::Bus::over(crate::bus::PgNotify::new(pool.clone()));
+        Ok(PgStore { pool, bus })
     }
 
     /// The underlying pool, for tests and tools that need raw SQL (EXPLAIN, bulk seeding).
@@ -60,6 +62,13 @@ impl PgStore {
     /// by two admins demoting each other at once.
     pub(crate) async fn serialize_user_changes(tx: &mut Transaction<'static, Postgres>) -> DbResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock(7001)").execute(&mut **tx).await?;
+        Ok(())
+    }
+    /// Makes one user's turns take turns (on every instance), so the count of their live replies a
+    /// turn checks cannot change under it: a lock on the user's row that leaves foreign-key checks
+    /// (sessions, conversations) free.
+    pub(crate) async fn serialize_user_turns(tx: &mut Transaction<'static, Postgres>, user_id: uuid::Uuid) -> DbResult<()> {
+        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE").bind(user_id).execute(&mut **tx).await?;
         Ok(())
     }
 }

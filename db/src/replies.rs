@@ -5,8 +5,13 @@
 //! answers and no message is saved twice; the chat service reserves the conversation's live slot
 //! before it writes, so a second send racing into the same conversation is refused before it saves
 //! anything. The reply row is `Streaming` from its first moment, saved as it grows, and settles as
-//! complete, stopped or failed (see [`ReplyState`](crate::model::ReplyState)). Replies a dead process left streaming are
-//! settled as failed ("interrupted") when the next process starts, keeping their text.
+//! complete, stopped or failed (see [`ReplyState`](crate::model::ReplyState)).
+//!
+//! Each reply row names the instance writing it, and each instance renews a lease in `instances`
+//! while it runs. A reply whose instance's lease ran out (the process died, on this machine or on
+//! another one sharing the database) is settled as failed ("interrupted") by whichever instance
+//! sweeps first, keeping its text; on SQLite, a starting process also settles at once what an
+//! earlier one left.
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -16,6 +21,12 @@ use crate::model::{Conversation, Message};
 /// How many of the newest messages a turn reads as the model's history (the chat service cuts them
 /// further to its character budget).
 pub const HISTORY_MESSAGES: u32 = 100;
+
+/// Why a turn with a reply was refused when its conversation already has one being written.
+pub const REPLY_IN_PROGRESS: &str = "a reply is already being written in this conversation";
+
+/// Why a turn with a reply was refused when its user has as many being written as allowed.
+pub const TOO_MANY_REPLIES: &str = "too many replies are being written for this user";
 
 /// Where a turn goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +75,18 @@ pub struct NewTurn {
     /// The reply's metadata (model, provider), or `None` when no reply can start: then only the
     /// user's message is saved.
     pub reply: Option<Value>,
+    /// Replies the user may have being written at once, on every instance together (`None`: no
+    /// limit); a turn past it is refused with [`DbError::Conflict`](crate::DbError::Conflict).
+    pub replies_per_user: Option<usize>,
+}
+
+/// A reply settled as interrupted because the instance writing it is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Orphan {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    /// The characters of its text (kept).
+    pub chars: usize,
 }
 
 /// What a turn saved.

@@ -1,23 +1,19 @@
 //! Revocations: the moment a credential stops being valid, connections that were authenticated by
 //! it must close, not wait for their next request to be refused. Every data-layer operation that
 //! ends sessions or tokens (sign-out, revoke, ban, delete, password change) announces what it ended
-//! here, after its transaction committed; the WebSocket gateway listens and closes the sockets
-//! opened with it.
-//!
-//! The channel is this process's: with several instances the announcement must also travel between
-//! them (the scale-out issue), and until then a socket on another instance is refused at its next
-//! event.
+//! here, after its transaction committed; the announcement travels on the [`bus`](crate::bus) to
+//! every instance sharing the database, and the WebSocket gateway of each closes the sockets opened
+//! with it.
 
-use std::sync::Arc;
-
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-/// Announcements kept for listeners that fall behind (a listener that lags closes its socket).
-const CAPACITY: usize = 1024;
+use crate::bus::{Bus, Signal};
 
 /// A credential that just ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "camelCase")]
 pub enum Revoked {
     /// One sign-in session.
     Session(Uuid),
@@ -29,24 +25,19 @@ pub enum Revoked {
 
 /// The announcer of ended credentials; cheap to clone, shared by every clone of the store.
 #[derive(Clone, Debug)]
-pub struct Revocations(Arc<broadcast::Sender<Revoked>>);
-
-impl Default for Revocations {
-    fn default() -> Self {
-        Revocations(Arc::new(broadcast::channel(CAPACITY).0))
-    }
-}
+pub struct Revocations(pub(crate) Bus);
 
 impl Revocations {
-    /// Listens for revocations from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Revoked> {
-        self.0.subscribe()
+    /// Listens for revocations from now on, from every instance: [`Signal::Revoked`], and
+    /// [`Signal::Missed`] when some may have been lost (then ask [`crate::Store::credential_live`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Signal> {
+        self.0.sessions()
     }
 
     /// Announces ended credentials (nobody listening is fine).
     pub(crate) fn announce(&self, revoked: impl IntoIterator<Item = Revoked>) {
-        for r in revoked {
-            let _ = self.0.send(r);
+        for revoked in revoked {
+            self.0.publish(Signal::Revoked { revoked });
         }
     }
 }

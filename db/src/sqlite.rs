@@ -27,7 +27,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    pub(crate) revocations: crate::revocations::Revocations,
+    /// Signals to this instance and the others sharing the database (see [`crate::bus`]).
+    pub(crate) bus: crate::bus::Bus,
 }
 
 impl SqliteStore {
@@ -68,7 +69,7 @@ impl SqliteStore {
             DbError::Unavailable(format!("could not open {} within {:?}", settings.url, settings.connect_timeout))
         })??;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, revocations: Default::default() })
+        Ok(SqliteStore { pool, bus: crate::bus::Bus::local() })
     }
 
     /// The underlying pool, for tests and tools that need raw SQL (EXPLAIN, bulk seeding).
@@ -84,6 +85,10 @@ impl SqliteStore {
     /// SQLite serialises writers already (BEGIN IMMEDIATE), so changes to who is a user or an admin
     /// (sign-ups, role changes, bans, deletions) need no extra lock.
     pub(crate) async fn serialize_user_changes(_tx: &mut Transaction<'static, Sqlite>) -> DbResult<()> {
+        Ok(())
+    }
+    /// SQLite serialises writers already (BEGIN IMMEDIATE), so one user's turns take turns anyway.
+    pub(crate) async fn serialize_user_turns(_tx: &mut Transaction<'static, Sqlite>, _user_id: uuid::Uuid) -> DbResult<()> {
         Ok(())
     }
 }

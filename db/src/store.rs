@@ -137,10 +137,15 @@ impl Store {
     }
 
     /// Where ended sessions and tokens are announced, for the connections they authenticated.
-    pub fn revocations(&self) -> &Revocations {
+    pub fn revocations(&self) -> Revocations {
+        Revocations(self.bus().clone())
+    }
+
+    /// The bus to the other instances sharing the database (see [`crate::bus`]).
+    pub fn bus(&self) -> &crate::bus::Bus {
         match self {
-            Store::Sqlite(s) => &s.revocations,
-            Store::Postgres(s) => &s.revocations,
+            Store::Sqlite(s) => &s.bus,
+            Store::Postgres(s) => &s.bus,
         }
     }
 
@@ -326,6 +331,31 @@ impl Store {
         logs: &[NewAgentLog],
     ) -> DbResult<()> {
         dispatch!(self.save_reply(conversation_id, message_id, content, state, metadata, logs))
+    }
+
+    /// The reply being written in a conversation of the user's, on whichever instance, if any:
+    /// what another instance's follower starts from.
+    pub async fn live_reply(&self, user_id: Uuid, conversation_id: Uuid) -> DbResult<Option<Message>> {
+        dispatch!(self.live_reply(user_id, conversation_id))
+    }
+
+    /// A reply's text as saved, whatever its state (`None` when it is gone). For followers of a
+    /// reply another instance writes; they checked ownership when they began to follow.
+    pub async fn reply_text(&self, conversation_id: Uuid, message_id: Uuid) -> DbResult<Option<String>> {
+        dispatch!(self.reply_text(conversation_id, message_id))
+    }
+
+    /// Records that this instance (the bus's id) is alive until `until`; `started_at` is kept from
+    /// the first call.
+    pub async fn renew_lease(&self, started_at: i64, until: i64) -> DbResult<()> {
+        dispatch!(self.renew_lease(started_at, until))
+    }
+
+    /// Settles as failed ("interrupted") the replies still streaming whose instance holds no live
+    /// lease at `now` (those younger than `grace` are left: their instance may be recording its
+    /// first lease), keeping their text; returns them, so followers can be told.
+    pub async fn settle_orphaned_replies(&self, now: i64, grace: i64) -> DbResult<Vec<crate::replies::Orphan>> {
+        dispatch!(self.settle_orphaned_replies(now, grace))
     }
 
     /// Settles replies left streaming by a process that died (those created before

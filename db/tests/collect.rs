@@ -200,7 +200,7 @@ async fn ending_a_session_demotes_only_its_own_logs(engine: Engine) {
     let mut revoked = store.revocations().subscribe();
     let ops = mosaic_db::audit::Actor { id: None, email: "ops@example.com".into() };
     store.ban(&ops, u.id, Some("spam")).await.expect("ban");
-    let announced: Vec<Revoked> = std::iter::from_fn(|| revoked.try_recv().ok()).collect();
+    let announced: Vec<Revoked> = std::iter::from_fn(|| revoked.try_recv().ok()).filter_map(revoked_of).collect();
     assert_eq!(announced, [Revoked::User(u.id)], "one announcement covers every credential of the user");
     let runs = finished_collects(store, 3).await;
     assert_eq!(runs[0].detail["cleaned"]["logsDemoted"], 4, "{}", runs[0].detail);
@@ -292,6 +292,7 @@ async fn a_reply_and_its_logs_are_saved_together(engine: Engine) {
         target: TurnTarget::for_message(None, "hello"),
         content: "hello".into(),
         reply: Some(json!({"model": "m"})),
+        replies_per_user: None,
     };
     let started = store.start_turn(u.id, &turn).await.expect("turn");
     let (c, reply) = (started.conversation.id, started.reply.expect("reply"));
@@ -325,4 +326,12 @@ async fn a_reply_and_its_logs_are_saved_together(engine: Engine) {
         .expect("save");
     let logs = store.list_agent_logs(u.id, &session, &LogFilter::default(), None, 10).await;
     assert_eq!(logs.expect("logs").items.len(), 1);
+}
+
+/// The credential a bus signal announces as ended, if it is such an announcement.
+fn revoked_of(signal: mosaic_db::bus::Signal) -> Option<Revoked> {
+    match signal {
+        mosaic_db::bus::Signal::Revoked { revoked } => Some(revoked),
+        _ => None,
+    }
 }

@@ -755,7 +755,12 @@ async fn a_conversation_change_is_one_statement_and_all_or_nothing(engine: Engin
 }
 
 fn turn(target: TurnTarget, content: &str, reply: bool) -> NewTurn {
-    NewTurn { target, content: content.into(), reply: reply.then(|| json!({"model": "m", "provider": "p"})) }
+    NewTurn {
+        target,
+        content: content.into(),
+        reply: reply.then(|| json!({"model": "m", "provider": "p"})),
+        replies_per_user: None,
+    }
 }
 
 async fn a_turn_saves_the_message_and_its_reply_together(engine: Engine) {

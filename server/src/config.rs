@@ -24,6 +24,7 @@
 //! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
 //! | `MOSAIC_REPLY_MAX_CHARS`, `MOSAIC_REPLY_MAX_TOKENS`, `MOSAIC_REPLY_MAX_SECS` | 64000 (at most 262144), 4096, 600 |
 //! | `MOSAIC_DEMO_PROVIDER` | `false` |
+//! | `MOSAIC_LEASE_SECS` | 10 (PostgreSQL: a dead instance's replies are settled within about 1⅓ of it) |
 //! | `SESSION_GC_CRON`, `TIER_MANAGEMENT_CRON`, `SUMMARIZATION_CRON` | `0 4 * * *`, `0 3 * * *`, `0 */6 * * *` (UTC; `off` turns one off) |
 //! | `MOSAIC_COLD_START_COLLECT` | `true` |
 //! | `MOSAIC_LOG_HOT_HOURS`, `MOSAIC_LOG_WARM_DAYS`, `MOSAIC_LOG_COLD_DAYS` | 24, 30, 90 |
@@ -173,6 +174,9 @@ pub struct ChatConfig {
     pub reply_max_time: Duration,
     /// MOSAIC_DEMO_PROVIDER: start the built-in stand-in model as provider "demo".
     pub demo: bool,
+    /// MOSAIC_LEASE_SECS: how long an instance's lease on its replies lasts (10): with several
+    /// instances, a reply whose instance died is settled as interrupted within about 1⅓ of it.
+    pub lease: Duration,
 }
 
 impl Config {
@@ -241,6 +245,7 @@ impl Config {
             reply_max_tokens: number(&get, "MOSAIC_REPLY_MAX_TOKENS", 4096, 1, 10_000_000)?,
             reply_max_time: seconds(&get, "MOSAIC_REPLY_MAX_SECS", Duration::from_secs(600), 86_400)?,
             demo: boolean(&get, "MOSAIC_DEMO_PROVIDER", false)?,
+            lease: seconds(&get, "MOSAIC_LEASE_SECS", Duration::from_secs(10), 3600)?,
         };
         let summarization_model = summarization_model(&get, &chat)?;
         let idle_hours = number(&get, "MOSAIC_SESSION_IDLE_HOURS", SessionPolicy::DEFAULT_IDLE_HOURS, 1, 24 * 365)?;

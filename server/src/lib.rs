@@ -109,6 +109,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
             reply_max_chars: config.chat.reply_max_chars,
             reply_max_tokens: config.chat.reply_max_tokens,
             reply_max_time: config.chat.reply_max_time,
+            lease: config.chat.lease,
         },
     );
     let avatars = media::avatar::Avatars::new(&config.data_dir.join("media"));

@@ -637,11 +637,14 @@ async fn sigterm_saves_a_streaming_reply_as_stopped(engine: Engine) {
 }
 
 /// A crash mid-reply (SIGKILL) leaves the reply streaming in the database; the next process settles
-/// it as failed, "interrupted", keeping the text saved so far, in the background after it listens.
+/// it as failed, "interrupted", keeping the text saved so far, in the background after it listens
+/// (on PostgreSQL once the dead process's lease has run out).
 async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engine: Engine) {
     let database = mosaic_test_support::fresh_database(engine).await;
     let dir = support::scratch_dir("crash");
-    let run = |port: u16| support::server_process(&database.url, &dir, port, &[]);
+    // On PostgreSQL the next process settles it once the dead one's lease ran out (2 s here); on
+    // SQLite (one instance) at once.
+    let run = |port: u16| support::server_process(&database.url, &dir, port, &[("MOSAIC_LEASE_SECS", "2")]);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut first = run(port);
@@ -674,7 +677,7 @@ async fn a_reply_cut_by_kill_9_is_settled_as_interrupted_at_the_next_start(engin
     let mut second = run(port);
     wait_healthy(&format!("http://127.0.0.1:{port}")).await;
     let mut settled = cut.clone();
-    for _ in 0..100 {
+    for _ in 0..200 {
         settled = last(store.clone()).await;
         if settled.state != mosaic_db::model::ReplyState::Streaming {
             break;

@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use app::state::CurrentUser;
-use mosaic_db::revocations::Revoked;
+use mosaic_db::bus::Signal;
 use mosaic_db::Store;
 
 use crate::middleware::Authed;
@@ -190,9 +190,9 @@ impl Client {
         self.forwarders.insert(message_id, task);
     }
 
-    /// Joins the live reply of a conversation, if there is one.
-    fn join(&mut self, conversation_id: Uuid) {
-        if let Some(live) = self.chat.join(self.user_id, conversation_id) {
+    /// Joins the live reply of a conversation (written here or on another instance), if any.
+    async fn join(&mut self, conversation_id: Uuid) {
+        if let Ok(Some(live)) = self.chat.follow(self.user_id, conversation_id).await {
             self.show(live);
         }
     }
@@ -221,8 +221,10 @@ impl Client {
             ClientEvent::Send { conversation_id, .. } if !self.can_write => self.error(conversation_id, READ_ONLY),
             ClientEvent::Abort { conversation_id } if !self.can_write => self.error(Some(conversation_id), READ_ONLY),
             ClientEvent::Abort { conversation_id } => {
-                if !self.chat.abort(self.user_id, conversation_id) {
-                    self.error(Some(conversation_id), "No reply is being written in that conversation.");
+                match self.chat.abort(self.user_id, conversation_id).await {
+                    Ok(true) => {}
+                    Ok(false) => self.error(Some(conversation_id), "No reply is being written in that conversation."),
+                    Err(err) => self.refused(Some(conversation_id), err),
                 }
             }
             ClientEvent::Send { conversation_id, content, model } => {
@@ -253,7 +255,7 @@ async fn serve(
     chat: Arc<Chat>,
     store: Store,
     me: CurrentUser,
-    mut revocations: broadcast::Receiver<Revoked>,
+    mut revocations: broadcast::Receiver<Signal>,
     ends_at: i64,
     _slot: SocketSlot,
 ) {
@@ -322,24 +324,25 @@ async fn serve(
             // Another tab started a reply in a conversation this client follows.
             started = starts.recv() => match started {
                 Ok((conversation_id, owner)) if owner == user_id && client.subscribed.contains(&conversation_id) => {
-                    client.join(conversation_id);
+                    client.join(conversation_id).await;
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             revoked = revocations.recv() => match revoked {
-                Ok(r) if me.ended_by(&r) => {
+                Ok(Signal::Revoked { revoked }) if me.ended_by(&revoked) => {
                     signed_out(&client);
                     break;
                 }
-                Ok(_) => {}
-                // Announcements were missed, ours perhaps among them: ask the database.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
+                // Announcements were missed (this instance lagged, or its bus was cut off), ours
+                // perhaps among them: ask the database.
+                Ok(Signal::Missed) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     if !store.credential_live(me.credential_id()).await.unwrap_or(false) {
                         signed_out(&client);
                         break;
                     }
                 }
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = &mut expired => match store.credential_ends_at(me.credential_id()).await {

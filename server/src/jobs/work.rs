@@ -28,7 +28,10 @@ impl Jobs {
         let rows = self.settings.batch_rows;
         let store = &self.store;
         let mut detail = json!({});
-        if cold_start {
+        // One instance serves a SQLite database, so what is streaming from before this process is
+        // dead now; with PostgreSQL, other instances may be writing, and the leases decide (the
+        // chat service settles replies whose instance's lease ran out).
+        if cold_start && store.engine() == mosaic_db::Engine::Sqlite {
             let interrupted = store.recover_interrupted_replies(self.started_at).await?;
             detail["repliesInterrupted"] = json!(interrupted);
         }
