@@ -100,7 +100,11 @@ impl Mirrors {
     }
 
     /// Joins the mirror of a conversation of `user_id`'s, if one is followed here.
-    pub fn join(&self, user_id: Uuid, conversation_id: Uuid) -> Option<(ServerEvent, broadcast::Receiver<ServerEvent>)> {
+    pub fn join(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Option<(ServerEvent, broadcast::Receiver<ServerEvent>)> {
         self.map().get(&conversation_id).filter(|m| m.user_id == user_id).map(|m| m.snapshot(conversation_id))
     }
 

@@ -23,9 +23,9 @@ use uuid::Uuid;
 use crate::events::{ServerEvent, Usage};
 use crate::live::{Live, LiveReplies, Stop};
 use crate::mirror::Mirrors;
-use crate::relay::Relay;
 use crate::models;
 use crate::provider::{Ask, Piece, PromptMessage, Provider, ProviderError};
+use crate::relay::Relay;
 use crate::ChatError;
 
 /// Save a reply's partial text at least this often while it streams.

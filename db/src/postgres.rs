@@ -67,7 +67,10 @@ impl PgStore {
     /// Makes one user's turns take turns (on every instance), so the count of their live replies a
     /// turn checks cannot change under it: a lock on the user's row that leaves foreign-key checks
     /// (sessions, conversations) free.
-    pub(crate) async fn serialize_user_turns(tx: &mut Transaction<'static, Postgres>, user_id: uuid::Uuid) -> DbResult<()> {
+    pub(crate) async fn serialize_user_turns(
+        tx: &mut Transaction<'static, Postgres>,
+        user_id: uuid::Uuid,
+    ) -> DbResult<()> {
         sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE").bind(user_id).execute(&mut **tx).await?;
         Ok(())
     }

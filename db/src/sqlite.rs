@@ -88,7 +88,10 @@ impl SqliteStore {
         Ok(())
     }
     /// SQLite serialises writers already (BEGIN IMMEDIATE), so one user's turns take turns anyway.
-    pub(crate) async fn serialize_user_turns(_tx: &mut Transaction<'static, Sqlite>, _user_id: uuid::Uuid) -> DbResult<()> {
+    pub(crate) async fn serialize_user_turns(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _user_id: uuid::Uuid,
+    ) -> DbResult<()> {
         Ok(())
     }
 }

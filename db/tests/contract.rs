@@ -38,6 +38,8 @@ mosaic_test_support::both_engines!(
     replies_settle_in_one_of_their_states,
     one_reply_at_a_time_per_conversation_in_the_database,
     replies_left_streaming_by_a_dead_process_fail_as_interrupted,
+    replies_of_an_instance_whose_lease_ran_out_are_settled_once,
+    a_users_live_replies_are_capped_in_the_database,
     old_reply_rows_migrate_to_their_states,
 );
 
@@ -588,6 +590,11 @@ async fn hot_queries_use_an_index(engine: Engine) {
         ),
         ("messages_streaming_idx", q::replies::INTERRUPTED, vec![newest.clone(), P::Text("interrupted")]),
         (
+            "messages_streaming_idx",
+            q::replies::SETTLE_ORPHANED,
+            vec![newest.clone(), newest.clone(), P::Text("interrupted")],
+        ),
+        (
             unique("sqlite_autoindex_sessions_2", "sessions_token_hash_key"),
             q::sessions::RESOLVE,
             vec![P::Bytes(vec![0; 32]), P::Int(5)],
@@ -961,4 +968,71 @@ async fn old_reply_rows_migrate_to_their_states(engine: Engine) {
         ]
     );
     store.close().await;
+}
+
+/// Each reply row names its instance; a reply whose instance holds a live lease is left alone, one
+/// whose lease ran out (or that never had one, past the grace) is settled as interrupted, once,
+/// keeping its text.
+async fn replies_of_an_instance_whose_lease_ran_out_are_settled_once(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "lease@example.com").await;
+    let meta = json!({"model": "m", "provider": "p"});
+    let id = Uuid::now_v7();
+    let started = store.start_turn(u.id, &turn(TurnTarget::New { id, title: String::new() }, "hi", true)).await;
+    let reply = started.expect("turn").reply.expect("reply");
+    store.save_reply(id, reply.id, "half a réply", &ReplyState::Streaming, &meta, &[]).await.expect("partial");
+    let now = now_micros();
+    let grace = 2 * SECOND;
+    // Younger than the grace and without a lease: its instance may be recording its first one.
+    assert_eq!(store.settle_orphaned_replies(now, grace).await.expect("young"), []);
+    // Its instance (this store's) renews its lease until now + 10 s.
+    store.renew_lease(now, now + 10 * SECOND).await.expect("lease");
+    assert_eq!(store.settle_orphaned_replies(now + 5 * SECOND, grace).await.expect("leased"), []);
+    // The instance stopped renewing; 11 s on, its reply is settled.
+    let settled = store.settle_orphaned_replies(now + 11 * SECOND, grace).await.expect("settle");
+    assert_eq!(
+        settled,
+        [mosaic_db::replies::Orphan {
+            message_id: reply.id,
+            conversation_id: id,
+            chars: "half a réply".chars().count()
+        }]
+    );
+    let page = store.list_messages(u.id, id, &MessageQuery { limit: 10, ..Default::default() }).await.expect("list");
+    let read = page.items.last().expect("reply").clone();
+    assert_eq!(read.state, ReplyState::Failed { reason: ReplyState::INTERRUPTED.into() });
+    assert_eq!(read.content, "half a réply", "its text is kept");
+    assert_eq!(store.settle_orphaned_replies(now + 12 * SECOND, grace).await.expect("again"), [], "once");
+    assert!(store.live_reply(u.id, id).await.expect("live").is_none());
+}
+
+/// A turn counts the user's replies being written (whatever instance writes them) and is refused
+/// past the cap, saving nothing; a settled reply makes room again.
+async fn a_users_live_replies_are_capped_in_the_database(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "cap@example.com").await;
+    let other = user(store, "other-cap@example.com").await;
+    let capped = |content: &str| NewTurn {
+        replies_per_user: Some(2),
+        ..turn(TurnTarget::for_message(None, content), content, true)
+    };
+    let first = store.start_turn(u.id, &capped("one")).await.expect("first");
+    store.start_turn(u.id, &capped("two")).await.expect("second");
+    let refused = store.start_turn(u.id, &capped("three")).await;
+    assert!(
+        matches!(&refused, Err(DbError::Conflict(why)) if why == mosaic_db::replies::TOO_MANY_REPLIES),
+        "{refused:?}"
+    );
+    let listed = store.list_conversations(u.id, false, None, 50).await.expect("list");
+    assert_eq!(listed.items.len(), 2, "nothing saved");
+    // Another user's replies do not count; a message without a reply is never capped.
+    store.start_turn(other.id, &capped("mine")).await.expect("another user");
+    let no_reply = NewTurn { reply: None, ..capped("just a note") };
+    store.start_turn(u.id, &no_reply).await.expect("no reply, no cap");
+    let (c, reply) = (first.conversation.id, first.reply.expect("reply"));
+    let meta = json!({"model": "m", "provider": "p"});
+    store.save_reply(c, reply.id, "done", &ReplyState::COMPLETE, &meta, &[]).await.expect("settle");
+    store.start_turn(u.id, &capped("three")).await.expect("room again");
 }

@@ -274,7 +274,10 @@ mod scenarios {
             tokio::join!(send(&mut on_a, event("a")), send(&mut on_b, event("b")));
             let (first_a, first_b) = tokio::join!(recv(&mut on_a), recv(&mut on_b));
             let kinds = [first_a["type"].as_str().unwrap_or(""), first_b["type"].as_str().unwrap_or("")];
-            assert!(kinds.contains(&"started") && kinds.contains(&"error"), "one wins, one is busy: {first_a} {first_b}");
+            assert!(
+                kinds.contains(&"started") && kinds.contains(&"error"),
+                "one wins, one is busy: {first_a} {first_b}"
+            );
             let (winner, loser) = if kinds[0] == "started" { (&mut on_a, &first_b) } else { (&mut on_b, &first_a) };
             assert!(loser["message"].as_str().expect("message").contains("already being written"), "{loser}");
             let (_, finished) = rest_of_reply(winner, Duration::from_secs(10)).await;
@@ -345,7 +348,8 @@ mod scenarios {
         let c = reqwest::Client::new();
         // Sign-out on A closes the session's socket on B.
         let mut on_b = connect(cluster.base(1), &admin).await;
-        let res = c.post(format!("{}/_fn/sign_out", cluster.base(0))).header("cookie", &admin).send().await.expect("out");
+        let res =
+            c.post(format!("{}/_fn/sign_out", cluster.base(0))).header("cookie", &admin).send().await.expect("out");
         assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
         assert_signed_out(&mut on_b).await;
         // A ban on B closes the member's socket on A.

@@ -34,7 +34,6 @@ const INSERT_TURN: &str =
 const LIVE_OF_USER: &str = "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.status = 'streaming' AND c.user_id = $1";
 
-
 /// The reply being written in a conversation of the user's, whichever instance writes it.
 const LIVE_REPLY: &str =
     "SELECT m.id, m.conversation_id, m.role, m.content, m.metadata, m.status, m.status_reason, m.created_at
@@ -59,7 +58,6 @@ pub const SETTLE_ORPHANED: &str = "UPDATE messages SET status = 'failed', status
 
 /// Leases that ran out long ago are forgotten.
 const FORGET_INSTANCES: &str = "DELETE FROM instances WHERE lease_expires_at < $1";
-
 
 /// A reply's text and state, saved as it grows and when it ends.
 const SAVE_REPLY: &str = "UPDATE messages SET content = $3, status = $4, status_reason = $5, metadata = $6

@@ -220,13 +220,11 @@ impl Client {
             },
             ClientEvent::Send { conversation_id, .. } if !self.can_write => self.error(conversation_id, READ_ONLY),
             ClientEvent::Abort { conversation_id } if !self.can_write => self.error(Some(conversation_id), READ_ONLY),
-            ClientEvent::Abort { conversation_id } => {
-                match self.chat.abort(self.user_id, conversation_id).await {
-                    Ok(true) => {}
-                    Ok(false) => self.error(Some(conversation_id), "No reply is being written in that conversation."),
-                    Err(err) => self.refused(Some(conversation_id), err),
-                }
-            }
+            ClientEvent::Abort { conversation_id } => match self.chat.abort(self.user_id, conversation_id).await {
+                Ok(true) => {}
+                Ok(false) => self.error(Some(conversation_id), "No reply is being written in that conversation."),
+                Err(err) => self.refused(Some(conversation_id), err),
+            },
             ClientEvent::Send { conversation_id, content, model } => {
                 let target = TurnTarget::for_message(conversation_id, &content);
                 match self.chat.send(self.user_id, self.session_id, target, content, model).await {
