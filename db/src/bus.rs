@@ -81,6 +81,8 @@ enum Topic {
 struct Envelope {
     /// The sending instance (it has delivered the signal to itself already).
     o: Uuid,
+    /// When it was published (microseconds since the epoch), for the lag histogram.
+    a: i64,
     s: Signal,
 }
 
@@ -91,7 +93,8 @@ pub trait Transport: Send + Sync + 'static {
     fn start(&self, outgoing: mpsc::UnboundedReceiver<String>, local: Local);
 }
 
-/// Counters for operators: how the bus is doing.
+/// Counters for operators: how the bus is doing (the lag of received signals is the
+/// `mosaic_bus_lag_seconds` histogram).
 #[derive(Debug, Default)]
 pub struct BusStats {
     /// Signals sent to other instances.
@@ -134,6 +137,8 @@ impl Local {
             Ok(envelope) if envelope.o == self.instance => {}
             Ok(envelope) => {
                 self.stats.received.fetch_add(1, Ordering::Relaxed);
+                let lag = crate::clock::now_micros().saturating_sub(envelope.a).max(0);
+                metrics::histogram!("mosaic_bus_lag_seconds").record(lag as f64 / 1e6);
                 self.send(&envelope.s);
             }
             Err(e) => tracing::warn!(error = %e, "an unreadable signal on the bus was skipped"),
@@ -215,15 +220,16 @@ impl Bus {
     pub fn publish(&self, signal: Signal) {
         self.0.local.send(&signal);
         let Some(outgoing) = self.outgoing() else { return };
-        let payload = match serde_json::to_string(&Envelope { o: self.instance(), s: signal }) {
-            Ok(p) if p.len() <= MAX_PAYLOAD_BYTES => p,
-            Ok(p) => {
-                self.stats().dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(bytes = p.len(), "a signal too large for the bus was not sent");
-                return;
-            }
-            Err(_) => return,
-        };
+        let payload =
+            match serde_json::to_string(&Envelope { o: self.instance(), a: crate::clock::now_micros(), s: signal }) {
+                Ok(p) if p.len() <= MAX_PAYLOAD_BYTES => p,
+                Ok(p) => {
+                    self.stats().dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(bytes = p.len(), "a signal too large for the bus was not sent");
+                    return;
+                }
+                Err(_) => return,
+            };
         self.stats().pending.fetch_add(1, Ordering::Relaxed);
         if outgoing.send(payload).is_err() {
             self.stats().pending.fetch_sub(1, Ordering::Relaxed);

@@ -136,6 +136,14 @@ impl Store {
         .map_err(Into::into)
     }
 
+    /// The pool's connections: open, and of those idle (for `/metrics`).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        match self {
+            Store::Sqlite(s) => (s.pool.size(), s.pool.num_idle() as u32),
+            Store::Postgres(s) => (s.pool.size(), s.pool.num_idle() as u32),
+        }
+    }
+
     /// Where ended sessions and tokens are announced, for the connections they authenticated.
     pub fn revocations(&self) -> Revocations {
         Revocations(self.bus().clone())

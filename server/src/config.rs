@@ -24,6 +24,7 @@
 //! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
 //! | `MOSAIC_REPLY_MAX_CHARS`, `MOSAIC_REPLY_MAX_TOKENS`, `MOSAIC_REPLY_MAX_SECS` | 64000 (at most 262144), 4096, 600 |
 //! | `MOSAIC_DEMO_PROVIDER` | `false` |
+//! | `MOSAIC_METRICS_TOKEN` | unset: `GET /metrics` is not served (at least 16 characters) |
 //! | `MOSAIC_LEASE_SECS` | 10 (PostgreSQL: a dead instance's replies are settled within about 1⅓ of it) |
 //! | `SESSION_GC_CRON`, `TIER_MANAGEMENT_CRON`, `SUMMARIZATION_CRON` | `0 4 * * *`, `0 3 * * *`, `0 */6 * * *` (UTC; `off` turns one off) |
 //! | `MOSAIC_COLD_START_COLLECT` | `true` |
@@ -89,6 +90,9 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// Host names the server answers to besides IP literals and localhost: the public URL's host
     /// and MOSAIC_ALLOWED_HOSTS, lower-cased.
+    /// MOSAIC_METRICS_TOKEN: the bearer token `GET /metrics` asks for (at least 16 characters);
+    /// unset, the metrics are not served.
+    pub metrics_token: Option<String>,
     pub allowed_hosts: Vec<String>,
     /// Reverse proxies whose forwarding headers name the client (MOSAIC_TRUSTED_PROXIES, CIDRs).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -259,6 +263,15 @@ impl Config {
             secure_cookies: boolean(&get, "MOSAIC_COOKIE_SECURE", https)?,
             public_origin,
             allowed_hosts,
+            metrics_token: match get("MOSAIC_METRICS_TOKEN") {
+                Some(t) if t.chars().count() < 16 || t.chars().any(char::is_whitespace) => {
+                    return Err(ConfigError::new(
+                        "MOSAIC_METRICS_TOKEN",
+                        "must be at least 16 characters without spaces (the metrics reveal load)",
+                    ))
+                }
+                t => t,
+            },
             trusted_proxies: trusted_proxies(&get)?,
             sign_ups_per_hour: i64::from(number(&get, "MOSAIC_SIGN_UPS_PER_HOUR", 10, 1, 1_000_000)?),
             session_policy: SessionPolicy::new(idle_hours, max_days),

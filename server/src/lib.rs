@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod oidc;
 pub mod seed;
 pub mod site;
+pub mod telemetry;
 
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub struct ServerState {
     pub jobs: Arc<jobs::Jobs>,
     /// Sign-in through OpenID Connect providers.
     pub oidc: Arc<oidc::Oidc>,
+    /// The bearer token `/metrics` asks for (MOSAIC_METRICS_TOKEN); without one it is not served.
+    pub metrics_token: Option<String>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -71,6 +74,7 @@ pub enum StartError {
 
 /// Opens the database (applying migrations) and builds the shared state.
 pub async fn state(config: &Config) -> Result<ServerState, StartError> {
+    telemetry::install();
     let store = mosaic_db::Store::connect(&config.pool).await?;
     let oidc = oidc::Oidc::new(&config.oidc).map_err(StartError::Oidc)?;
     let auth = AuthSettings {
@@ -132,6 +136,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         avatars,
         jobs,
         oidc: Arc::new(oidc),
+        metrics_token: config.metrics_token.clone(),
     })
 }
 
@@ -161,6 +166,7 @@ pub fn router(state: ServerState) -> Router {
         .merge(gateway::routes())
         .merge(media::avatar::routes())
         .merge(oidc::routes())
+        .merge(telemetry::routes())
         .merge(site::routes(&site_root))
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, app::shell));

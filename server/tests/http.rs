@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 use support::{client, start, TestServer};
 
 mosaic_test_support::both_engines!(
+    requests_carry_an_id_back_and_forth,
+    every_log_line_of_a_request_names_its_id,
+    metrics_are_served_only_with_the_token,
     another_users_rows_are_not_found_through_every_route,
     bad_input_gets_a_readable_4xx_and_changes_nothing,
     revoked_and_signed_out_sessions_are_refused,
@@ -792,4 +795,106 @@ async fn slow_clients_cannot_hold_a_connection(engine: Engine) {
         .await
         .expect("post");
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A sane `X-Request-Id` is kept and sent back; none, or a malformed one, gets a new id.
+async fn requests_carry_an_id_back_and_forth(engine: Engine) {
+    let s = start(engine, &[]).await;
+    let id_of = |res: &reqwest::Response| res.headers()["x-request-id"].to_str().expect("ascii").to_string();
+    let with = |id: String| {
+        let url = s.url("/healthz");
+        async move { client().get(url).header("x-request-id", id).send().await.expect("request") }
+    };
+    assert_eq!(id_of(&with("edge-42.a_B".into()).await), "edge-42.a_B", "the proxy's id is kept");
+    let made = id_of(&client().get(s.url("/login")).send().await.expect("page"));
+    assert!(made.len() == 32 && made.bytes().all(|b| b.is_ascii_hexdigit()), "{made}");
+    let again = id_of(&client().get(s.url("/login")).send().await.expect("page"));
+    assert_ne!(made, again, "each request its own");
+    for bad in ["two words".to_string(), "x".repeat(200), "<script>".into()] {
+        let id = id_of(&with(bad.clone()).await);
+        assert!(id != bad && id.len() == 32, "{bad:?} became {id:?}");
+    }
+    // Refused requests carry one too.
+    let res = client().get(s.url("/api/conversations")).send().await.expect("signed out");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(id_of(&res).len(), 32);
+}
+
+/// What the server logs while serving a request names the request's id, so one request can be
+/// followed through the logs of several instances.
+async fn every_log_line_of_a_request_names_its_id(engine: Engine) {
+    let database = mosaic_test_support::fresh_database(engine).await;
+    let dir = support::scratch_dir("request-id");
+    let port = support::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = support::server_command(&database.url, &dir, port, &[("RUST_LOG", "info")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    support::wait_healthy(&base).await;
+    let sign_in = |id: &'static str| {
+        let url = format!("{base}/_fn/sign_in");
+        async move {
+            client()
+                .post(url)
+                .header("x-request-id", id)
+                .form(&[("email", "nobody@example.com"), ("password", "wrong wrong wrong")])
+                .send()
+                .await
+                .expect("sign in")
+                .status()
+        }
+    };
+    // Five failures, then the throttle refuses the sixth and says so in the log.
+    for _ in 0..5 {
+        assert_eq!(sign_in("guess").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in("follow-me-42").await, StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    support::terminate(&server);
+    support::wait_exit(&mut server, std::time::Duration::from_secs(10)).await.expect("exited");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut server.stdout.take().expect("stdout"), &mut out).expect("read");
+    let _ = std::fs::remove_dir_all(&dir);
+    let line = out.lines().find(|l| l.contains("sign-in refused by the throttle")).expect("the throttle's line");
+    assert!(line.contains("follow-me-42"), "{line}");
+}
+
+/// `/metrics` is not served without MOSAIC_METRICS_TOKEN, and only to the token's bearer with it;
+/// it counts requests by route and status and reads the pool and the live replies.
+async fn metrics_are_served_only_with_the_token(engine: Engine) {
+    let off = start(engine, &[]).await;
+    assert_eq!(client().get(off.url("/metrics")).send().await.expect("metrics").status(), StatusCode::NOT_FOUND);
+    let token = "scrape-me-please-0123";
+    let s = start(engine, &[("MOSAIC_METRICS_TOKEN", token)]).await;
+    let scrape = |auth: Option<&str>| {
+        let mut req = client().get(s.url("/metrics"));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        async move { req.send().await.expect("metrics") }
+    };
+    assert_eq!(scrape(None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(Some("Bearer scrape-me-please-0124")).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(Some(token)).await.status(), StatusCode::UNAUTHORIZED, "the scheme is required");
+    client().get(s.url("/healthz")).send().await.expect("health");
+    let c = s.user("metrics@example.com").await;
+    let (st, conv) = s.json(&c, reqwest::Method::POST, "/api/conversations", Some(json!({"title": "m"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    client().get(s.url(&format!("/api/conversations/{}", conv["id"].as_str().expect("id")))).send().await.expect("401");
+    let res = scrape(Some(&format!("Bearer {token}"))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.expect("body");
+    for expected in [
+        r#"mosaic_http_requests_total{route="/healthz",method="GET",status="200"}"#,
+        r#"mosaic_http_requests_total{route="/api/conversations",method="POST",status="201"}"#,
+        r#"route="/api/conversations/{id}",method="GET",status="401""#,
+        r#"mosaic_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="0.005"}"#,
+        r#"mosaic_db_pool_connections{state="in_use"}"#,
+        r#"mosaic_db_pool_connections{state="idle"}"#,
+        "mosaic_live_replies 0",
+        "mosaic_bus_signals_sent_total",
+    ] {
+        assert!(body.contains(expected), "{expected} is missing from:\n{body}");
+    }
 }

@@ -272,6 +272,10 @@ impl Jobs {
         };
         detail["durationMs"] = json!(duration_ms);
         detail["attempt"] = json!(attempt);
+        let outcome = if status == RunStatus::Failed { "failed" } else { "succeeded" };
+        metrics::counter!("mosaic_job_runs_total", "job" => job.name(), "status" => outcome).increment(1);
+        metrics::histogram!("mosaic_job_run_duration_seconds", "job" => job.name())
+            .record(started.elapsed().as_secs_f64());
         match status {
             RunStatus::Failed => tracing::warn!(job = job.name(), attempt, %detail, "job run failed"),
             _ => tracing::info!(job = job.name(), %detail, "job run finished"),

@@ -1,5 +1,6 @@
 //! The middleware stack, assembled in one place ([`stack`]). In the order a request meets it:
 //!
+//! 0. the request's id, span and measurements ([`observe`]);
 //! 0. who the client is, from the peer or a trusted proxy's forwarding headers ([`client`]);
 //! 1. compression of the response (pages on the fly; static files are precompressed, events never);
 //! 2. `Cache-Control` for pages ([`crate::site::cache_pages`]);
@@ -16,6 +17,7 @@ pub mod body;
 pub mod client;
 pub mod headers;
 pub mod host;
+pub mod observe;
 pub mod origin;
 pub mod session;
 
@@ -46,4 +48,5 @@ pub fn stack(routes: Router<ServerState>, state: &ServerState) -> Router<ServerS
         // for about half a millisecond more CPU per page; static files are precompressed at 11.
         .layer(CompressionLayer::new().br(true).gzip(true).zstd(true).quality(CompressionLevel::Precise(5)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
+        .layer(axum::middleware::from_fn(observe::observe))
 }

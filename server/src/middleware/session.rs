@@ -64,6 +64,7 @@ fn is_static(path: &str) -> bool {
         || path == "/robots.txt"
         || path == "/favicon.ico"
         || path == "/healthz"
+        || path == "/metrics"
 }
 
 /// Pages a signed-out visitor may see (sign-in, sign-up, and the provider sign-in round trip).

@@ -146,6 +146,16 @@ pub fn server_process(
     port: u16,
     extra: &[(&str, &str)],
 ) -> std::process::Child {
+    server_command(database_url, dir, port, extra).spawn().expect("start the server")
+}
+
+/// The command [`server_process`] runs, for a test that needs its output.
+pub fn server_command(
+    database_url: &str,
+    dir: &std::path::Path,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .current_dir(dir)
@@ -159,7 +169,7 @@ pub fn server_process(
     for (k, v) in extra {
         command.env(k, v);
     }
-    command.spawn().expect("start the server")
+    command
 }
 
 /// Sends SIGTERM to a child process.
