@@ -72,6 +72,8 @@ pub mod throttle;
 #[cfg(feature = "server")]
 pub mod token;
 #[cfg(feature = "server")]
+pub mod transfer;
+#[cfg(feature = "server")]
 pub mod users;
 
 #[cfg(feature = "server")]

@@ -34,7 +34,10 @@ async fn run(config: Config, args: &[String]) -> Result<(), Box<dyn std::error::
         None | Some("serve") => {}
         Some("seed") => return seed(&config, &args[1..]).await,
         Some("assets") => return assets(&config, &args[1..]),
-        Some(other) => return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets").into()),
+        Some("migrate") => return migrate(&config, &args[1..]).await,
+        Some(other) => {
+            return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets, migrate").into())
+        }
     }
     make_missing_images(&config.site.root);
     prepare_data_dir(&config.data_dir)?;
@@ -145,6 +148,53 @@ fn assets(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Er
         summary.plain_bytes / 1024,
         summary.brotli_bytes / 1024
     );
+    Ok(())
+}
+
+/// `server migrate --to postgres://…`: copies the SQLite database of DATABASE_URL into an empty
+/// PostgreSQL database (migrated first), with progress, then checks every table's row count and
+/// checksum on both sides. Stop the server first: the copy is of what the file holds when it runs.
+async fn migrate(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let to = match args {
+        [flag, url] if flag == "--to" => url.clone(),
+        _ => {
+            return Err(
+                "usage: server migrate --to postgres://user@host/database (DATABASE_URL names the SQLite source)"
+                    .into(),
+            )
+        }
+    };
+    if mosaic_db::Engine::of_url(&config.pool.url) != Some(mosaic_db::Engine::Sqlite) {
+        return Err("DATABASE_URL must name the SQLite database to copy (sqlite:…)".into());
+    }
+    if mosaic_db::Engine::of_url(&to) != Some(mosaic_db::Engine::Postgres) {
+        return Err("--to must be a PostgreSQL URL (postgres://…)".into());
+    }
+    let source = mosaic_db::Store::connect(&config.pool).await?;
+    let target = mosaic_db::Store::connect(&mosaic_db::PoolSettings::new(to)).await?;
+    let started = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    let copies = mosaic_db::transfer::sqlite_to_postgres(&source, &target, |progress| match progress {
+        mosaic_db::transfer::Progress::Copying { table, done, total } => {
+            // Every table's start and end, and once a second between.
+            if done == 0 || done == total || last.elapsed().as_secs() >= 1 {
+                last = std::time::Instant::now();
+                let percent = if total == 0 { 100 } else { done * 100 / total };
+                eprintln!("{table}: {done} of {total} rows ({percent} %)");
+            }
+        }
+        mosaic_db::transfer::Progress::Verifying { table } => eprintln!("{table}: verifying"),
+    })
+    .await;
+    source.close().await;
+    target.close().await;
+    let copies = copies?;
+    println!("{:<22} {:>12}  checksum (the same on both sides)", "table", "rows");
+    for copy in &copies {
+        println!("{:<22} {:>12}  {}", copy.table, copy.rows, copy.checksum);
+    }
+    let rows: u64 = copies.iter().map(|c| c.rows).sum();
+    println!("copied and verified {rows} rows in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

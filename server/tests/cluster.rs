@@ -149,6 +149,7 @@ postgres_only!(
     sign_out_and_ban_close_sockets_on_every_instance,
     the_sign_in_throttle_counts_attempts_on_every_instance,
     a_draining_instance_tells_followers_elsewhere,
+    a_sqlite_database_moves_to_postgres_with_the_migrate_command,
 );
 
 mod scenarios {
@@ -440,5 +441,53 @@ mod scenarios {
         // B still serves, and takes the next message of that conversation.
         send(&mut on_b, json!({"type": "send", "conversationId": conversation, "content": "again"})).await;
         assert_eq!(recv(&mut on_b).await["type"], "started");
+    }
+
+    pub async fn a_sqlite_database_moves_to_postgres_with_the_migrate_command() {
+        let dir = scratch_dir("migrate");
+        let sqlite = format!("sqlite:{}", dir.join("mosaic.db").display());
+        let command = |args: &[&str], database_url: &str| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+                .args(args)
+                .current_dir(&dir)
+                .env("DATABASE_URL", database_url)
+                .env("MOSAIC_DATA_DIR", &dir)
+                .env("RUST_LOG", "warn")
+                .output()
+                .expect("run");
+            let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+            (out.status.success(), text(&out.stdout), text(&out.stderr))
+        };
+        let seeded =
+            command(&["seed", "--users", "3", "--conversations", "40", "--messages", "6", "--logs", "200"], &sqlite);
+        assert!(seeded.0, "{seeded:?}");
+        let target = fresh_database(Engine::Postgres).await;
+        let (ok, out, err) = command(&["migrate", "--to", &target.url], &sqlite);
+        assert!(ok, "{out}\n{err}");
+        assert!(out.contains("copied and verified"), "{out}");
+        assert!(err.contains("messages: 0 of") && err.contains("messages: verifying"), "progress is shown: {err}");
+        // The copy serves: the seeded user signs in on a server over PostgreSQL and finds the data.
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let instance = dir.join("instance");
+        std::fs::create_dir_all(&instance).expect("dir");
+        let mut server = server_process(&target.url, &instance, port, &[]);
+        wait_healthy(&base).await;
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let c = reqwest::Client::builder().cookie_provider(jar).build().expect("client");
+        let form = [("email", "bench@example.com"), ("password", "benchmark-password")];
+        let res = c.post(format!("{base}/_fn/sign_in")).form(&form).send().await.expect("sign in");
+        assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+        let list: Value =
+            c.get(format!("{base}/api/conversations")).send().await.expect("list").json().await.expect("json");
+        assert!(!list["items"].as_array().expect("items").is_empty(), "{list}");
+        server.kill().expect("stop");
+        server.wait().expect("reaped");
+        // Into a database that has data: refused, with the reason.
+        let (ok, _, err) = command(&["migrate", "--to", &target.url], &sqlite);
+        assert!(!ok && err.contains("not empty"), "{err}");
+        let (ok, _, err) = command(&["migrate", "--to", &sqlite], &sqlite);
+        assert!(!ok && err.contains("PostgreSQL URL"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
