@@ -178,7 +178,7 @@ impl Mirrors {
     /// mirror goes.
     pub fn finish(&self, conversation_id: Uuid, message_id: Uuid, mut event: ServerEvent) {
         let mut map = self.map();
-        if !map.get(&conversation_id).is_some_and(|m| m.message_id == message_id) {
+        if map.get(&conversation_id).is_none_or(|m| m.message_id != message_id) {
             return;
         }
         let Some(mirror) = map.remove(&conversation_id) else { return };

@@ -179,7 +179,7 @@ async fn migrate(config: &Config, args: &[String]) -> Result<(), Box<dyn std::er
             // Every table's start and end, and once a second between.
             if done == 0 || done == total || last.elapsed().as_secs() >= 1 {
                 last = std::time::Instant::now();
-                let percent = if total == 0 { 100 } else { done * 100 / total };
+                let percent = (done * 100).checked_div(total).unwrap_or(100);
                 eprintln!("{table}: {done} of {total} rows ({percent} %)");
             }
         }
