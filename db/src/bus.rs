@@ -3,8 +3,9 @@
 //! another instance, a reply starting, a credential ending (so every instance closes its sockets).
 //!
 //! One small trait, [`Transport`], carries the signals between instances; the in-process broadcast
-//! is the whole bus of a single instance (SQLite), and [`PgNotify`] carries them over PostgreSQL's
-//! `LISTEN/NOTIFY` (with sqlx's listener, which reconnects). Signals are delivered in this process at
+//! is the whole bus of a single instance (SQLite), [`PgNotify`] carries them over PostgreSQL's
+//! `LISTEN/NOTIFY` (with sqlx's listener, which reconnects), and [`RedisPubSub`] over Redis or
+//! Valkey pub/sub when `MOSAIC_BUS_URL` names one. Signals are delivered in this process at
 //! once and sent to the others in the order they were published. NOTIFY takes a global lock at
 //! commit and caps a payload under 8 000 bytes, so the chat batches a reply's pieces (about every
 //! 100 ms, at most [`MAX_DELTA_CHARS`] characters a signal), never one NOTIFY per token.
@@ -30,6 +31,11 @@ pub const CHANNEL: &str = "mosaic_bus";
 pub const MAX_DELTA_CHARS: usize = 1000;
 /// NOTIFY refuses payloads of 8 000 bytes or more; a larger signal is dropped with an error.
 const MAX_PAYLOAD_BYTES: usize = 7900;
+/// Signals sent in one statement at most.
+const MAX_BATCH: usize = 256;
+/// NOTIFY for each payload of the array, in its order, in one transaction.
+const SEND_BATCH: &str = "SELECT pg_notify($1, payload)
+     FROM (SELECT payload FROM unnest($2::text[]) WITH ORDINALITY AS queued (payload, n) ORDER BY n) ordered";
 /// Signals kept for local listeners that fall behind (a listener that lags treats it as missed).
 const CAPACITY: usize = 4096;
 
@@ -274,21 +280,30 @@ impl Transport for PgNotify {
     fn start(&self, mut outgoing: mpsc::UnboundedReceiver<String>, local: Local) {
         let pool = self.pool.clone();
         let stats = local.stats.clone();
-        // Sending: one NOTIFY per signal, in order (each waits for the previous one's commit, and
-        // PostgreSQL delivers notifications in commit order).
+        // Sending, in order: what waits in the queue goes in one statement (PostgreSQL delivers a
+        // transaction's notifications in the order they were made, and transactions in commit
+        // order), so a burst costs one round trip, not one per signal.
         tokio::spawn(async move {
-            while let Some(payload) = outgoing.recv().await {
+            while let Some(first) = outgoing.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match outgoing.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
                 let mut wait = Duration::from_millis(50);
                 loop {
-                    match sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&payload).execute(&pool).await {
+                    let sent = sqlx::query(SEND_BATCH).bind(CHANNEL).bind(&batch).execute(&pool).await;
+                    match sent {
                         Ok(_) => {
-                            stats.sent.fetch_add(1, Ordering::Relaxed);
+                            stats.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
                             break;
                         }
                         Err(sqlx::Error::PoolClosed) => return,
                         Err(e) if wait > Duration::from_secs(2) => {
-                            stats.dropped.fetch_add(1, Ordering::Relaxed);
-                            tracing::error!(error = %e, "a signal could not be sent on the bus");
+                            stats.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                            tracing::error!(error = %e, signals = batch.len(), "signals could not be sent on the bus");
                             break;
                         }
                         Err(_) => {
@@ -297,7 +312,7 @@ impl Transport for PgNotify {
                         }
                     }
                 }
-                stats.pending.fetch_sub(1, Ordering::Relaxed);
+                stats.pending.fetch_sub(batch.len() as u64, Ordering::Relaxed);
             }
         });
         let pool = self.pool.clone();
@@ -349,5 +364,87 @@ async fn listen(pool: sqlx::PgPool, local: Local) {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// The Redis (or Valkey) transport, for deployments that run one already
+/// (`MOSAIC_BUS_URL=redis://…`): `PUBLISH` on a multiplexed connection to send, one subscribed
+/// connection to receive, each reconnected with backoff.
+pub struct RedisPubSub {
+    client: redis::Client,
+}
+
+impl RedisPubSub {
+    /// A transport to the server at `url` (connected when the bus is first used).
+    pub fn new(url: &str) -> crate::DbResult<RedisPubSub> {
+        let client = redis::Client::open(url)
+            .map_err(|e| crate::DbError::Invalid(format!("MOSAIC_BUS_URL is not a Redis URL: {e}")))?;
+        Ok(RedisPubSub { client })
+    }
+}
+
+impl Transport for RedisPubSub {
+    fn start(&self, mut outgoing: mpsc::UnboundedReceiver<String>, local: Local) {
+        let client = self.client.clone();
+        let stats = local.stats.clone();
+        tokio::spawn(async move {
+            let mut connection: Option<redis::aio::MultiplexedConnection> = None;
+            while let Some(payload) = outgoing.recv().await {
+                let mut wait = Duration::from_millis(50);
+                loop {
+                    if connection.is_none() {
+                        connection = client.get_multiplexed_async_connection().await.ok();
+                    }
+                    let sent = match connection.as_mut() {
+                        Some(c) => redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async::<i64>(c).await.is_ok(),
+                        None => false,
+                    };
+                    if sent {
+                        stats.sent.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    connection = None;
+                    if wait > Duration::from_secs(2) {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!("a signal could not be sent on the bus (Redis)");
+                        break;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                stats.pending.fetch_sub(1, Ordering::Relaxed);
+            }
+        });
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            let mut first = true;
+            loop {
+                match client.get_async_pubsub().await {
+                    Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
+                        Ok(()) => {
+                            if !first {
+                                tracing::info!("the bus is back; followers rebuild from the saved text");
+                                local.missed();
+                            }
+                            first = false;
+                            backoff = Duration::from_millis(100);
+                            let mut messages = pubsub.on_message();
+                            while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+                                if let Ok(payload) = message.get_payload::<String>() {
+                                    local.deliver(&payload);
+                                }
+                            }
+                            tracing::warn!("the bus lost its connection to Redis; reconnecting");
+                            local.missed();
+                        }
+                        Err(e) => tracing::warn!(error = %e, "the bus cannot subscribe yet; retrying"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "the bus cannot reach Redis; retrying"),
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
     }
 }

@@ -43,7 +43,10 @@ impl PgStore {
             })?
             .map_err(|e| DbError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        let bus = crate::bus::Bus::over(crate::bus::PgNotify::new(pool.clone()));
+        let bus = match &settings.bus_url {
+            Some(url) => crate::bus::Bus::over(crate::bus::RedisPubSub::new(url)?),
+            None => crate::bus::Bus::over(crate::bus::PgNotify::new(pool.clone())),
+        };
         Ok(PgStore { pool, bus })
     }
 

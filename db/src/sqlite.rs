@@ -34,6 +34,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and its directory, then applies migrations.
     pub async fn connect(settings: &PoolSettings) -> DbResult<SqliteStore> {
+        if settings.bus_url.is_some() {
+            return Err(DbError::Invalid(
+                "MOSAIC_BUS_URL is for several instances on PostgreSQL; a SQLite database serves one".into(),
+            ));
+        }
         let options = SqliteConnectOptions::from_str(&settings.url)
             .map_err(|e| DbError::Invalid(format!("DATABASE_URL is not a valid SQLite URL: {e}")))?
             .create_if_missing(true)

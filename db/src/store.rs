@@ -78,6 +78,9 @@ pub struct PoolSettings {
     /// SQLite only: sync the write-ahead log at every commit (`synchronous = FULL`), so a commit
     /// survives a power cut too, not only a crash of the process (MOSAIC_SQLITE_SYNCHRONOUS=full).
     pub sqlite_full_sync: bool,
+    /// PostgreSQL only: carry the signals between instances over this Redis or Valkey server
+    /// instead of `LISTEN/NOTIFY` (MOSAIC_BUS_URL, `redis://…`).
+    pub bus_url: Option<String>,
 }
 
 impl PoolSettings {
@@ -97,6 +100,7 @@ impl PoolSettings {
             idle_timeout: Duration::from_secs(Self::DEFAULT_IDLE_SECS.into()),
             connect_timeout: Duration::from_secs(Self::DEFAULT_CONNECT_SECS.into()),
             sqlite_full_sync: false,
+            bus_url: None,
         }
     }
 }

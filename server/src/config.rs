@@ -23,7 +23,8 @@
 //! | `MOSAIC_PROVIDER_CONNECT_TIMEOUT`, `MOSAIC_PROVIDER_STALL_TIMEOUT` | 10 s, 60 s |
 //! | `MOSAIC_CHAT_HISTORY_CHARS` | 24000 |
 //! | `MOSAIC_REPLY_MAX_CHARS`, `MOSAIC_REPLY_MAX_TOKENS`, `MOSAIC_REPLY_MAX_SECS` | 64000 (at most 262144), 4096, 600 |
-//! | `MOSAIC_DEMO_PROVIDER` | `false` |
+//! | `MOSAIC_DEMO_PROVIDER`, `MOSAIC_DEMO_MAX_CONCURRENT` | `false`, 16 |
+//! | `MOSAIC_BUS_URL` | unset: instances talk over PostgreSQL `LISTEN/NOTIFY` (`redis://…`: Redis or Valkey pub/sub) |
 //! | `MOSAIC_METRICS_TOKEN` | unset: `GET /metrics` is not served (at least 16 characters) |
 //! | `MOSAIC_LEASE_SECS` | 10 (PostgreSQL: a dead instance's replies are settled within about 1⅓ of it) |
 //! | `SESSION_GC_CRON`, `TIER_MANAGEMENT_CRON`, `SUMMARIZATION_CRON` | `0 4 * * *`, `0 3 * * *`, `0 */6 * * *` (UTC; `off` turns one off) |
@@ -178,6 +179,9 @@ pub struct ChatConfig {
     pub reply_max_time: Duration,
     /// MOSAIC_DEMO_PROVIDER: start the built-in stand-in model as provider "demo".
     pub demo: bool,
+    /// MOSAIC_DEMO_MAX_CONCURRENT: requests at once to the stand-in model (16; the cluster
+    /// benchmark runs 100 replies at once).
+    pub demo_max_concurrent: usize,
     /// MOSAIC_LEASE_SECS: how long an instance's lease on its replies lasts (10): with several
     /// instances, a reply whose instance died is settled as interrupted within about 1⅓ of it.
     pub lease: Duration,
@@ -211,6 +215,19 @@ impl Config {
                 Some(v) => {
                     return Err(ConfigError::new("MOSAIC_SQLITE_SYNCHRONOUS", format!("{v:?} is not normal or full")))
                 }
+            },
+            bus_url: match get("MOSAIC_BUS_URL") {
+                None => None,
+                Some(_) if engine == Engine::Sqlite => {
+                    return Err(ConfigError::new(
+                        "MOSAIC_BUS_URL",
+                        "is for several instances on PostgreSQL; a SQLite database serves one instance",
+                    ))
+                }
+                Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") || v.starts_with("valkey://") => {
+                    Some(v.replacen("valkey://", "redis://", 1))
+                }
+                Some(v) => return Err(ConfigError::new("MOSAIC_BUS_URL", format!("{v:?} is not a redis:// URL"))),
             },
             url,
         };
@@ -249,6 +266,7 @@ impl Config {
             reply_max_tokens: number(&get, "MOSAIC_REPLY_MAX_TOKENS", 4096, 1, 10_000_000)?,
             reply_max_time: seconds(&get, "MOSAIC_REPLY_MAX_SECS", Duration::from_secs(600), 86_400)?,
             demo: boolean(&get, "MOSAIC_DEMO_PROVIDER", false)?,
+            demo_max_concurrent: number(&get, "MOSAIC_DEMO_MAX_CONCURRENT", 16, 1, 10_000)? as usize,
             lease: seconds(&get, "MOSAIC_LEASE_SECS", Duration::from_secs(10), 3600)?,
         };
         let summarization_model = summarization_model(&get, &chat)?;

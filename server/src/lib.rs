@@ -88,7 +88,9 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
     if config.chat.demo {
         let base_url = standin::spawn(None).await.map_err(|e| StartError::Providers(format!("demo provider: {e}")))?;
         tracing::info!(%base_url, "demo provider (stand-in model) started");
-        provider_configs.push(standin::demo_provider(base_url));
+        let mut demo = standin::demo_provider(base_url);
+        demo.max_concurrent = config.chat.demo_max_concurrent;
+        provider_configs.push(demo);
     }
     let providers = provider_configs
         .into_iter()

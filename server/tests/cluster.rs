@@ -29,11 +29,37 @@ struct Cluster {
     bases: Vec<String>,
 }
 
+/// What carries the signals between the instances.
+#[derive(Clone, Debug)]
+pub enum Via {
+    /// PostgreSQL `LISTEN/NOTIFY`, the default.
+    Notify,
+    /// Redis or Valkey pub/sub at this URL (`MOSAIC_BUS_URL`).
+    Redis(String),
+}
+
+/// The Redis the Redis variants use (MOSAIC_TEST_REDIS_URL), if any; under CI it must be set.
+fn redis_url() -> Option<String> {
+    let url = std::env::var("MOSAIC_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let under_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    assert!(
+        url.is_some() || !under_ci,
+        "CI is set but MOSAIC_TEST_REDIS_URL is not: the Redis bus tests cannot be skipped"
+    );
+    if url.is_none() {
+        eprintln!("MOSAIC_TEST_REDIS_URL is not set: Redis variant not run");
+    }
+    url
+}
+
 impl Cluster {
-    async fn start(n: usize, extra: &[(&str, &str)]) -> Cluster {
+    async fn start(via: &Via, n: usize, extra: &[(&str, &str)]) -> Cluster {
         let database = fresh_database(Engine::Postgres).await;
         let dir = scratch_dir("cluster");
         let mut env = vec![("MOSAIC_LEASE_SECS", LEASE_SECS)];
+        if let Via::Redis(url) = via {
+            env.push(("MOSAIC_BUS_URL", url.as_str()));
+        }
         env.extend_from_slice(extra);
         let (mut processes, mut bases) = (Vec::new(), Vec::new());
         for i in 0..n {
@@ -126,17 +152,37 @@ async fn saved_reply(cluster: &Cluster, email: &str, conversation: Uuid) -> mosa
     reply
 }
 
+/// Each scenario over `LISTEN/NOTIFY` and over Redis.
 macro_rules! postgres_only {
     ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if postgres_available() {
-                    scenarios::$name().await;
+        mod notify {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if super::postgres_available() {
+                        super::scenarios::$name(super::Via::Notify).await;
+                    }
                 }
-            }
-        )*
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let (true, Some(url)) = (super::postgres_available(), super::redis_url()) {
+                        super::scenarios::$name(super::Via::Redis(url)).await;
+                    }
+                }
+            )*
+        }
     };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_database_moves_to_postgres_with_the_migrate_command() {
+    if postgres_available() {
+        scenarios::a_sqlite_database_moves_to_postgres_with_the_migrate_command().await;
+    }
 }
 
 postgres_only!(
@@ -149,14 +195,13 @@ postgres_only!(
     sign_out_and_ban_close_sockets_on_every_instance,
     the_sign_in_throttle_counts_attempts_on_every_instance,
     a_draining_instance_tells_followers_elsewhere,
-    a_sqlite_database_moves_to_postgres_with_the_migrate_command,
 );
 
 mod scenarios {
     use super::*;
 
-    pub async fn a_session_made_on_one_instance_works_on_all() {
-        let cluster = Cluster::start(2, &[]).await;
+    pub async fn a_session_made_on_one_instance_works_on_all(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "ann@example.com").await;
         let c = reqwest::Client::new();
         for base in &cluster.bases {
@@ -165,8 +210,8 @@ mod scenarios {
         }
     }
 
-    pub async fn a_reply_on_one_instance_is_followed_live_and_stopped_from_another() {
-        let cluster = Cluster::start(2, &[]).await;
+    pub async fn a_reply_on_one_instance_is_followed_live_and_stopped_from_another(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "follow@example.com").await;
         let mut on_a = connect(cluster.base(0), &cookie).await;
         send(&mut on_a, json!({"type": "send", "content": long_message(40), "model": "demo/standin-slow"})).await;
@@ -209,8 +254,8 @@ mod scenarios {
         assert!(saved.content.len() > 20, "{:?}", saved.content);
     }
 
-    pub async fn a_reply_started_with_post_api_chat_is_followed_from_another_instance() {
-        let cluster = Cluster::start(2, &[]).await;
+    pub async fn a_reply_started_with_post_api_chat_is_followed_from_another_instance(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "sse@example.com").await;
         let c = reqwest::Client::new();
         let mut res = c
@@ -251,8 +296,8 @@ mod scenarios {
         assert!(streamed.contains("w11"), "{streamed}");
     }
 
-    pub async fn sends_racing_on_two_instances_start_one_reply() {
-        let cluster = Cluster::start(2, &[]).await;
+    pub async fn sends_racing_on_two_instances_start_one_reply(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "race@example.com").await;
         let c = reqwest::Client::new();
         let conv: Value = c
@@ -298,8 +343,8 @@ mod scenarios {
         assert!(items.iter().all(|m| m["status"] == "complete"), "{messages}");
     }
 
-    pub async fn the_live_reply_cap_holds_across_instances() {
-        let cluster = Cluster::start(2, &[("MOSAIC_REPLIES_PER_USER", "2")]).await;
+    pub async fn the_live_reply_cap_holds_across_instances(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[("MOSAIC_REPLIES_PER_USER", "2")]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "cap@example.com").await;
         let mut sockets = Vec::new();
         for i in [0, 1] {
@@ -317,8 +362,8 @@ mod scenarios {
         }
     }
 
-    pub async fn a_reply_whose_instance_dies_is_settled_by_a_survivor() {
-        let mut cluster = Cluster::start(2, &[]).await;
+    pub async fn a_reply_whose_instance_dies_is_settled_by_a_survivor(via: Via) {
+        let mut cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "crash@example.com").await;
         let mut on_a = connect(cluster.base(0), &cookie).await;
         send(&mut on_a, json!({"type": "send", "content": long_message(40), "model": "demo/standin-slow"})).await;
@@ -342,8 +387,8 @@ mod scenarios {
         assert!(saved.content.starts_with("You said"), "its text is kept: {:?}", saved.content);
     }
 
-    pub async fn sign_out_and_ban_close_sockets_on_every_instance() {
-        let cluster = Cluster::start(2, &[]).await;
+    pub async fn sign_out_and_ban_close_sockets_on_every_instance(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
         let admin = sign_up_at(cluster.base(0), "Root", "root@example.com").await;
         let member = sign_up_at(cluster.base(0), "Ann", "member@example.com").await;
         let c = reqwest::Client::new();
@@ -396,8 +441,8 @@ mod scenarios {
         }
     }
 
-    pub async fn the_sign_in_throttle_counts_attempts_on_every_instance() {
-        let cluster = Cluster::start(2, &[]).await;
+    pub async fn the_sign_in_throttle_counts_attempts_on_every_instance(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
         sign_up_at(cluster.base(0), "Ann", "guess@example.com").await;
         let attempt = |i: usize, password: &'static str| {
             let url = format!("{}/_fn/sign_in", cluster.base(i));
@@ -419,8 +464,8 @@ mod scenarios {
         assert_eq!(attempt(0, "correct horse battery").await, StatusCode::TOO_MANY_REQUESTS);
     }
 
-    pub async fn a_draining_instance_tells_followers_elsewhere() {
-        let mut cluster = Cluster::start(2, &[]).await;
+    pub async fn a_draining_instance_tells_followers_elsewhere(via: Via) {
+        let mut cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "drain@example.com").await;
         let mut on_a = connect(cluster.base(0), &cookie).await;
         send(&mut on_a, json!({"type": "send", "content": long_message(40), "model": "demo/standin-slow"})).await;
