@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The instances' metrics token.
+const METRICS_TOKEN: &str = "cluster-test-metrics-token";
+
 /// A lease short enough for a test to see a dead instance's replies settled.
 const LEASE_SECS: &str = "2";
 
@@ -56,7 +59,7 @@ impl Cluster {
     async fn start(via: &Via, n: usize, extra: &[(&str, &str)]) -> Cluster {
         let database = fresh_database(Engine::Postgres).await;
         let dir = scratch_dir("cluster");
-        let mut env = vec![("MOSAIC_LEASE_SECS", LEASE_SECS)];
+        let mut env = vec![("MOSAIC_LEASE_SECS", LEASE_SECS), ("MOSAIC_METRICS_TOKEN", METRICS_TOKEN)];
         if let Via::Redis(url) = via {
             env.push(("MOSAIC_BUS_URL", url.as_str()));
         }
@@ -195,6 +198,7 @@ postgres_only!(
     sign_out_and_ban_close_sockets_on_every_instance,
     the_sign_in_throttle_counts_attempts_on_every_instance,
     a_draining_instance_tells_followers_elsewhere,
+    a_follower_cut_off_from_the_bus_rebuilds_without_loss,
 );
 
 mod scenarios {
@@ -534,5 +538,80 @@ mod scenarios {
         let (ok, _, err) = command(&["migrate", "--to", &sqlite], &sqlite);
         assert!(!ok && err.contains("PostgreSQL URL"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The bus's connections are cut mid-reply (PostgreSQL terminates the listening backends; Redis
+    /// kills its subscribers): the listeners reconnect, and the follower on B rebuilds from the
+    /// saved text, showing every character once.
+    pub async fn a_follower_cut_off_from_the_bus_rebuilds_without_loss(via: Via) {
+        let cluster = Cluster::start(&via, 2, &[]).await;
+        let cookie = sign_up_at(cluster.base(0), "Ann", "cut@example.com").await;
+        let mut on_a = connect(cluster.base(0), &cookie).await;
+        send(&mut on_a, json!({"type": "send", "content": long_message(30), "model": "demo/standin-slow"})).await;
+        let started = recv(&mut on_a).await;
+        let conversation: Uuid = started["conversationId"].as_str().expect("id").parse().expect("uuid");
+        let mut on_b = connect(cluster.base(1), &cookie).await;
+        send(&mut on_b, json!({"type": "subscribe", "conversationId": conversation})).await;
+        let snapshot = recv(&mut on_b).await;
+        let mut shown_on_b = snapshot["text"].as_str().expect("text").to_string();
+        for _ in 0..5 {
+            shown_on_b.push_str(recv(&mut on_b).await["text"].as_str().expect("a piece"));
+        }
+        let cut = match &via {
+            Via::Notify => {
+                let store = cluster.database.open().await;
+                let mosaic_db::Store::Postgres(pg) = &store else { panic!("PostgreSQL") };
+                let cut: Vec<bool> = sqlx::query_scalar(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+                )
+                .fetch_all(pg.pool())
+                .await
+                .expect("terminate");
+                store.close().await;
+                cut.len()
+            }
+            Via::Redis(url) => {
+                let out = std::process::Command::new("redis-cli")
+                    .args(["-u", url, "CLIENT", "KILL", "TYPE", "pubsub"])
+                    .output()
+                    .expect("redis-cli");
+                String::from_utf8_lossy(&out.stdout).trim().parse().expect("a count")
+            }
+        };
+        assert!(cut >= 2, "both instances' listeners were cut ({cut})");
+        // The follow goes on live (not only at the end): pieces keep coming, in order.
+        let mut live_pieces = 0;
+        let finished = loop {
+            let e = recv_within(&mut on_b, Duration::from_secs(15)).await;
+            match e["type"].as_str() {
+                Some("delta") => {
+                    live_pieces += 1;
+                    shown_on_b.push_str(e["text"].as_str().expect("text"));
+                }
+                Some("finished") => break e,
+                _ => panic!("{e}"),
+            }
+        };
+        assert!(live_pieces >= 3, "only {live_pieces} pieces after the cut");
+        // B noticed it was cut off (and so rebuilt from the saved text).
+        let metrics = reqwest::Client::new()
+            .get(format!("{}/metrics", cluster.base(1)))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let reconnects = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("mosaic_bus_reconnects_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        assert!(reconnects >= 1.0, "B's listener reconnected: {reconnects}");
+        assert_eq!(finished["status"], "complete", "{finished}");
+        let saved = saved_reply(&cluster, "cut@example.com", conversation).await;
+        assert_eq!(shown_on_b, saved.content, "nothing shown twice or lost");
     }
 }
