@@ -135,7 +135,7 @@ pub async fn sqlite_to_postgres(
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(from).await?;
         let total = total as u64;
         report(Progress::Copying { table, done: 0, total });
-        let list = columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+        let list = column_list(&columns);
         let per_insert = BATCH_ROWS.min(MAX_PARAMS / columns.len().max(1));
         let select = format!("SELECT {list} FROM {table}");
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(from);
@@ -189,6 +189,11 @@ async fn columns(pool: &PgPool, table: &str) -> DbResult<Vec<Column>> {
             None => Err(DbError::Internal(format!("{table}.{name}: cannot copy a {data_type} column"))),
         })
         .collect()
+}
+
+/// The columns' names, for a statement.
+fn column_list(columns: &[Column]) -> String {
+    columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// A SQLite row in the target's types.
@@ -260,7 +265,7 @@ async fn insert(
     batch: &[Vec<Value>],
 ) -> DbResult<()> {
     let width = columns.len();
-    let list = columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+    let list = column_list(columns);
     let mut args = PgArguments::default();
     let mut groups = Vec::with_capacity(batch.len());
     let mut n = 0;
@@ -310,7 +315,7 @@ fn add(sum: &mut u128, row: &[Value]) {
 }
 
 async fn checksum_sqlite(pool: &SqlitePool, table: &str, columns: &[Column]) -> DbResult<(u64, String)> {
-    let list = columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+    let list = column_list(columns);
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {list} FROM {table}"))).fetch(pool);
     let (mut count, mut sum) = (0u64, 0u128);
     while let Some(row) = rows.try_next().await? {
@@ -321,7 +326,7 @@ async fn checksum_sqlite(pool: &SqlitePool, table: &str, columns: &[Column]) -> 
 }
 
 async fn checksum_postgres(pool: &PgPool, table: &str, columns: &[Column]) -> DbResult<(u64, String)> {
-    let list = columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+    let list = column_list(columns);
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {list} FROM {table}"))).fetch(pool);
     let (mut count, mut sum) = (0u64, 0u128);
     while let Some(row) = rows.try_next().await? {

@@ -145,6 +145,21 @@ fn long_message(words: usize) -> String {
     (0..words).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ")
 }
 
+/// A slow reply of `words` words started on A, and a socket on B following it: the writer's socket,
+/// the follower's, the conversation, and B's snapshot (its `started` event).
+async fn followed_reply(cluster: &Cluster, cookie: &str, words: usize) -> (Socket, Socket, Uuid, Value) {
+    let mut on_a = connect(cluster.base(0), cookie).await;
+    send(&mut on_a, json!({"type": "send", "content": long_message(words), "model": "demo/standin-slow"})).await;
+    let started = recv(&mut on_a).await;
+    assert_eq!(started["type"], "started", "{started}");
+    let conversation: Uuid = started["conversationId"].as_str().expect("id").parse().expect("uuid");
+    let mut on_b = connect(cluster.base(1), cookie).await;
+    send(&mut on_b, json!({"type": "subscribe", "conversationId": conversation})).await;
+    let snapshot = recv(&mut on_b).await;
+    assert_eq!(snapshot["type"], "started", "{snapshot}");
+    (on_a, on_b, conversation, snapshot)
+}
+
 /// The reply as saved: its text and state.
 async fn saved_reply(cluster: &Cluster, email: &str, conversation: Uuid) -> mosaic_db::model::Message {
     let store = cluster.database.open().await;
@@ -369,13 +384,7 @@ mod scenarios {
     pub async fn a_reply_whose_instance_dies_is_settled_by_a_survivor(via: Via) {
         let mut cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "crash@example.com").await;
-        let mut on_a = connect(cluster.base(0), &cookie).await;
-        send(&mut on_a, json!({"type": "send", "content": long_message(40), "model": "demo/standin-slow"})).await;
-        let started = recv(&mut on_a).await;
-        let conversation: Uuid = started["conversationId"].as_str().expect("id").parse().expect("uuid");
-        let mut on_b = connect(cluster.base(1), &cookie).await;
-        send(&mut on_b, json!({"type": "subscribe", "conversationId": conversation})).await;
-        assert_eq!(recv(&mut on_b).await["type"], "started");
+        let (_on_a, mut on_b, conversation, _) = followed_reply(&cluster, &cookie, 40).await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let killed = Instant::now();
         cluster.kill(0);
@@ -471,13 +480,7 @@ mod scenarios {
     pub async fn a_draining_instance_tells_followers_elsewhere(via: Via) {
         let mut cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "drain@example.com").await;
-        let mut on_a = connect(cluster.base(0), &cookie).await;
-        send(&mut on_a, json!({"type": "send", "content": long_message(40), "model": "demo/standin-slow"})).await;
-        let started = recv(&mut on_a).await;
-        let conversation: Uuid = started["conversationId"].as_str().expect("id").parse().expect("uuid");
-        let mut on_b = connect(cluster.base(1), &cookie).await;
-        send(&mut on_b, json!({"type": "subscribe", "conversationId": conversation})).await;
-        assert_eq!(recv(&mut on_b).await["type"], "started");
+        let (_on_a, mut on_b, conversation, _) = followed_reply(&cluster, &cookie, 40).await;
         tokio::time::sleep(Duration::from_millis(800)).await;
         let child = cluster.processes[0].as_mut().expect("running");
         support::terminate(child);
@@ -546,13 +549,7 @@ mod scenarios {
     pub async fn a_follower_cut_off_from_the_bus_rebuilds_without_loss(via: Via) {
         let cluster = Cluster::start(&via, 2, &[]).await;
         let cookie = sign_up_at(cluster.base(0), "Ann", "cut@example.com").await;
-        let mut on_a = connect(cluster.base(0), &cookie).await;
-        send(&mut on_a, json!({"type": "send", "content": long_message(30), "model": "demo/standin-slow"})).await;
-        let started = recv(&mut on_a).await;
-        let conversation: Uuid = started["conversationId"].as_str().expect("id").parse().expect("uuid");
-        let mut on_b = connect(cluster.base(1), &cookie).await;
-        send(&mut on_b, json!({"type": "subscribe", "conversationId": conversation})).await;
-        let snapshot = recv(&mut on_b).await;
+        let (_on_a, mut on_b, conversation, snapshot) = followed_reply(&cluster, &cookie, 30).await;
         let mut shown_on_b = snapshot["text"].as_str().expect("text").to_string();
         for _ in 0..5 {
             shown_on_b.push_str(recv(&mut on_b).await["text"].as_str().expect("a piece"));
