@@ -52,8 +52,8 @@ async fn follow_bus(chat: Weak<Chat>, mut signals: broadcast::Receiver<Signal>) 
                     chat.bus.publish(Signal::Flush { message });
                 }
             }
-            Signal::Saved { message } => {
-                if let Some((conversation, _)) = chat.mirrors.all().into_iter().find(|(_, m)| *m == message) {
+            Signal::Saved { conversation, message } => {
+                if chat.mirrors.chars(conversation, message).is_some() {
                     fill(&chat, conversation, message).await;
                 }
             }

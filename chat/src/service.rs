@@ -404,7 +404,7 @@ impl Chat {
                         // saved before it is told so.
                         relay.send();
                         self.save(id, &live, &ReplyState::Streaming, &usage).await;
-                        self.bus.publish(Signal::Saved { message: live.message_id });
+                        self.bus.publish(Signal::Saved { conversation: id, message: live.message_id });
                         continue;
                     }
                 };

@@ -58,7 +58,7 @@ pub enum Signal {
     /// saves it and answers [`Signal::Saved`].
     Flush { message: Uuid },
     /// The reply's text is saved as far as the pieces sent so far.
-    Saved { message: Uuid },
+    Saved { conversation: Uuid, message: Uuid },
     /// Local only: this instance's listener was cut off and signals may have been missed.
     Missed,
 }

@@ -2,10 +2,10 @@
 //!
 //! Every table, in the order their references need, streamed from SQLite and written in batches of
 //! multi-row inserts (constant memory, whatever the size), with progress reported as it goes. The
-//! target must be empty: a copy never mixes with existing data. Afterwards each table is read
-//! again on both sides and compared by row count and by a checksum of its rows (an
-//! order-independent sum of each row's SHA-256, so neither side has to sort), and any difference
-//! fails the copy.
+//! target must be empty: a copy never mixes with existing data. Each table's rows are summed as
+//! they are read from SQLite, then the table is read back from PostgreSQL and compared by row
+//! count and that checksum (an order-independent sum of each row's SHA-256, so neither side has to
+//! sort); any difference fails the copy.
 //!
 //! The columns and their types come from the target's schema (both engines run the same
 //! migrations, so the source has the same columns): SQLite's 16-byte blobs become `uuid`, its
@@ -15,7 +15,7 @@ use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Arguments, PgPool, Row, SqlitePool, ValueRef};
+use sqlx::{Arguments, PgPool, Row, ValueRef};
 use uuid::Uuid;
 
 use crate::{DbError, DbResult, Store};
@@ -141,9 +141,13 @@ pub async fn sqlite_to_postgres(
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(from);
         let mut batch: Vec<Vec<Value>> = Vec::with_capacity(per_insert);
         let mut done = 0u64;
+        // The source's checksum is taken from the rows as they are copied (one read of SQLite).
+        let mut source_sum = 0u128;
         let mut tx = to.begin().await?;
         while let Some(row) = rows.try_next().await? {
-            batch.push(read_sqlite(&row, &columns, table)?);
+            let values = read_sqlite(&row, &columns, table)?;
+            add(&mut source_sum, &values);
+            batch.push(values);
             if batch.len() == per_insert {
                 insert(&mut tx, table, &columns, &batch).await?;
                 done += batch.len() as u64;
@@ -158,7 +162,7 @@ pub async fn sqlite_to_postgres(
         }
         tx.commit().await?;
         report(Progress::Verifying { table });
-        let (source_rows, source_sum) = checksum_sqlite(from, table, &columns).await?;
+        let (source_rows, source_sum) = (done, format!("{source_sum:032x}"));
         let (target_rows, target_sum) = checksum_postgres(to, table, &columns).await?;
         if (source_rows, &source_sum) != (target_rows, &target_sum) {
             return Err(DbError::Internal(format!(
@@ -314,17 +318,7 @@ fn add(sum: &mut u128, row: &[Value]) {
     *sum = sum.wrapping_add(u128::from_be_bytes(first));
 }
 
-async fn checksum_sqlite(pool: &SqlitePool, table: &str, columns: &[Column]) -> DbResult<(u64, String)> {
-    let list = column_list(columns);
-    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {list} FROM {table}"))).fetch(pool);
-    let (mut count, mut sum) = (0u64, 0u128);
-    while let Some(row) = rows.try_next().await? {
-        add(&mut sum, &read_sqlite(&row, columns, table)?);
-        count += 1;
-    }
-    Ok((count, format!("{sum:032x}")))
-}
-
+/// The rows of `table` in the target, counted and summed like the source's as they were copied.
 async fn checksum_postgres(pool: &PgPool, table: &str, columns: &[Column]) -> DbResult<(u64, String)> {
     let list = column_list(columns);
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {list} FROM {table}"))).fetch(pool);
