@@ -34,6 +34,8 @@ pub enum CursorKind {
     Audit = 7,
     /// The admin console's users, newest first.
     AdminUsers = 8,
+    /// Search results, best first (a [`RankCursor`], bound to the query).
+    Search = 9,
 }
 
 /// A decoded position in a listing: rows strictly after `(at, id)` in the listing's order.
@@ -77,6 +79,39 @@ impl Cursor {
     /// Decodes an optional cursor (absent means "from the start").
     pub fn decode_opt(text: Option<&str>, kind: CursorKind, scope: Uuid) -> Result<Option<Cursor>, DbError> {
         text.filter(|t| !t.is_empty()).map(|t| Cursor::decode(t, kind, scope)).transpose()
+    }
+}
+
+/// A position in a listing ordered by a score, then `(at, id)`: rows strictly after
+/// `(rank, at, id)` in descending order. Encoded like [`Cursor`], with the rank in front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RankCursor {
+    pub rank: i64,
+    pub at: i64,
+    pub id: Uuid,
+}
+
+impl RankCursor {
+    /// Encodes this position for `kind`, bound to `scope`.
+    pub fn encode(self, kind: CursorKind, scope: Uuid) -> String {
+        let inner = Cursor { at: self.at, id: self.id }.encode(kind, scope);
+        let mut bytes = URL_SAFE_NO_PAD.decode(inner).unwrap_or_default();
+        bytes.extend_from_slice(&self.rank.to_be_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Decodes a client's cursor, refusing anything not issued for `kind` and `scope`.
+    pub fn decode(text: &str, kind: CursorKind, scope: Uuid) -> Result<RankCursor, DbError> {
+        if text.len() > 128 {
+            return Err(DbError::BadCursor);
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| DbError::BadCursor)?;
+        if bytes.len() != LEN + 8 {
+            return Err(DbError::BadCursor);
+        }
+        let Cursor { at, id } = Cursor::decode(&URL_SAFE_NO_PAD.encode(&bytes[..LEN]), kind, scope)?;
+        let rank = i64::from_be_bytes(bytes[LEN..].try_into().map_err(|_| DbError::BadCursor)?);
+        Ok(RankCursor { rank, at, id })
     }
 }
 
@@ -124,5 +159,17 @@ mod tests {
             Err(DbError::BadCursor)
         ));
         assert!(matches!(Cursor::decode("AAAA", CursorKind::Conversations, Uuid::nil()), Err(DbError::BadCursor)));
+    }
+
+    #[test]
+    fn a_ranked_cursor_round_trips_and_is_not_a_plain_one() {
+        let scope = Uuid::now_v7();
+        let c = RankCursor { rank: -42, at: 7, id: Uuid::now_v7() };
+        let text = c.encode(CursorKind::Search, scope);
+        assert_eq!(RankCursor::decode(&text, CursorKind::Search, scope).ok(), Some(c));
+        assert!(matches!(RankCursor::decode(&text, CursorKind::Search, Uuid::now_v7()), Err(DbError::BadCursor)));
+        assert!(matches!(Cursor::decode(&text, CursorKind::Search, scope), Err(DbError::BadCursor)));
+        let plain = Cursor { at: 7, id: c.id }.encode(CursorKind::Search, scope);
+        assert!(matches!(RankCursor::decode(&plain, CursorKind::Search, scope), Err(DbError::BadCursor)));
     }
 }

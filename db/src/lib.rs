@@ -62,6 +62,8 @@ pub mod replies;
 #[cfg(feature = "server")]
 pub mod revocations;
 #[cfg(feature = "server")]
+pub mod search;
+#[cfg(feature = "server")]
 pub mod sessions;
 #[cfg(feature = "server")]
 pub mod sqlite;

@@ -490,3 +490,33 @@ pub struct MessagePage {
     /// Cursor for the page of newer messages, absent at the newest message.
     pub later: Option<String>,
 }
+
+/// A piece of text in a search result: matched words are `hit`. The text is the user's, unescaped:
+/// the page renders it as text, never as markup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fragment {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// The message a search result points at: its best match in the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchedMessage {
+    pub id: Uuid,
+    pub role: MessageRole,
+    pub created_at: i64,
+    /// A short passage around the matched words, highlighted.
+    pub snippet: Vec<Fragment>,
+}
+
+/// One conversation found by a search, with where it matched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub conversation: Conversation,
+    /// The title, highlighted where it matched.
+    pub title: Vec<Fragment>,
+    /// The best-matching message, absent when only the title matched.
+    pub message: Option<MatchedMessage>,
+}

@@ -67,6 +67,14 @@ impl PgStore {
         sqlx::query("SELECT pg_advisory_xact_lock(7001)").execute(&mut **tx).await?;
         Ok(())
     }
+    /// The search candidates, with tsvector and GIN (see `sql/search.rs`).
+    pub(crate) const SEARCH_CANDIDATES: &'static str = sql::search::TSQUERY_CANDIDATES;
+
+    /// A search as `to_tsquery` reads it (ownership is a condition of the statement).
+    pub(crate) fn search_text(query: &crate::search::SearchQuery, _user_id: uuid::Uuid) -> String {
+        query.tsquery()
+    }
+
     /// Makes one user's turns take turns (on every instance), so the count of their live replies a
     /// turn checks cannot change under it: a lock on the user's row that leaves foreign-key checks
     /// (sessions, conversations) free.

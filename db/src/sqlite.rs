@@ -92,6 +92,14 @@ impl SqliteStore {
     pub(crate) async fn serialize_user_changes(_tx: &mut Transaction<'static, Sqlite>) -> DbResult<()> {
         Ok(())
     }
+    /// The search candidates, with FTS5 (see `sql/search.rs`).
+    pub(crate) const SEARCH_CANDIDATES: &'static str = sql::search::FTS5_CANDIDATES;
+
+    /// A search as FTS5 matches it: the user's owner term and the query.
+    pub(crate) fn search_text(query: &crate::search::SearchQuery, user_id: uuid::Uuid) -> String {
+        query.fts5(user_id)
+    }
+
     /// SQLite serialises writers already (BEGIN IMMEDIATE), so one user's turns take turns anyway.
     pub(crate) async fn serialize_user_turns(
         _tx: &mut Transaction<'static, Sqlite>,

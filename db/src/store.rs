@@ -404,6 +404,26 @@ impl Store {
         dispatch!(self.dashboard(user_id, query))
     }
 
+    // ---- search ----
+
+    /// A page of the user's conversations matching `text` (words, "phrases", the last word a
+    /// prefix while typed), best first, each with its best message's snippet (see
+    /// [`crate::search`]). Text with no word in it is an empty page; too long a query is
+    /// [`DbError::Invalid`]; a cursor of another query is [`DbError::BadCursor`].
+    pub async fn search(
+        &self,
+        user_id: Uuid,
+        text: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> DbResult<Page<crate::model::SearchHit>> {
+        let Some(query) = crate::search::SearchQuery::parse(text)? else {
+            crate::conversations::check_limit(limit)?;
+            return Ok(Page { items: Vec::new(), next: None });
+        };
+        dispatch!(self.search(user_id, &query, cursor, limit))
+    }
+
     // ---- preferences ----
 
     /// Sets one preference with a single upsert; a locked row is [`DbError::Immutable`].

@@ -178,7 +178,8 @@ pub async fn sqlite_to_postgres(
 async fn columns(pool: &PgPool, table: &str) -> DbResult<Vec<Column>> {
     let found: Vec<(String, String)> = sqlx::query_as(
         "SELECT column_name::text, data_type::text FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+         WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+         ORDER BY ordinal_position",
     )
     .bind(table)
     .fetch_all(pool)

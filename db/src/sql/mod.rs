@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod messages;
 pub mod preferences;
 pub mod replies;
+pub mod search;
 pub mod sessions;
 pub mod throttle;
 pub mod users;

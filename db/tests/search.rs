@@ -1,0 +1,257 @@
+//! Full-text search, on SQLite (FTS5) and PostgreSQL (tsvector + GIN): what matches, that the index
+//! is in step with every write, ownership, bad queries, ranking and keyset pages.
+
+use std::collections::HashSet;
+
+use mosaic_db::conversations::ConversationChange;
+use mosaic_db::messages::NewMessage;
+use mosaic_db::model::{Fragment, MessageRole, Page, ReplyState, SearchHit, User};
+use mosaic_db::replies::{NewTurn, TurnTarget};
+use mosaic_db::{DbError, Engine, Store};
+use serde_json::json;
+use uuid::Uuid;
+
+mosaic_test_support::both_engines!(
+    finds_words_without_case_or_accents_prefixes_and_phrases,
+    the_index_follows_every_write,
+    another_users_messages_never_appear,
+    bad_queries_are_refused_or_empty_never_an_error,
+    results_rank_by_relevance_then_recency_and_page_by_cursor,
+    a_result_points_at_its_best_message_with_a_highlighted_snippet,
+);
+
+async fn user(store: &Store, email: &str) -> User {
+    store.create_user_with_password(email, "Test User", "$argon2id$fake", true).await.expect("create user")
+}
+
+fn text(content: &str) -> NewMessage {
+    NewMessage { role: MessageRole::User, content: content.into(), metadata: json!({}) }
+}
+
+/// A conversation titled `title` holding `messages`.
+async fn conversation(store: &Store, owner: Uuid, title: &str, messages: &[&str]) -> Uuid {
+    let c = store.create_conversation(owner, title).await.expect("create");
+    for m in messages {
+        store.append_message(owner, c.id, text(m)).await.expect("append");
+    }
+    c.id
+}
+
+async fn search(store: &Store, owner: Uuid, q: &str) -> Page<SearchHit> {
+    store.search(owner, q, None, 20).await.unwrap_or_else(|e| panic!("search {q:?}: {e}"))
+}
+
+/// The conversations a search finds, in order.
+async fn found(store: &Store, owner: Uuid, q: &str) -> Vec<Uuid> {
+    search(store, owner, q).await.items.iter().map(|h| h.conversation.id).collect()
+}
+
+fn marked(fragments: &[Fragment]) -> String {
+    fragments.iter().map(|f| if f.hit { format!("[{}]", f.text) } else { f.text.clone() }).collect()
+}
+
+async fn finds_words_without_case_or_accents_prefixes_and_phrases(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "words@example.com").await;
+    let cafe = conversation(store, u.id, "Plans", &["Meet at the Café Crème on Monday"]).await;
+    let york = conversation(store, u.id, "Trips", &["A week in New York, then York itself"]).await;
+    let reversed = conversation(store, u.id, "Other", &["york new is not the phrase"]).await;
+    let titled = conversation(store, u.id, "Résumé tips", &["nothing else here"]).await;
+
+    assert_eq!(found(store, u.id, "cafe creme").await, [cafe], "accents and case folded");
+    assert_eq!(found(store, u.id, "CAFÉ").await, [cafe]);
+    assert_eq!(found(store, u.id, "caf").await, [cafe], "the word being typed is a prefix");
+    assert!(found(store, u.id, "caf ").await.is_empty(), "a finished word is whole");
+    assert_eq!(found(store, u.id, "\"new york\"").await, [york], "a phrase keeps its order");
+    let both: HashSet<Uuid> = found(store, u.id, "new york ").await.into_iter().collect();
+    assert_eq!(both, HashSet::from([york, reversed]), "words in any order");
+    assert_eq!(found(store, u.id, "resume").await, [titled], "titles are searched too");
+    assert!(search(store, u.id, "resume").await.items[0].message.is_none(), "only the title matched");
+    assert!(found(store, u.id, "monday york").await.is_empty(), "every word must match");
+}
+
+async fn the_index_follows_every_write(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "follow@example.com").await;
+    // Findable the moment it is saved.
+    let c = conversation(store, u.id, "Notes", &[]).await;
+    assert!(found(store, u.id, "quokka").await.is_empty());
+    store.append_message(u.id, c, text("a quokka smiled")).await.expect("append");
+    assert_eq!(found(store, u.id, "quokka").await, [c]);
+
+    // A reply is found once it settles, not from its partial saves.
+    let turn = NewTurn {
+        target: TurnTarget::Existing(c),
+        content: "tell me about wombats".into(),
+        reply: Some(json!({"model": "m", "provider": "p"})),
+        replies_per_user: None,
+    };
+    let reply = store.start_turn(u.id, &turn).await.expect("turn").reply.expect("reply");
+    assert_eq!(found(store, u.id, "wombats").await, [c], "the user's message is saved with the turn");
+    let meta = json!({"model": "m", "provider": "p"});
+    store.save_reply(c, reply.id, "burrowing marsupials", &ReplyState::Streaming, &meta, &[]).await.expect("save");
+    assert!(found(store, u.id, "marsupials").await.is_empty(), "a reply being written is not indexed");
+    store
+        .save_reply(c, reply.id, "burrowing marsupials of Australia", &ReplyState::COMPLETE, &meta, &[])
+        .await
+        .expect("settle");
+    assert_eq!(found(store, u.id, "marsupials australia").await, [c]);
+    store
+        .save_reply(c, reply.id, "rewritten entirely", &ReplyState::Stopped { reason: None }, &meta, &[])
+        .await
+        .expect("resave");
+    assert!(found(store, u.id, "marsupials").await.is_empty(), "the old text left the index");
+    assert_eq!(found(store, u.id, "rewritten").await, [c]);
+
+    // A new title replaces the old one; archived conversations are found and marked.
+    let change = ConversationChange { title: Some("Zoology"), archived: Some(true) };
+    store.update_conversation(u.id, c, &change).await.expect("rename");
+    assert!(found(store, u.id, "notes").await.is_empty());
+    let hits = search(store, u.id, "zoology").await;
+    assert_eq!(
+        hits.items.iter().map(|h| (h.conversation.id, h.conversation.archived)).collect::<Vec<_>>(),
+        [(c, true)]
+    );
+
+    // Deleted: gone at once, title and messages.
+    store.delete_conversation(u.id, c).await.expect("delete");
+    for q in ["quokka", "zoology", "rewritten", "wombats"] {
+        assert!(found(store, u.id, q).await.is_empty(), "{q} still found after delete");
+    }
+
+    // SQLite keys its index by rowid: compacting the file (VACUUM) must not point it elsewhere.
+    if let Store::Sqlite(s) = store {
+        let keep = conversation(store, u.id, "Kept", &["platypus eggs"]).await;
+        for i in 0..20 {
+            let gone = conversation(store, u.id, "Filler", &[&format!("filler {i}")]).await;
+            store.delete_conversation(u.id, gone).await.expect("delete");
+        }
+        let later = conversation(store, u.id, "Later", &["echidna spines"]).await;
+        sqlx::query("VACUUM").execute(s.pool()).await.expect("vacuum");
+        assert_eq!(found(store, u.id, "platypus").await, [keep]);
+        let hit = &search(store, u.id, "echidna").await.items[0];
+        assert_eq!(
+            (hit.conversation.id, marked(&hit.message.as_ref().expect("a message").snippet)),
+            (later, "[echidna] spines".into())
+        );
+    }
+}
+
+async fn another_users_messages_never_appear(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let alice = user(store, "alice@example.com").await;
+    let mallory = user(store, "mallory@example.com").await;
+    conversation(store, alice.id, "Secret plans", &["the vault code is 4711 zebra"]).await;
+    let own = conversation(store, mallory.id, "Mine", &["zebra crossing"]).await;
+    // Whatever Mallory types, including Alice's owner term and FTS operators, only her own rows.
+    let alice_term = format!("u{}", alice.id.simple());
+    for q in [
+        "vault",
+        "secret",
+        "4711",
+        "zebra",
+        "zeb",
+        "\"vault code\"",
+        alice_term.as_str(),
+        &format!("owner:{alice_term}"),
+        &format!("{{owner}} : {alice_term} OR vault"),
+        "vault OR zebra",
+        "* OR vault",
+        "NOT zebra",
+        "' OR 1=1 --",
+        "v*",
+    ] {
+        let hits = search(store, mallory.id, q).await;
+        assert!(hits.items.iter().all(|h| h.conversation.id == own), "{q}: {hits:?}");
+        // Not even as a rank: a page of one holds her one conversation or nothing, and no next page.
+        let one = store.search(mallory.id, q, None, 1).await.expect("search");
+        assert!(one.next.is_none() && one.items.len() <= 1, "{q}: {one:?}");
+        assert!(
+            hits.items.iter().all(|h| h.message.as_ref().is_none_or(|m| !marked(&m.snippet).contains("vault"))),
+            "{q}"
+        );
+    }
+}
+
+async fn bad_queries_are_refused_or_empty_never_an_error(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "bad@example.com").await;
+    let c = conversation(store, u.id, "Syntax", &["quotes \" and stars * and NEAR(x y) and col:on"]).await;
+    for q in ["", "   ", "\"", "\"\"", "*", "()", "AND", "OR OR", "NEAR(", "col:", "^", "-", "'", "\\", "%", "a\0b"] {
+        let r = store.search(u.id, q, None, 20).await;
+        assert!(r.is_ok(), "{q:?}: {r:?}");
+    }
+    // Operators are words like any other.
+    assert_eq!(found(store, u.id, "NEAR").await, [c]);
+    assert_eq!(found(store, u.id, "col:on").await, [c]);
+    assert!(matches!(store.search(u.id, &"word ".repeat(2000), None, 20).await, Err(DbError::Invalid(_))));
+    assert!(matches!(store.search(u.id, &"x".repeat(10_000), None, 20).await, Err(DbError::Invalid(_))));
+    assert!(matches!(store.search(u.id, "x", Some("not-a-cursor"), 20).await, Err(DbError::BadCursor)));
+    assert!(matches!(store.search(u.id, "x", None, 0).await, Err(DbError::Invalid(_))));
+}
+
+async fn results_rank_by_relevance_then_recency_and_page_by_cursor(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "rank@example.com").await;
+    // Twelve conversations saying "heron" once, in the same kind of sentence: ties, newest first.
+    let mut plain = Vec::new();
+    for i in 0..12 {
+        plain.push(
+            conversation(store, u.id, &format!("Walk {i}"), &["a grey heron stood by the river bank today"]).await,
+        );
+    }
+    // One that is about herons, and one with heron in its title too.
+    let about = conversation(store, u.id, "Birds", &["heron heron heron: heron"]).await;
+    let titled = conversation(store, u.id, "Heron", &["a grey heron stood by the river bank today"]).await;
+    let first = search(store, u.id, "heron").await;
+    let order: Vec<Uuid> = first.items.iter().map(|h| h.conversation.id).collect();
+    assert_eq!(order.len(), 14);
+    let top: HashSet<Uuid> = order[..2].iter().copied().collect();
+    assert_eq!(top, HashSet::from([about, titled]), "{order:?}");
+    let mut newest_first = plain.clone();
+    newest_first.reverse();
+    assert_eq!(order[2..], newest_first[..], "equal scores: the most recently updated first");
+
+    // Pages of five: every result once, in the same order, and the cursor belongs to this query.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.search(u.id, "heron", cursor.as_deref(), 5).await.expect("page");
+        paged.extend(page.items.iter().map(|h| h.conversation.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(paged.len() <= 14);
+    }
+    assert_eq!(paged, order);
+    let page = store.search(u.id, "heron", None, 5).await.expect("page");
+    let other = store.search(u.id, "river", page.next.as_deref(), 5).await;
+    assert!(matches!(other, Err(DbError::BadCursor)), "{other:?}");
+}
+
+async fn a_result_points_at_its_best_message_with_a_highlighted_snippet(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "snippet@example.com").await;
+    let long = format!("{} <b>Kingfishers</b> dive for fish. {}", "Intro words. ".repeat(30), "More text. ".repeat(30));
+    let c = conversation(store, u.id, "Rivers", &["nothing", long.as_str(), "kingfisher again"]).await;
+    let hits = search(store, u.id, "kingfishers dive").await;
+    let hit = &hits.items[0];
+    assert_eq!(hit.conversation.id, c);
+    let message = hit.message.as_ref().expect("a message matched");
+    let page = store
+        .list_messages(u.id, c, &mosaic_db::messages::MessageQuery { limit: 10, ..Default::default() })
+        .await
+        .expect("list");
+    assert_eq!(Some(message.id), page.items.iter().find(|m| m.content == long).map(|m| m.id));
+    let snippet = marked(&message.snippet);
+    assert!(snippet.starts_with('…') && snippet.ends_with('…'), "{snippet}");
+    assert!(snippet.contains("<b>[Kingfishers]</b> [dive] for fish."), "markup stays text: {snippet}");
+    assert!(snippet.len() < 300, "{snippet}");
+}
