@@ -387,8 +387,8 @@ mod tests {
         assert!(query
             .fts5(Uuid::nil())
             .ends_with("words : (\"near\" AND \"a\" AND \"or\" AND \"b\" AND \"c\" AND \"d\" AND \"e\")"));
-        assert_eq!(SearchQuery::parse("*** () \"\" :").unwrap(), None);
-        assert_eq!(SearchQuery::parse("").unwrap(), None);
+        assert_eq!(SearchQuery::parse("*** () \"\" :").expect("valid"), None);
+        assert_eq!(SearchQuery::parse("").expect("valid"), None);
         assert!(matches!(SearchQuery::parse(&"x".repeat(10_000)), Err(DbError::Invalid(_))));
         assert!(matches!(SearchQuery::parse(&"word ".repeat(17)), Err(DbError::Invalid(_))));
         // A one-letter last word is not a prefix.
@@ -423,7 +423,7 @@ mod tests {
         let (first, next) = rank(candidates.clone(), None, 2, scope);
         assert_eq!(first.iter().map(|r| r.conversation_id).collect::<Vec<_>>(), vec![id(1), id(3)]);
         assert_eq!(first[0].message_id, Some(id(12)));
-        let after = RankCursor::decode(&next.unwrap(), CursorKind::Search, scope).unwrap();
+        let after = RankCursor::decode(&next.expect("a next page"), CursorKind::Search, scope).expect("issued");
         let (second, last) = rank(candidates, Some(after), 2, scope);
         assert_eq!(second.iter().map(|r| r.conversation_id).collect::<Vec<_>>(), vec![id(2), id(4)]);
         assert_eq!(last, None);
