@@ -477,6 +477,10 @@ pub struct MessageQuery {
     pub before: Option<String>,
     /// Read the page just after this cursor (newer messages). Ignored when `before` is set.
     pub after: Option<String>,
+    /// Read the page around this message (a search result): it and the messages either side,
+    /// with cursors both ways. Ignored when `before` or `after` is set.
+    #[serde(default)]
+    pub around: Option<Uuid>,
     /// Page size, 1 to 200 (`conversations::MAX_PAGE_SIZE`).
     pub limit: u32,
 }

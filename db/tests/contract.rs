@@ -152,7 +152,7 @@ async fn equal_timestamps_do_not_lose_or_repeat_rows(engine: Engine) {
     let mut before = None;
     loop {
         let page = store
-            .list_messages(u.id, c.id, &MessageQuery { before: before.clone(), after: None, limit: 2 })
+            .list_messages(u.id, c.id, &MessageQuery { before: before.clone(), after: None, around: None, limit: 2 })
             .await
             .expect("page");
         let mut ids: Vec<_> = page.items.iter().map(|m| m.id).collect();
@@ -197,19 +197,19 @@ async fn messages_page_backwards_and_forwards(engine: Engine) {
     assert_eq!(contents(&latest), (15..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     assert!(latest.later.is_none(), "the newest page has nothing later");
     let earlier = store
-        .list_messages(u.id, c.id, &MessageQuery { before: latest.earlier.clone(), after: None, limit: 10 })
+        .list_messages(u.id, c.id, &MessageQuery { before: latest.earlier.clone(), after: None, around: None, limit: 10 })
         .await
         .expect("earlier");
     assert_eq!(contents(&earlier), (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     let first = store
-        .list_messages(u.id, c.id, &MessageQuery { before: earlier.earlier.clone(), after: None, limit: 10 })
+        .list_messages(u.id, c.id, &MessageQuery { before: earlier.earlier.clone(), after: None, around: None, limit: 10 })
         .await
         .expect("first");
     assert_eq!(contents(&first), (0..5).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     assert!(first.earlier.is_none(), "nothing before the first message");
     // And forwards again from the oldest page.
     let forward = store
-        .list_messages(u.id, c.id, &MessageQuery { before: None, after: first.later.clone(), limit: 10 })
+        .list_messages(u.id, c.id, &MessageQuery { before: None, after: first.later.clone(), around: None, limit: 10 })
         .await
         .expect("forward");
     assert_eq!(contents(&forward), (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
@@ -284,7 +284,7 @@ async fn malformed_and_foreign_cursors_are_refused(engine: Engine) {
     // A message cursor is not a conversation cursor, nor a cursor of another conversation.
     bad(store.list_conversations(u.id, false, Some(&msg_cursor), 10).await.map(|_| ()));
     bad(store
-        .list_messages(u.id, other.id, &MessageQuery { before: Some(msg_cursor), after: None, limit: 10 })
+        .list_messages(u.id, other.id, &MessageQuery { before: Some(msg_cursor), after: None, around: None, limit: 10 })
         .await
         .map(|_| ()));
     // An archived-list cursor does not page the active list.

@@ -18,6 +18,7 @@ mosaic_test_support::both_engines!(
     bad_queries_are_refused_or_empty_never_an_error,
     results_rank_by_relevance_then_recency_and_page_by_cursor,
     a_result_points_at_its_best_message_with_a_highlighted_snippet,
+    a_result_opens_on_the_page_around_its_message,
 );
 
 async fn user(store: &Store, email: &str) -> User {
@@ -254,4 +255,42 @@ async fn a_result_points_at_its_best_message_with_a_highlighted_snippet(engine: 
     assert!(snippet.starts_with('…') && snippet.ends_with('…'), "{snippet}");
     assert!(snippet.contains("<b>[Kingfishers]</b> [dive] for fish."), "markup stays text: {snippet}");
     assert!(snippet.len() < 300, "{snippet}");
+}
+
+/// Opening a result: the page around its message, with cursors to either side that page on from
+/// there; a message of another conversation is not found.
+async fn a_result_opens_on_the_page_around_its_message(engine: Engine) {
+    use mosaic_db::messages::MessageQuery;
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "around@example.com").await;
+    let bodies: Vec<String> = (0..30).map(|i| if i == 12 { "the needle".into() } else { format!("hay {i}") }).collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let c = conversation(store, u.id, "Stack", &refs).await;
+    let hit = search(store, u.id, "needle").await.items.remove(0);
+    let anchor = hit.message.expect("matched message").id;
+    let around = |limit| MessageQuery { around: Some(anchor), limit, ..Default::default() };
+    let page = store.list_messages(u.id, c, &around(9)).await.expect("around");
+    let contents: Vec<&str> = page.items.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["hay 8", "hay 9", "hay 10", "hay 11", "the needle", "hay 13", "hay 14", "hay 15", "hay 16"]);
+    let earlier = store
+        .list_messages(u.id, c, &MessageQuery { before: page.earlier.clone(), limit: 50, ..Default::default() })
+        .await
+        .expect("earlier");
+    assert_eq!(earlier.items.len(), 8, "hay 0 to hay 7");
+    assert!(earlier.earlier.is_none());
+    let later = store
+        .list_messages(u.id, c, &MessageQuery { after: page.later.clone(), limit: 50, ..Default::default() })
+        .await
+        .expect("later");
+    assert_eq!(later.items.first().map(|m| m.content.as_str()), Some("hay 17"));
+    assert_eq!(later.items.len(), 13);
+    // Near the end: no later page.
+    let whole = store.list_messages(u.id, c, &around(50)).await.expect("whole");
+    assert_eq!((whole.items.len(), whole.earlier.is_none(), whole.later.is_none()), (30, true, true));
+    // Another conversation's message, or another user's conversation: not found.
+    let other = conversation(store, u.id, "Other", &["x"]).await;
+    assert!(matches!(store.list_messages(u.id, other, &around(9)).await, Err(DbError::NotFound)));
+    let mallory = user(store, "around-mallory@example.com").await;
+    assert!(matches!(store.list_messages(mallory.id, c, &around(9)).await, Err(DbError::NotFound)));
 }

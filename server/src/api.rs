@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use mosaic_db::messages::NewMessage;
-use mosaic_db::model::{Conversation, Message, MessagePage, MessageQuery, Page, Preference, SessionInfo};
+use mosaic_db::model::{Conversation, Message, MessagePage, MessageQuery, Page, Preference, SearchHit, SessionInfo};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -34,6 +34,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/conversations", get(list_conversations).post(create_conversation))
         .route("/api/conversations/{id}", get(get_conversation).patch(update_conversation).delete(delete_conversation))
         .route("/api/conversations/{id}/messages", get(list_messages).post(post_message))
+        .route("/api/search", get(search))
         .route("/api/preferences", get(preferences))
         .route("/api/preferences/{key}", axum::routing::put(set_preference).delete(delete_preference))
         .route("/api/sessions", get(sessions))
@@ -142,6 +143,8 @@ async fn delete_conversation(
 struct MessagesQuery {
     before: Option<String>,
     after: Option<String>,
+    /// A message id: the page around it (where a search result opens).
+    around: Option<String>,
     limit: Option<u32>,
 }
 
@@ -152,7 +155,8 @@ async fn list_messages(
     q: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Result<Json<MessagePage>, AppError> {
     let q = query(q)?;
-    let mq = MessageQuery { before: q.before, after: q.after, limit: q.limit.unwrap_or(DEFAULT_LIMIT) };
+    let around = q.around.as_deref().map(id).transpose()?;
+    let mq = MessageQuery { before: q.before, after: q.after, around, limit: q.limit.unwrap_or(DEFAULT_LIMIT) };
     Ok(Json(s.app.store.list_messages(me.user.id, id(&raw)?, &mq).await?))
 }
 
@@ -173,6 +177,26 @@ async fn post_message(
     let new =
         NewMessage { role: mosaic_db::model::MessageRole::User, content: b.content, metadata: serde_json::json!({}) };
     Ok((StatusCode::CREATED, Json(s.app.store.append_message(me.user.id, id, new).await?)))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/search?q=…&cursor=…&limit=…`: the user's conversations matching `q`, best first, each
+/// with its best message's highlighted snippet (see `mosaic_db::search`).
+async fn search(
+    State(s): State<ServerState>,
+    Authed(me): Authed,
+    q: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Json<Page<SearchHit>>, AppError> {
+    let q = query(q)?;
+    let text = q.q.filter(|t| !t.trim().is_empty()).ok_or_else(|| AppError::BadRequest("Say what to search for: ?q=…".into()))?;
+    let limit = q.limit.unwrap_or(mosaic_db::search::DEFAULT_PAGE);
+    Ok(Json(s.app.store.search(me.user.id, &text, q.cursor.as_deref(), limit).await?))
 }
 
 async fn preferences(State(s): State<ServerState>, Authed(me): Authed) -> Result<Json<Vec<Preference>>, AppError> {

@@ -123,7 +123,7 @@ pub async fn load_dashboard(
         with_archived: show_archived || archived_more.is_some(),
         archived_from: archived_more,
         page: SIDEBAR_PAGE,
-        open: conversation.map(|id| (id, MessageQuery { before: earlier, after: None, limit: MESSAGES_PAGE })),
+        open: conversation.map(|id| (id, MessageQuery { before: earlier, after: None, around: None, limit: MESSAGES_PAGE })),
     };
     let rows = state.store.dashboard(me.user.id, &query).await.map_err(fail)?;
     let open = rows.open.map(|(conversation, messages)| {
@@ -178,7 +178,7 @@ pub async fn messages_since(conversation: Uuid, since: Option<String>) -> Result
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
     let page = store
-        .list_messages(me.user.id, conversation, &MessageQuery { before: None, after: since, limit: MAX_FOLLOW })
+        .list_messages(me.user.id, conversation, &MessageQuery { before: None, after: since, around: None, limit: MAX_FOLLOW })
         .await
         .map_err(fail)?;
     Ok(page.items.iter().map(MessageView::of).collect())
@@ -208,7 +208,7 @@ pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<Earl
         .list_messages(
             me.user.id,
             conversation,
-            &MessageQuery { before: Some(cursor), after: None, limit: MESSAGES_PAGE },
+            &MessageQuery { before: Some(cursor), after: None, around: None, limit: MESSAGES_PAGE },
         )
         .await
         .map_err(fail)?;

@@ -26,6 +26,11 @@ pub const PAGE_AFTER: &str =
      ORDER BY created_at ASC, id ASC
      LIMIT $4";
 
+/// One message of a conversation: the anchor of a page around it.
+pub const ONE: &str =
+    "SELECT id, conversation_id, role, content, metadata, status, status_reason, created_at FROM messages
+     WHERE id = $1 AND conversation_id = $2";
+
 /// Bumps a conversation to the top of its owner's list; no row means not theirs (or gone).
 pub(crate) const BUMP: &str = "UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2";
 
@@ -110,6 +115,9 @@ impl Backend {
             |m: &Message| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesBefore, conversation_id);
         let later_of =
             |m: &Message| Cursor { at: m.created_at, id: m.id }.encode(CursorKind::MessagesAfter, conversation_id);
+        if let (None, None, Some(anchor)) = (before, after, query.around) {
+            return Ok((conversation, Self::page_around(conn, conversation_id, anchor, limit).await?));
+        }
         if let Some(after) = after {
             let mut items = sqlx::query_as::<_, Message>(PAGE_AFTER)
                 .bind(conversation_id)
@@ -134,5 +142,46 @@ impl Backend {
         items.reverse();
         let later = if before.is_some() { items.last().map(later_of) } else { None };
         Ok((conversation, MessagePage { items, earlier, later }))
+    }
+
+    /// The page around one message: it, up to half a page before it and the rest after it, with
+    /// cursors both ways. A message of another conversation is not found.
+    async fn page_around(
+        conn: &mut sqlx::pool::PoolConnection<Db>,
+        conversation_id: Uuid,
+        anchor: Uuid,
+        limit: i64,
+    ) -> DbResult<MessagePage> {
+        let anchor = sqlx::query_as::<_, Message>(ONE).bind(anchor).bind(conversation_id).fetch_one(&mut **conn).await?;
+        let older = (limit - 1) / 2;
+        let newer = limit - 1 - older;
+        let mut before = sqlx::query_as::<_, Message>(PAGE_BEFORE)
+            .bind(conversation_id)
+            .bind(anchor.created_at)
+            .bind(anchor.id)
+            .bind(older + 1)
+            .fetch_all(&mut **conn)
+            .await?;
+        let mut after = sqlx::query_as::<_, Message>(PAGE_AFTER)
+            .bind(conversation_id)
+            .bind(anchor.created_at)
+            .bind(anchor.id)
+            .bind(newer + 1)
+            .fetch_all(&mut **conn)
+            .await?;
+        // Each side's cursor is its last row shown, or the anchor when the side shows none.
+        let cursor = |m: &Message, kind| Cursor { at: m.created_at, id: m.id }.encode(kind, conversation_id);
+        let mut side = |rows: &mut Vec<Message>, keep: i64, kind| {
+            let more = rows.len() as i64 > keep;
+            rows.truncate(usize::try_from(keep).unwrap_or(0));
+            more.then(|| cursor(rows.last().unwrap_or(&anchor), kind))
+        };
+        let earlier = side(&mut before, older, CursorKind::MessagesBefore);
+        let later = side(&mut after, newer, CursorKind::MessagesAfter);
+        before.reverse();
+        let mut items = before;
+        items.push(anchor);
+        items.extend(after);
+        Ok(MessagePage { items, earlier, later })
     }
 }
