@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/audit") view=pages::AdminAudit ssr=SsrMode::Async/>
                 <Route path=path!("/c/:id/activity") view=pages::ActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/c/:id") view=pages::Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/search") view=pages::Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
             </Routes>
         </Router>

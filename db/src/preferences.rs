@@ -21,11 +21,15 @@ pub const MAX_VALUE_BYTES: usize = 8 * 1024;
 /// The key of the user's model pick (`provider/model`), remembered from the composer's picker.
 pub const CHAT_MODEL: &str = "chat.model";
 
+/// The key of whether Enter sends in the composer (Shift+Enter makes a new line); when false,
+/// Enter makes a new line and Ctrl/Cmd+Enter sends.
+pub const SEND_ON_ENTER: &str = "chat.sendOnEnter";
+
 /// Built-in defaults every user starts from.
 pub fn defaults() -> Vec<(&'static str, Value)> {
     vec![
         ("theme", json!("system")),
-        ("chat.sendOnEnter", json!(true)),
+        (SEND_ON_ENTER, json!(true)),
         (CHAT_MODEL, Value::Null),
         ("chat.historyBudgetTokens", json!(8000)),
         ("ui.density", json!("comfortable")),

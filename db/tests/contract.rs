@@ -197,12 +197,20 @@ async fn messages_page_backwards_and_forwards(engine: Engine) {
     assert_eq!(contents(&latest), (15..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     assert!(latest.later.is_none(), "the newest page has nothing later");
     let earlier = store
-        .list_messages(u.id, c.id, &MessageQuery { before: latest.earlier.clone(), after: None, around: None, limit: 10 })
+        .list_messages(
+            u.id,
+            c.id,
+            &MessageQuery { before: latest.earlier.clone(), after: None, around: None, limit: 10 },
+        )
         .await
         .expect("earlier");
     assert_eq!(contents(&earlier), (5..15).map(|i| format!("m{i:02}")).collect::<Vec<_>>());
     let first = store
-        .list_messages(u.id, c.id, &MessageQuery { before: earlier.earlier.clone(), after: None, around: None, limit: 10 })
+        .list_messages(
+            u.id,
+            c.id,
+            &MessageQuery { before: earlier.earlier.clone(), after: None, around: None, limit: 10 },
+        )
         .await
         .expect("first");
     assert_eq!(contents(&first), (0..5).map(|i| format!("m{i:02}")).collect::<Vec<_>>());

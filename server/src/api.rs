@@ -194,7 +194,9 @@ async fn search(
     q: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Json<Page<SearchHit>>, AppError> {
     let q = query(q)?;
-    let text = q.q.filter(|t| !t.trim().is_empty()).ok_or_else(|| AppError::BadRequest("Say what to search for: ?q=…".into()))?;
+    let text =
+        q.q.filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| AppError::BadRequest("Say what to search for: ?q=…".into()))?;
     let limit = q.limit.unwrap_or(mosaic_db::search::DEFAULT_PAGE);
     Ok(Json(s.app.store.search(me.user.id, &text, q.cursor.as_deref(), limit).await?))
 }

@@ -221,3 +221,19 @@ pub async fn revoke_session(id: uuid::Uuid) -> Result<(), ServerFnError> {
     redirect_plain_form(if Some(id) == me.session_id() { "/login" } else { "/settings" });
     Ok(())
 }
+
+/// Turns "Enter sends" in the composer on or off (the `chat.sendOnEnter` preference). The settings
+/// form sends `enter_sends=on` when its box is ticked and nothing when not, as HTML checkboxes do.
+#[server(prefix = "/_fn", endpoint = "set_enter_sends")]
+pub async fn set_enter_sends(enter_sends: Option<String>) -> Result<(), ServerFnError> {
+    use crate::api::respond::{fail, redirect_plain_form, require_user};
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    let on = enter_sends.is_some_and(|v| v != "false");
+    store
+        .set_preference(me.user.id, mosaic_db::preferences::SEND_ON_ENTER, &serde_json::json!(on))
+        .await
+        .map_err(fail)?;
+    redirect_plain_form("/settings");
+    Ok(())
+}

@@ -29,6 +29,19 @@ pub struct Dashboard {
     pub models: Vec<String>,
     /// The user's pick (the `chat.model` preference), if any.
     pub selected_model: Option<String>,
+    /// Whether Enter sends in the composer (the `chat.sendOnEnter` preference).
+    pub send_on_enter: bool,
+    /// The search on screen (`/search?q=…`), if any.
+    pub search: Option<SearchView>,
+}
+
+/// A search shown in the page's main area.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchView {
+    pub q: String,
+    pub results: Page<mosaic_db::model::SearchHit>,
+    /// What is wrong with the query (too long, a cursor of another search), shown instead of results.
+    pub problem: Option<String>,
 }
 
 /// The conversation on screen and a page of its messages.
@@ -42,6 +55,8 @@ pub struct OpenConversation {
     pub since: Option<String>,
     /// Whether a reply on this page is still being written.
     pub pending: bool,
+    /// The message the page was opened at (a search result), shown marked.
+    pub at: Option<Uuid>,
 }
 
 /// A message as the page shows it. The Markdown is already rendered to safe HTML on the server,
@@ -100,20 +115,33 @@ pub struct EarlierPage {
     pub earlier: Option<String>,
 }
 
+/// Which part of the open conversation the dashboard shows: the newest messages unless one of these
+/// is set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// The page before this cursor ("load earlier").
+    pub earlier: Option<String>,
+    /// The page after this cursor ("load later", from a search result's page).
+    pub later: Option<String>,
+    /// The page around this message (a search result), as its id.
+    pub at: Option<String>,
+}
+
 /// Loads the dashboard: the sidebar (from `more`, or the newest), the archived section when
-/// `show_archived` or `archived_more` asks for it, and the open conversation's messages (the latest,
-/// or those before `earlier`).
+/// `show_archived` or `archived_more` asks for it, the open conversation's messages (the latest,
+/// or the `window` asked for) and the search `q` (from `search_from`) when one is asked.
 #[server(prefix = "/_fn", endpoint = "dashboard")]
 pub async fn load_dashboard(
     conversation: Option<String>,
     more: Option<String>,
     #[server(default)] show_archived: bool,
     archived_more: Option<String>,
-    earlier: Option<String>,
+    #[server(default)] window: Window,
+    q: Option<String>,
+    search_from: Option<String>,
 ) -> Result<Dashboard, ServerFnError> {
     use crate::api::respond::{fail, require_user};
     use crate::error::AppError;
-    use mosaic_db::model::MessageQuery;
     let me = require_user()?;
     let state = crate::state::app_state()?;
     // A path that is not an id names no conversation of anyone's: not found, like a foreign one.
@@ -123,13 +151,36 @@ pub async fn load_dashboard(
         with_archived: show_archived || archived_more.is_some(),
         archived_from: archived_more,
         page: SIDEBAR_PAGE,
-        open: conversation.map(|id| (id, MessageQuery { before: earlier, after: None, around: None, limit: MESSAGES_PAGE })),
+        open: match conversation {
+            Some(id) => Some((id, message_query(&window)?)),
+            None => None,
+        },
     };
     let rows = state.store.dashboard(me.user.id, &query).await.map_err(fail)?;
+    let at = window.at.as_deref().and_then(|a| a.parse().ok());
     let open = rows.open.map(|(conversation, messages)| {
         let (since, pending) = pick_up_point(conversation.id, &messages.items);
-        OpenConversation { conversation, messages, since, pending }
+        OpenConversation { conversation, messages, since, pending, at }
     });
+    let search = match q.filter(|q| !q.trim().is_empty()) {
+        None => None,
+        Some(q) => {
+            Some(match state.store.search(me.user.id, &q, search_from.as_deref(), super::search::SEARCH_PAGE).await {
+                Ok(results) => SearchView { q, results, problem: None },
+                Err(e @ (mosaic_db::DbError::Invalid(_) | mosaic_db::DbError::BadCursor)) => SearchView {
+                    q,
+                    results: Page { items: Vec::new(), next: None },
+                    problem: Some(AppError::from(e).message().to_string()),
+                },
+                Err(e) => return Err(fail(e)),
+            })
+        }
+    };
+    let send_on_enter = rows
+        .preferences
+        .iter()
+        .find(|p| p.key == mosaic_db::preferences::SEND_ON_ENTER)
+        .is_none_or(|p| p.value != serde_json::json!(false));
     let models = state.chat.models_now().await;
     let selected_model = rows
         .preferences
@@ -154,6 +205,22 @@ pub async fn load_dashboard(
         open,
         models,
         selected_model,
+        send_on_enter,
+        search,
+    })
+}
+
+/// The message page a [`Window`] asks for; an `at` that is not an id names no message.
+#[cfg(feature = "ssr")]
+fn message_query(window: &Window) -> Result<mosaic_db::model::MessageQuery, ServerFnError> {
+    use crate::api::respond::fail;
+    use crate::error::AppError;
+    let around = window.at.as_deref().map(|a| a.parse::<Uuid>().map_err(|_| fail(AppError::NotFound))).transpose()?;
+    Ok(mosaic_db::model::MessageQuery {
+        before: window.earlier.clone(),
+        after: window.later.clone(),
+        around,
+        limit: MESSAGES_PAGE,
     })
 }
 
@@ -178,7 +245,11 @@ pub async fn messages_since(conversation: Uuid, since: Option<String>) -> Result
     let me = require_user()?;
     let store = crate::state::app_state()?.store;
     let page = store
-        .list_messages(me.user.id, conversation, &MessageQuery { before: None, after: since, around: None, limit: MAX_FOLLOW })
+        .list_messages(
+            me.user.id,
+            conversation,
+            &MessageQuery { before: None, after: since, around: None, limit: MAX_FOLLOW },
+        )
         .await
         .map_err(fail)?;
     Ok(page.items.iter().map(MessageView::of).collect())
@@ -213,6 +284,27 @@ pub async fn earlier_messages(conversation: Uuid, cursor: String) -> Result<Earl
         .await
         .map_err(fail)?;
     Ok(EarlierPage { items: page.items.iter().map(MessageView::of).collect(), earlier: page.earlier })
+}
+
+/// A later page of a conversation's messages, for "load later" in place (on a page opened around
+/// a search result).
+#[server(prefix = "/_fn", endpoint = "later_messages")]
+pub async fn later_messages(conversation: Uuid, cursor: String) -> Result<LaterPage, ServerFnError> {
+    use crate::api::respond::{fail, require_user};
+    use mosaic_db::model::MessageQuery;
+    let me = require_user()?;
+    let store = crate::state::app_state()?.store;
+    let query = MessageQuery { after: Some(cursor), limit: MESSAGES_PAGE, ..Default::default() };
+    let page = store.list_messages(me.user.id, conversation, &query).await.map_err(fail)?;
+    Ok(LaterPage { items: page.items.iter().map(MessageView::of).collect(), later: page.later })
+}
+
+/// A later page of a conversation, ready to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaterPage {
+    pub items: Vec<MessageView>,
+    /// Cursor for the page after this one, absent at the newest message.
+    pub later: Option<String>,
 }
 
 /// Starts a conversation, optionally with a first message (which then also names it, unless a

@@ -24,6 +24,7 @@ pub fn ChatPanel(
     selected: Option<String>,
     since: Option<String>,
     pending: bool,
+    send_on_enter: bool,
 ) -> impl IntoView {
     let chat = ChatState::new(conversation);
     let added = RwSignal::new(Vec::<MessageView>::new());
@@ -128,7 +129,8 @@ pub fn ChatPanel(
         <form method="post" action="/_fn/post_message" class="composer" aria-label="Send a message" on:submit=on_submit>
             <input type="hidden" name="conversation" value=conversation.to_string()/>
             <label class="visually-hidden" for="composer-input">"Message"</label>
-            <textarea id="composer-input" node_ref=composer name="content" rows="3" placeholder="Write a message…" required></textarea>
+            <textarea id="composer-input" node_ref=composer name="content" rows="3" placeholder="Write a message…" required
+                data-enter-sends=send_on_enter.to_string() aria-keyshortcuts=super::dashboard::send_keys(send_on_enter)></textarea>
             <div class="composer-side">
                 {has_models.then(|| view! {
                     <label class="visually-hidden" for="model-picker">"Model"</label>
@@ -137,7 +139,7 @@ pub fn ChatPanel(
                     </select>
                 })}
                 {move || if writing() {
-                    view! { <button type="button" class="danger" on:click=stop>"Stop"</button> }.into_any()
+                    view! { <button type="button" class="danger" data-shortcut="stop" aria-keyshortcuts="Escape" on:click=stop>"Stop"</button> }.into_any()
                 } else {
                     view! { <button type="submit">"Send"</button> }.into_any()
                 }}

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use super::chat_panel::ChatPanel;
 use super::flash_error;
+use super::search::{SearchBox, SearchMain};
+use super::shortcuts::Shortcuts;
 use crate::api::conversations::*;
 use crate::api::error_text;
 use crate::components::{ErrorBanner, LoadFailed, MessageItem, ModelOptions, NoModelNotice};
@@ -26,10 +28,12 @@ pub fn Dashboard() -> impl IntoView {
         move || {
             let q = query.read();
             let show_archived = q.get("archived").is_some();
-            (params.read().get("id"), q.get("more"), show_archived, q.get("archived_more"), q.get("earlier"))
+            let window = Window { earlier: q.get("earlier"), later: q.get("later"), at: q.get("at") };
+            let search = (q.get("q"), q.get("from"));
+            (params.read().get("id"), q.get("more"), show_archived, q.get("archived_more"), window, search)
         },
-        |(conversation, more, show_archived, archived_more, earlier)| {
-            load_dashboard(conversation, more, show_archived, archived_more, earlier)
+        |(conversation, more, show_archived, archived_more, window, (q, from))| {
+            load_dashboard(conversation, more, show_archived, archived_more, window, q, from)
         },
     );
     let flash = flash_error();
@@ -51,17 +55,34 @@ fn DashboardView(data: Dashboard, error: Option<String>) -> impl IntoView {
     let open_id = data.open.as_ref().map(|o| o.conversation.id);
     let title =
         data.open.as_ref().map_or_else(|| "Mosaic".to_string(), |o| format!("{} · Mosaic", o.conversation.title));
-    let Dashboard { user_name, is_admin, user_avatar, conversations, archived, paged, open, models, selected_model } =
-        data;
+    let Dashboard {
+        user_name,
+        is_admin,
+        user_avatar,
+        conversations,
+        archived,
+        paged,
+        open,
+        models,
+        selected_model,
+        send_on_enter,
+        search,
+    } = data;
+    let title = match &search {
+        Some(s) => format!("{} · Search · Mosaic", s.q),
+        None => title,
+    };
+    let searched = search.as_ref().map(|s| s.q.clone()).unwrap_or_default();
     view! {
         <Title text=title/>
         <div class="app">
-            <Sidebar conversations archived paged user_name is_admin user_avatar open_id/>
+            <Sidebar conversations archived paged user_name is_admin user_avatar open_id searched/>
             <main class="conversation" id="main">
                 <ErrorBanner message=Signal::stored(error)/>
-                {match open {
-                    Some(open) => view! { <OpenView open models selected=selected_model/> }.into_any(),
-                    None => view! { <Welcome models selected=selected_model/> }.into_any(),
+                {match (search, open) {
+                    (Some(search), _) => view! { <SearchMain search/> }.into_any(),
+                    (None, Some(open)) => view! { <OpenView open models selected=selected_model send_on_enter/> }.into_any(),
+                    (None, None) => view! { <Welcome models selected=selected_model send_on_enter/> }.into_any(),
                 }}
             </main>
         </div>
@@ -77,6 +98,7 @@ fn Sidebar(
     is_admin: bool,
     user_avatar: Option<String>,
     open_id: Option<Uuid>,
+    searched: String,
 ) -> impl IntoView {
     // Read on the server only when asked for; then the section starts open.
     let archived_section = match archived {
@@ -101,6 +123,7 @@ fn Sidebar(
                 <a class="brand" href="/"><Picture image=LOGO width=28 alt="" eager=true/>"Mosaic"</a>
                 <a class="button" href="/">"+ New"</a>
             </header>
+            <SearchBox q=searched/>
             <nav aria-label="Conversations">
                 <div class="recent">
                     <ConversationList page=conversations archived=false open_id/>
@@ -112,6 +135,7 @@ fn Sidebar(
                 <span class="who"><Avatar key=user_avatar name=user_name.clone() size=28/>{user_name}</span>
                 {is_admin.then(|| view! { <a href="/admin">"Admin"</a> })}
                 <a href="/settings">"Settings"</a>
+                <Shortcuts/>
             </footer>
         </aside>
     }
@@ -265,7 +289,7 @@ fn ArchivedOnOpen(open_id: Option<Uuid>) -> impl IntoView {
 /// The page with no conversation open: a composer that starts one (a plain form post: the server
 /// creates the conversation, starts the reply and sends the browser to it).
 #[component]
-fn Welcome(models: Vec<String>, selected: Option<String>) -> impl IntoView {
+fn Welcome(models: Vec<String>, selected: Option<String>, send_on_enter: bool) -> impl IntoView {
     let has_models = !models.is_empty();
     view! {
         <section class="welcome">
@@ -276,7 +300,8 @@ fn Welcome(models: Vec<String>, selected: Option<String>) -> impl IntoView {
         <NoModelNotice show=!has_models/>
         <form method="post" action="/_fn/new_conversation" class="composer" aria-label="New conversation">
             <label class="visually-hidden" for="composer-input">"Message"</label>
-            <textarea id="composer-input" name="message" rows="3" placeholder="Write a message…" required autofocus></textarea>
+            <textarea id="composer-input" name="message" rows="3" placeholder="Write a message…" required autofocus
+                data-enter-sends=send_on_enter.to_string() aria-keyshortcuts=send_keys(send_on_enter)></textarea>
             <div class="composer-side">
                 {has_models.then(|| view! {
                     <label class="visually-hidden" for="model-picker">"Model"</label>
@@ -289,8 +314,13 @@ fn Welcome(models: Vec<String>, selected: Option<String>) -> impl IntoView {
 }
 
 #[component]
-fn OpenView(open: OpenConversation, models: Vec<String>, selected: Option<String>) -> impl IntoView {
-    let OpenConversation { conversation, messages, since, pending } = open;
+fn OpenView(
+    open: OpenConversation,
+    models: Vec<String>,
+    selected: Option<String>,
+    send_on_enter: bool,
+) -> impl IntoView {
+    let OpenConversation { conversation, messages, since, pending, at } = open;
     let id = conversation.id;
     let archived = conversation.archived;
     // The model is picked per conversation: the one its last reply used, else the user's default.
@@ -298,7 +328,7 @@ fn OpenView(open: OpenConversation, models: Vec<String>, selected: Option<String
         Some(format!("{}/{}", m.metadata.get("provider")?.as_str()?, m.metadata.get("model")?.as_str()?))
     });
     let selected = conversation_model.filter(|m| models.contains(m)).or(selected);
-    let history = history_items(&messages.items);
+    let history = history_items(&messages.items, at);
     view! {
         <header class="conversation-head">
             <h1>{conversation.title.clone()}</h1>
@@ -331,26 +361,71 @@ fn OpenView(open: OpenConversation, models: Vec<String>, selected: Option<String
         </header>
         {messages.earlier.map(|cursor| view! { <EarlierMessages conversation=id cursor/> })}
         <ol class="messages" id="history">{history}</ol>
-        <ChatPanel conversation=id models selected since pending/>
+        {messages.later.map(|cursor| view! { <LaterMessages conversation=id cursor/> })}
+        <ChatPanel conversation=id models selected since pending send_on_enter/>
     }
 }
 
 /// The server-rendered messages of the open page. Those from the first reply still being written
 /// on carry their id, so the chat panel can replace them with what it fetches (the rest never
 /// change, and their ids would only add bytes to every page).
+/// The message the page was opened at (`at`) carries its anchor, so the link's fragment scrolls to
+/// it and marks it.
 #[cfg(feature = "ssr")]
-fn history_items(items: &[mosaic_db::model::Message]) -> impl IntoView {
+fn history_items(items: &[mosaic_db::model::Message], at: Option<Uuid>) -> impl IntoView {
     let first_pending = items.iter().position(in_progress).unwrap_or(items.len());
     items
         .iter()
         .enumerate()
-        .map(|(i, m)| view! { <MessageItem m=MessageView::of(m) replaceable={i >= first_pending}/> })
+        .map(|(i, m)| view! { <MessageItem m=MessageView::of(m) replaceable={i >= first_pending} anchor={Some(m.id) == at}/> })
         .collect_view()
 }
 
 /// In the browser this page is never rendered (only its islands are), so there is nothing to show.
 #[cfg(not(feature = "ssr"))]
-fn history_items(_items: &[mosaic_db::model::Message]) -> impl IntoView {}
+fn history_items(_items: &[mosaic_db::model::Message], _at: Option<Uuid>) -> impl IntoView {}
+
+/// What the composer's keyboard shortcut to send is, for assistive technology.
+pub(super) fn send_keys(send_on_enter: bool) -> &'static str {
+    if send_on_enter {
+        "Enter"
+    } else {
+        "Control+Enter Meta+Enter"
+    }
+}
+
+/// "Load later messages" on a page opened around a message: appends newer pages in place. Without
+/// JavaScript it is a link to the page after `cursor`.
+#[island]
+fn LaterMessages(conversation: Uuid, cursor: String) -> impl IntoView {
+    let items = RwSignal::new(Vec::<MessageView>::new());
+    let later = RwSignal::new(Some(cursor));
+    let fetch = InPlace::new();
+    let InPlace { loading, failed } = fetch;
+    let load_later = move |ev: leptos::ev::MouseEvent| {
+        let Some(cursor) = later.get_untracked() else { return };
+        ev.prevent_default();
+        fetch.run(later_messages(conversation, cursor), move |page| {
+            items.update(|list| list.extend(page.items));
+            later.set(page.later);
+        });
+    };
+    view! {
+        <ol class="messages">
+            {move || items.get().into_iter().map(|m| view! { <MessageItem m/> }).collect_view()}
+        </ol>
+        <ErrorBanner message=failed/>
+        {move || match later.get() {
+            Some(cursor) => view! {
+                <a class="more later" href=format!("?later={cursor}") on:click=load_later aria-busy=move || loading.get().to_string()>
+                    {move || if loading.get() { "Loading…" } else { "Load later messages" }}
+                </a>
+            }
+            .into_any(),
+            None => view! { <a class="more later" href=format!("/c/{conversation}")>"Back to the newest"</a> }.into_any(),
+        }}
+    }
+}
 
 /// "Load earlier messages": prepends older pages in place. Without JavaScript it is a link to the
 /// page ending at `cursor`.

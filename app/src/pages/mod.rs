@@ -4,7 +4,9 @@ mod activity;
 mod admin;
 mod chat_panel;
 mod dashboard;
+mod search;
 mod settings;
+mod shortcuts;
 mod sign_in;
 
 pub use activity::ActivityPage;

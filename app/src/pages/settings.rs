@@ -40,6 +40,7 @@ pub fn Settings() -> impl IntoView {
                                 </section>
                                 {acc.has_password.then(|| view! { <PasswordForm/> })}
                                 <Tokens tokens=acc.tokens is_admin=acc.is_admin new_secret=acc.new_secret/>
+                                <Composing preferences=acc.preferences.clone()/>
                                 <Preferences preferences=acc.preferences/>
                                 <section class="card">
                                     <h2>"Active sessions"</h2>
@@ -178,6 +179,28 @@ fn Tokens(tokens: Vec<ApiToken>, is_admin: bool, new_secret: Option<String>) -> 
 }
 
 /// The effective preferences; those the platform enforces are shown locked with their value.
+/// How the composer sends: the `chat.sendOnEnter` preference as a checkbox (a plain form).
+#[component]
+fn Composing(preferences: Vec<Preference>) -> impl IntoView {
+    let setting = preferences.into_iter().find(|p| p.key == mosaic_db::preferences::SEND_ON_ENTER);
+    let on = setting.as_ref().is_none_or(|p| p.value != serde_json::json!(false));
+    let locked = setting.is_some_and(|p| !p.mutable);
+    view! {
+        <section class="card" aria-labelledby="composing-heading">
+            <h2 id="composing-heading">"Writing messages"</h2>
+            <form method="post" action="/_fn/set_enter_sends" class="stack">
+                <label class="check">
+                    <input type="checkbox" name="enter_sends" checked=on disabled=locked/>
+                    " Enter sends the message (Shift+Enter makes a new line). Off: Enter makes a new line and Ctrl+Enter (⌘+Enter) sends."
+                </label>
+                {locked.then(|| view! { <span class="locked">"Locked: set by your administrator"</span> })}
+                <button type="submit" disabled=locked>"Save"</button>
+            </form>
+            <p class="muted">"Press ? on the conversations page for every keyboard shortcut."</p>
+        </section>
+    }
+}
+
 #[component]
 fn Preferences(preferences: Vec<Preference>) -> impl IntoView {
     view! {

@@ -152,7 +152,8 @@ impl Backend {
         anchor: Uuid,
         limit: i64,
     ) -> DbResult<MessagePage> {
-        let anchor = sqlx::query_as::<_, Message>(ONE).bind(anchor).bind(conversation_id).fetch_one(&mut **conn).await?;
+        let anchor =
+            sqlx::query_as::<_, Message>(ONE).bind(anchor).bind(conversation_id).fetch_one(&mut **conn).await?;
         let older = (limit - 1) / 2;
         let newer = limit - 1 - older;
         let mut before = sqlx::query_as::<_, Message>(PAGE_BEFORE)
@@ -171,7 +172,7 @@ impl Backend {
             .await?;
         // Each side's cursor is its last row shown, or the anchor when the side shows none.
         let cursor = |m: &Message, kind| Cursor { at: m.created_at, id: m.id }.encode(kind, conversation_id);
-        let mut side = |rows: &mut Vec<Message>, keep: i64, kind| {
+        let side = |rows: &mut Vec<Message>, keep: i64, kind| {
             let more = rows.len() as i64 > keep;
             rows.truncate(usize::try_from(keep).unwrap_or(0));
             more.then(|| cursor(rows.last().unwrap_or(&anchor), kind))
