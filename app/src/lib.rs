@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view=pages::SignUp ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
+                <Route path=path!("/imports/:id") view=pages::ImportPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=pages::AdminUsers ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users/:id/delete") view=pages::AdminDeleteUser ssr=SsrMode::Async/>
                 <Route path=path!("/admin/preferences") view=pages::AdminPreferences ssr=SsrMode::Async/>

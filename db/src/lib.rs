@@ -54,6 +54,8 @@ pub mod messages;
 #[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]
+pub mod portability;
+#[cfg(feature = "server")]
 pub mod postgres;
 #[cfg(feature = "server")]
 pub mod preferences;

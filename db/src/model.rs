@@ -524,3 +524,65 @@ pub struct SearchHit {
     /// The best-matching message, absent when only the title matched.
     pub message: Option<MatchedMessage>,
 }
+
+/// How an import stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    /// Reading the whole file once, to refuse a malformed one before anything is written.
+    Checking,
+    /// Writing, a batch of conversations at a time.
+    Importing,
+    Done,
+    Failed,
+}
+
+impl ImportStatus {
+    /// The spelling stored in `imports.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Checking => "checking",
+            ImportStatus::Importing => "importing",
+            ImportStatus::Done => "done",
+            ImportStatus::Failed => "failed",
+        }
+    }
+}
+
+impl TryFrom<String> for ImportStatus {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "checking" => Ok(ImportStatus::Checking),
+            "importing" => Ok(ImportStatus::Importing),
+            "done" => Ok(ImportStatus::Done),
+            "failed" => Ok(ImportStatus::Failed),
+            other => Err(format!("unknown import status {other:?}")),
+        }
+    }
+}
+
+/// An import the user started and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct ImportJob {
+    pub id: Uuid,
+    /// `mosaic`, `chatgpt` or `openwebui`.
+    pub format: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub status: ImportStatus,
+    /// Conversations read (checking) or written (importing) so far.
+    pub done: i64,
+    /// Conversations in the file, once checked.
+    pub total: Option<i64>,
+    /// Conversations added, and those already here from an earlier import of the same source.
+    pub imported: i64,
+    pub skipped: i64,
+    /// Messages added.
+    pub messages: i64,
+    /// Why it failed, or which entries were left out as bad.
+    pub problem: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

@@ -424,6 +424,81 @@ impl Store {
         dispatch!(self.search(user_id, &query, cursor, limit))
     }
 
+    // ---- export and import (see [`crate::portability`]) ----
+
+    /// A batch of the user's conversations (archived or not), newest-updated first, before
+    /// `(updated_at, id)`, each with the source it was imported from: what an archive streams.
+    pub async fn export_conversations(
+        &self,
+        user_id: Uuid,
+        archived: bool,
+        before: Option<(i64, Uuid)>,
+        limit: u32,
+    ) -> DbResult<Vec<(Conversation, Option<String>)>> {
+        dispatch!(self.export_conversations(user_id, archived, before, limit))
+    }
+
+    /// A batch of one of the user's conversations' messages, oldest first, after
+    /// `(created_at, id)`; another user's conversation reads as empty.
+    pub async fn export_messages(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: u32,
+    ) -> DbResult<Vec<Message>> {
+        dispatch!(self.export_messages(user_id, conversation_id, after, limit))
+    }
+
+    /// A batch of the user's agent logs, by agent session then time, after
+    /// `(session_id, created_at, id)`.
+    pub async fn export_agent_logs(
+        &self,
+        user_id: Uuid,
+        after: Option<(String, i64, Uuid)>,
+        limit: u32,
+    ) -> DbResult<Vec<AgentLog>> {
+        dispatch!(self.export_agent_logs(user_id, after, limit))
+    }
+
+    /// Writes a batch of checked conversations to the user's account in one transaction, with
+    /// their own times; those whose source was imported before are skipped.
+    pub async fn import_conversations(
+        &self,
+        user_id: Uuid,
+        batch: &[crate::portability::ImportedConversation],
+    ) -> DbResult<crate::portability::ImportCounts> {
+        dispatch!(self.import_conversations(user_id, batch))
+    }
+
+    /// Records a new import of the user's (status checking).
+    pub async fn create_import(&self, user_id: Uuid, format: &str) -> DbResult<crate::model::ImportJob> {
+        dispatch!(self.create_import(user_id, format))
+    }
+
+    /// Records how far an import got.
+    pub async fn update_import(
+        &self,
+        id: Uuid,
+        status: crate::model::ImportStatus,
+        done: i64,
+        total: Option<i64>,
+        counts: crate::portability::ImportCounts,
+        problem: Option<&str>,
+    ) -> DbResult<()> {
+        dispatch!(self.update_import(id, status, done, total, counts, problem))
+    }
+
+    /// One of the user's imports.
+    pub async fn get_import(&self, user_id: Uuid, id: Uuid) -> DbResult<crate::model::ImportJob> {
+        dispatch!(self.get_import(user_id, id))
+    }
+
+    /// The user's latest imports, newest first.
+    pub async fn recent_imports(&self, user_id: Uuid, limit: u32) -> DbResult<Vec<crate::model::ImportJob>> {
+        dispatch!(self.recent_imports(user_id, limit))
+    }
+
     // ---- preferences ----
 
     /// Sets one preference with a single upsert; a locked row is [`DbError::Immutable`].

@@ -9,6 +9,7 @@ pub mod listen;
 pub mod media;
 pub mod middleware;
 pub mod oidc;
+pub mod portability;
 pub mod seed;
 pub mod site;
 pub mod telemetry;
@@ -49,6 +50,8 @@ pub struct ServerState {
     pub jobs: Arc<jobs::Jobs>,
     /// Sign-in through OpenID Connect providers.
     pub oidc: Arc<oidc::Oidc>,
+    /// Where import uploads wait while they are imported.
+    pub uploads: portability::Uploads,
     /// The bearer token `/metrics` asks for (MOSAIC_METRICS_TOKEN); without one it is not served.
     pub metrics_token: Option<String>,
 }
@@ -139,6 +142,7 @@ pub async fn state(config: &Config) -> Result<ServerState, StartError> {
         jobs,
         oidc: Arc::new(oidc),
         metrics_token: config.metrics_token.clone(),
+        uploads: portability::Uploads::new(&config.data_dir),
     })
 }
 
@@ -169,6 +173,7 @@ pub fn router(state: ServerState) -> Router {
         .merge(media::avatar::routes())
         .merge(oidc::routes())
         .merge(telemetry::routes())
+        .merge(portability::routes())
         .merge(site::routes(&site_root))
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, app::shell));

@@ -23,6 +23,8 @@ pub struct AccountView {
     pub preferences: Vec<Preference>,
     /// The secret of a token just created by a form, shown this once.
     pub new_secret: Option<String>,
+    /// The latest imports, newest first.
+    pub imports: Vec<mosaic_db::model::ImportJob>,
 }
 
 #[cfg(feature = "ssr")]
@@ -186,6 +188,7 @@ pub async fn account() -> Result<AccountView, ServerFnError> {
     let tokens = state.store.list_api_tokens(me.user.id).await.map_err(fail)?;
     let preferences = state.store.effective_preferences(me.user.id).await.map_err(fail)?;
     let has_password = state.store.password_hash(me.user.id).await.map_err(fail)?.is_some();
+    let imports = state.store.recent_imports(me.user.id, 5).await.map_err(fail)?;
     let new_secret = request_parts().and_then(|p| crate::auth::cookie(&p.headers, crate::auth::NEW_TOKEN_COOKIE));
     if new_secret.is_some() {
         if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
@@ -208,6 +211,7 @@ pub async fn account() -> Result<AccountView, ServerFnError> {
         tokens,
         preferences,
         new_secret: new_secret.filter(|s| s.starts_with(mosaic_db::api_tokens::PREFIX)),
+        imports,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod account;
 pub mod activity;
 pub mod admin;
 pub mod conversations;
+pub mod portability;
 pub mod search;
 
 use leptos::prelude::*;

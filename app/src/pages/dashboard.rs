@@ -335,6 +335,14 @@ fn OpenView(
             <div class="conversation-actions">
                 <a class="button-link" href=format!("/c/{id}/activity")>"Activity"</a>
                 <details class="menu">
+                    <summary>"Export"</summary>
+                    <div class="inline">
+                        <a href=format!("/api/conversations/{id}/export?format=markdown") download>"Markdown"</a>
+                        " · "
+                        <a href=format!("/api/conversations/{id}/export?format=json") download>"JSON"</a>
+                    </div>
+                </details>
+                <details class="menu">
                     <summary>"Rename"</summary>
                     <form method="post" action="/_fn/rename_conversation" class="inline">
                         <input type="hidden" name="conversation" value=id.to_string()/>

@@ -4,6 +4,7 @@ mod activity;
 mod admin;
 mod chat_panel;
 mod dashboard;
+mod imports;
 mod search;
 mod settings;
 mod shortcuts;
@@ -12,6 +13,7 @@ mod sign_in;
 pub use activity::ActivityPage;
 pub use admin::{AdminAudit, AdminDeleteUser, AdminJobs, AdminPreferences, AdminUsers};
 pub use dashboard::Dashboard;
+pub use imports::ImportPage;
 pub use settings::Settings;
 pub use sign_in::{SignIn, SignUp};
 

@@ -41,6 +41,7 @@ pub fn Settings() -> impl IntoView {
                                 {acc.has_password.then(|| view! { <PasswordForm/> })}
                                 <Tokens tokens=acc.tokens is_admin=acc.is_admin new_secret=acc.new_secret/>
                                 <Composing preferences=acc.preferences.clone()/>
+                                <YourData imports=acc.imports/>
                                 <Preferences preferences=acc.preferences/>
                                 <section class="card">
                                     <h2>"Active sessions"</h2>
@@ -179,6 +180,37 @@ fn Tokens(tokens: Vec<ApiToken>, is_admin: bool, new_secret: Option<String>) -> 
 }
 
 /// The effective preferences; those the platform enforces are shown locked with their value.
+/// Taking everything out (one archive) and bringing history in (a Mosaic archive, ChatGPT's
+/// `conversations.json`, Open WebUI's export): plain links and a plain upload form.
+#[component]
+fn YourData(imports: Vec<mosaic_db::model::ImportJob>) -> impl IntoView {
+    use crate::api::portability::describe;
+    view! {
+        <section class="card" id="import" aria-labelledby="data-heading">
+            <h2 id="data-heading">"Your data"</h2>
+            <p>
+                <a class="button" href="/api/export" download>"Download everything"</a>
+                " "<span class="muted">"One file (JSON Lines) with your conversations, messages, preferences and agent logs; it imports back here or into another Mosaic."</span>
+            </p>
+            <form method="post" action="/api/import" enctype="multipart/form-data" class="stack">
+                <label for="import-file">"Import conversations from a Mosaic archive, ChatGPT (conversations.json from its data export) or Open WebUI (its chat export)"</label>
+                <input id="import-file" type="file" name="file" accept=".json,.jsonl,application/json" required/>
+                <label class="check"><input type="checkbox" name="skip_bad"/>" Skip entries that cannot be read (otherwise a bad entry stops the import before anything is added)"</label>
+                <button type="submit">"Import"</button>
+                <span class="muted">"Importing the same file again adds nothing twice. Imported conversations keep their dates."</span>
+            </form>
+            {(!imports.is_empty()).then(|| view! {
+                <h3>"Recent imports"</h3>
+                <ul class="imports">
+                    {imports.into_iter().map(|job| view! {
+                        <li><a href=format!("/imports/{}", job.id)>{format_time(job.created_at)}</a>" · "{describe(&job)}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </section>
+    }
+}
+
 /// How the composer sends: the `chat.sendOnEnter` preference as a checkbox (a plain form).
 #[component]
 fn Composing(preferences: Vec<Preference>) -> impl IntoView {

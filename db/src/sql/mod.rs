@@ -20,6 +20,7 @@ pub mod dashboard;
 pub mod gc;
 pub mod jobs;
 pub mod messages;
+pub mod portability;
 pub mod preferences;
 pub mod replies;
 pub mod search;

@@ -197,7 +197,7 @@ pub fn routes() -> Router<ServerState> {
 }
 
 /// A browser's plain form post wants a page back; API clients want JSON.
-fn wants_html(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
