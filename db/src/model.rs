@@ -6,6 +6,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// The preference key of whether Enter sends in the composer (Shift+Enter makes a new line); when
+/// false, Enter makes a new line and Ctrl/Cmd+Enter sends. Here so the browser build reads it too.
+pub const SEND_ON_ENTER: &str = "chat.sendOnEnter";
+
 /// What a user may do: admins manage the instance, members use it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -21,9 +21,7 @@ pub const MAX_VALUE_BYTES: usize = 8 * 1024;
 /// The key of the user's model pick (`provider/model`), remembered from the composer's picker.
 pub const CHAT_MODEL: &str = "chat.model";
 
-/// The key of whether Enter sends in the composer (Shift+Enter makes a new line); when false,
-/// Enter makes a new line and Ctrl/Cmd+Enter sends.
-pub const SEND_ON_ENTER: &str = "chat.sendOnEnter";
+pub use crate::model::SEND_ON_ENTER;
 
 /// Built-in defaults every user starts from.
 pub fn defaults() -> Vec<(&'static str, Value)> {

@@ -214,7 +214,7 @@ fn YourData(imports: Vec<mosaic_db::model::ImportJob>) -> impl IntoView {
 /// How the composer sends: the `chat.sendOnEnter` preference as a checkbox (a plain form).
 #[component]
 fn Composing(preferences: Vec<Preference>) -> impl IntoView {
-    let setting = preferences.into_iter().find(|p| p.key == mosaic_db::preferences::SEND_ON_ENTER);
+    let setting = preferences.into_iter().find(|p| p.key == mosaic_db::model::SEND_ON_ENTER);
     let on = setting.as_ref().is_none_or(|p| p.value != serde_json::json!(false));
     let locked = setting.is_some_and(|p| !p.mutable);
     view! {
