@@ -100,6 +100,12 @@ const WORDS: &[&str] = &[
     "how",
 ];
 
+/// The word the search benchmark looks for as a rare one: in one seeded message of
+/// [`RARE_EVERY`] (200 of 2 million), never in the common vocabulary.
+pub const RARE_WORD: &str = "quokka";
+/// How often [`RARE_WORD`] is seeded.
+pub const RARE_EVERY: usize = 10_000;
+
 fn sentence(rng: &mut Rng, min_chars: usize, max_chars: usize) -> String {
     let target = min_chars + rng.below((max_chars - min_chars) as u64) as usize;
     let mut s = String::with_capacity(target + 16);
@@ -293,15 +299,22 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
     let total = conversations.len() * plan.messages + newest.map_or(0, |_| open_messages - plan.messages);
     let mut progress = Progress::new("messages", total);
     let mut batch: Vec<Vec<Value>> = Vec::with_capacity(ROWS_PER_STATEMENT);
+    let mut written = 0usize;
     for (conversation, created, _) in &conversations {
         let count = if Some(*conversation) == newest { open_messages } else { plan.messages };
         for m in 0..count {
             let user_turn = m % 2 == 0;
-            let (role, content) = if user_turn {
+            let (role, mut content) = if user_turn {
                 ("user", sentence(&mut rng, 20, 400))
             } else {
                 ("assistant", sentence(&mut rng, 200, 2000))
             };
+            // A rare word for the search benchmark: one message in RARE_EVERY.
+            written += 1;
+            if written % RARE_EVERY == 0 {
+                content.push(' ');
+                content.push_str(RARE_WORD);
+            }
             let meta = if user_turn {
                 "{}".to_string()
             } else {
