@@ -1,37 +1,13 @@
 import { test, expect, Page } from "@playwright/test";
+import { replyDone, signUp, uniqueEmail, watchErrors } from "./support";
 
 // Each test signs up a fresh user, so the tests do not depend on one another.
-function uniqueEmail(tag: string) {
-  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-async function signUp(page: Page, tag: string, email = uniqueEmail(tag)) {
-  await page.goto("/signup");
-  await page.getByLabel("Name").fill("E2E " + tag);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Start a conversation" })).toBeVisible();
-}
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
-  return errors;
-}
 
 test("signed-out visitors are sent to sign in", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 });
-
-/** Waits until no reply is being written (the Send button is back). */
-async function replyDone(page: Page) {
-  await expect(page.locator(".message.live")).toHaveCount(0, { timeout: 15_000 });
-  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
-}
 
 test("sign up, start a conversation, post, reload: the messages are there (hydrated, in place)", async ({ page }) => {
   const errors = watchErrors(page);

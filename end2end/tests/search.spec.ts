@@ -1,30 +1,6 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { replyDone, signUp, watchErrors } from "./support";
 import * as path from "path";
-
-function uniqueEmail(tag: string) {
-  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-async function signUp(page: Page, tag: string) {
-  await page.goto("/signup");
-  await page.getByLabel("Name").fill("E2E " + tag);
-  await page.getByLabel("Email").fill(uniqueEmail(tag));
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Start a conversation" })).toBeVisible();
-}
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
-  return errors;
-}
-
-async function replyDone(page: Page) {
-  await expect(page.locator(".message.live")).toHaveCount(0, { timeout: 15_000 });
-  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
-}
 
 test("import a ChatGPT export, find a word from it as you type, open the result at its message", async ({ page }) => {
   const errors = watchErrors(page);
