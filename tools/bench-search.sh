@@ -20,7 +20,6 @@ RAW=bench/raw
 mkdir -p bench/data "$RAW"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 command -v wrk >/dev/null || { log "installing wrk (Debian)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-command -v sqlite3 >/dev/null || { log "installing sqlite3 (Debian)"; apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 
 serve() { # serve DATABASE_URL DATA_DIR
   LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_ENV=PROD LEPTOS_OUTPUT_NAME=mosaic \
@@ -50,17 +49,6 @@ search_row() {
   echo "| $kind | \`$q\` | $found | $(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$file") | $(awk '$1 == "50%" { print $2 }' "$file") | $(awk '$1 == "99%" { print $2 }' "$file") | $(awk '/Non-2xx/ { n += $NF } END { print n + 0 }' "$file") |"
 }
 
-# appends_per_second: messages appended to one conversation for DURATION at 2 connections.
-appends_per_second() {
-  cat > "$RAW/append.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"content": "a benchmark message about the search index and what it costs a writer"}'
-LUA
-  wrk -t2 -c2 -d"$DURATION" -s "$RAW/append.lua" -H "$cookie" "$BASE/api/conversations/$conv/messages" > "$RAW/append.txt" 2>&1 || true
-  awk '/Requests\/sec/ { printf "%.0f", $2 }' "$RAW/append.txt"
-}
-
 bash tools/build-release.sh >&2
 rows=()
 for engine in $ENGINES; do
@@ -84,23 +72,13 @@ for engine in $ENGINES; do
   rows+=("$(search_row "prefix, as typed" "sear")"); echo "${rows[-1]}" >&2
   rows+=("$(search_row "phrase" '"rust database"')"); echo "${rows[-1]}" >&2
   rows+=("$(search_row "two words" "memory latency")"); echo "${rows[-1]}" >&2
+  stop
   if [ "$engine" = sqlite ]; then
-    db="$dir/mosaic.db"
-    with=$(appends_per_second)
-    stop
-    # Without the index: the insert trigger set aside, the same appends, then the trigger back and
-    # the rows appended meanwhile indexed, and every appended row deleted (through the index).
-    trigger=$(sqlite3 "$db" "SELECT sql FROM sqlite_master WHERE name = 'messages_search_insert'")
-    last=$(sqlite3 "$db" "SELECT max(rowid) FROM messages")
-    sqlite3 "$db" "DROP TRIGGER messages_search_insert"
-    serve "$url" "$dir"; login
-    without=$(appends_per_second)
-    stop
-    sqlite3 "$db" "$trigger;" \
-      "INSERT INTO message_search (rowid, words, owner) SELECT m.rowid, m.content, 'u' || lower(hex(c.user_id)) FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.rowid > $last;" \
-      "DELETE FROM messages WHERE content = 'a benchmark message about the search index and what it costs a writer';"
-    cost=$(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.0f %%", (b - a) / b * 100 }')
-    write_row="| appending a message (2 connections, one conversation) | $with messages/s with the index | $without without | the index costs $cost |"
+    # The same appends through the data layer with the index's trigger and without it (the
+    # command puts the trigger back, indexes what was appended meanwhile and deletes it all).
+    read -r with without < <(DATABASE_URL="$url" MOSAIC_DATA_DIR="$dir" ./target/release/server append-cost --seconds 10 | tail -n 1)
+    cost=$(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.0f %%", (b / a - 1) * 100 }')
+    write_row="| appending a message (2 writers, one conversation, through the data layer) | $with messages/s | $without messages/s | $cost slower |"
     echo "$write_row" >&2
   fi
   stop

@@ -6,9 +6,10 @@
 //! separator, so no input can reach either engine's query syntax. Matching ignores case and
 //! accents; the last word matches as a prefix while the user is still typing it (no space after).
 //!
-//! Ranking: each engine scores its candidate messages and titles (bm25 on SQLite, `ts_rank` on
-//! PostgreSQL); a conversation's score is its best message's plus its title's, ties broken by
-//! recency. The candidates are the newest [`MESSAGE_WINDOW`] matching messages and
+//! Ranking: each engine finds its candidate messages and titles; they are scored here, the same
+//! way for both (BM25 over the candidates, [`SearchQuery::scores`]: the engines' own scores read
+//! statistics of the whole index, which cost tens of milliseconds for a word in most messages); a
+//! conversation's score is its best message's plus its title's (weighted), ties broken by recency. The candidates are the newest [`MESSAGE_WINDOW`] matching messages and
 //! [`TITLE_WINDOW`] matching titles: a rare word is ranked over every match, a word in half of a
 //! user's two million messages over the newest of them, which keeps every query's cost bounded.
 
@@ -26,7 +27,7 @@ pub const MAX_QUERY_CHARS: usize = 500;
 /// The most words (counting each word of a phrase) a query may have.
 pub const MAX_QUERY_WORDS: usize = 16;
 /// How many of the newest matching messages are ranked.
-pub const MESSAGE_WINDOW: i64 = 1000;
+pub const MESSAGE_WINDOW: i64 = 500;
 /// How many of the newest matching titles are ranked.
 pub const TITLE_WINDOW: i64 = 200;
 /// Results per page unless the caller asks for another size.
@@ -55,8 +56,17 @@ pub struct SearchQuery {
 
 /// Lowercases and removes accents, the way both engines' indexes see a word.
 pub fn fold(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
     word.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
+
+/// BM25's term-frequency saturation and length normalisation, at their usual values.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// How much more a match in the title counts than one in a message.
+pub const TITLE_WEIGHT: f64 = 2.0;
 
 /// The words of a text, as byte ranges: runs of letters and digits.
 fn words(text: &str) -> Vec<(usize, usize)> {
@@ -157,6 +167,45 @@ impl SearchQuery {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         Uuid::from_bytes(bytes)
+    }
+
+    /// How often each term occurs in a text's folded words.
+    fn counts(&self, folded: &[String]) -> Vec<usize> {
+        self.terms
+            .iter()
+            .map(|term| match term {
+                Term::Word { word, prefix: false } => folded.iter().filter(|w| *w == word).count(),
+                Term::Word { word, prefix: true } => folded.iter().filter(|w| w.starts_with(word.as_str())).count(),
+                Term::Phrase(phrase) => folded.windows(phrase.len()).filter(|w| w == &phrase.as_slice()).count(),
+            })
+            .collect()
+    }
+
+    /// The relevance of each text to the query: BM25, with the document frequencies and the mean
+    /// length counted over these texts (the candidates an engine found), so it needs no statistics
+    /// of the whole index and gives the same order on both engines.
+    pub fn scores(&self, texts: &[&str]) -> Vec<f64> {
+        let docs: Vec<(Vec<usize>, usize)> = texts
+            .iter()
+            .map(|t| {
+                let folded: Vec<String> = words(t).into_iter().map(|(s, e)| fold(&t[s..e])).collect();
+                (self.counts(&folded), folded.len())
+            })
+            .collect();
+        let n = docs.len() as f64;
+        let mean = (docs.iter().map(|(_, len)| *len).sum::<usize>() as f64 / n.max(1.0)).max(1.0);
+        let idf: Vec<f64> = (0..self.terms.len())
+            .map(|k| {
+                let df = docs.iter().filter(|(counts, _)| counts[k] > 0).count() as f64;
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .collect();
+        docs.iter()
+            .map(|(counts, len)| {
+                let norm = K1 * (1.0 - B + B * *len as f64 / mean);
+                counts.iter().zip(&idf).map(|(&tf, idf)| idf * tf as f64 * (K1 + 1.0) / (tf as f64 + norm)).sum()
+            })
+            .collect()
     }
 
     /// Which words of `text` the query matches, as a flag per word of [`words`].
@@ -284,7 +333,7 @@ pub struct Candidate {
     pub conversation_id: Uuid,
     pub updated_at: i64,
     pub message_id: Option<Uuid>,
-    /// The engine's relevance, higher is better.
+    /// The relevance ([`SearchQuery::scores`]), higher is better.
     pub score: f64,
 }
 
@@ -407,6 +456,23 @@ mod tests {
         assert!(!snippet.contains("  "));
         // Markup in the text stays text.
         assert_eq!(marked(&q("b").highlight("<b>bold</b>")), "<[b]>bold</[b]>");
+    }
+
+    #[test]
+    fn scores_favour_more_and_denser_matches() {
+        let query = q("heron river ");
+        let s = query.scores(&[
+            "a heron by the river",
+            "heron heron river heron",
+            "a long text that mentions a heron and a river once among very many other words here",
+            "no match at all",
+        ]);
+        assert!(s[1] > s[0] && s[0] > s[2] && s[2] > s[3], "{s:?}");
+        assert_eq!(s[3], 0.0);
+        let phrase = q("\"grey heron\"").scores(&["a grey heron", "a heron, grey"]);
+        assert!(phrase[0] > 0.0 && phrase[1] == 0.0, "{phrase:?}");
+        let prefix = q("her").scores(&["herons", "the"]);
+        assert!(prefix[0] > 0.0 && prefix[1] == 0.0);
     }
 
     #[test]

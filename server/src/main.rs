@@ -35,8 +35,12 @@ async fn run(config: Config, args: &[String]) -> Result<(), Box<dyn std::error::
         Some("seed") => return seed(&config, &args[1..]).await,
         Some("assets") => return assets(&config, &args[1..]),
         Some("migrate") => return migrate(&config, &args[1..]).await,
+        Some("append-cost") => return append_cost(&config, &args[1..]).await,
         Some(other) => {
-            return Err(format!("unknown command {other:?}; commands: serve (default), seed, assets, migrate").into())
+            return Err(format!(
+                "unknown command {other:?}; commands: serve (default), seed, assets, migrate, append-cost"
+            )
+            .into())
         }
     }
     make_missing_images(&config.site.root);
@@ -230,6 +234,26 @@ async fn seed(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error
     let (user, busiest) = server::seed::seed(&store, &plan).await?;
     store.close().await;
     println!("seeded in {:.1} s; user {user}; conversation {busiest}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `server append-cost [--seconds N] [--email E]`: messages appended per second with SQLite's
+/// search index and without it (the benchmark's write-cost row; see `server::seed::append_cost`).
+async fn append_cost(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut secs, mut email) = (10u64, "bench@example.com".to_string());
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--seconds" => secs = value.parse().map_err(|_| format!("--seconds: {value:?} is not a whole number"))?,
+            "--email" => email = value.clone(),
+            other => return Err(format!("unknown option {other:?}").into()),
+        }
+    }
+    let store = mosaic_db::Store::connect(&config.pool).await?;
+    let (with, without) = server::seed::append_cost(&store, &email, secs).await?;
+    store.close().await;
+    println!("{with:.0} {without:.0}");
     Ok(())
 }
 

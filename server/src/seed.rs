@@ -392,3 +392,75 @@ async fn insert_messages(store: &Store, rows: Vec<Vec<Value>>) -> Result<(), DbE
     let casts = ["", "", "", "", json, ""];
     insert_rows_cast(store, "messages (id, conversation_id, role, content, metadata, created_at)", &casts, rows).await
 }
+
+/// The text `server append-cost` appends (and deletes afterwards).
+const APPENDED: &str = "a benchmark message about the search index and what it costs a writer";
+
+/// `server append-cost`: what the search index costs a writer on SQLite. Appends messages to the
+/// benchmark user's newest conversation from two tasks for `secs` seconds through the data layer,
+/// then again with the index's insert trigger set aside; puts the trigger back, indexes the rows
+/// appended meanwhile, and deletes every appended row. Returns messages per second (with, without).
+pub async fn append_cost(store: &Store, email: &str, secs: u64) -> Result<(f64, f64), DbError> {
+    let Store::Sqlite(sqlite) = store else {
+        return Err(DbError::Invalid(
+            "append-cost measures SQLite's search triggers; DATABASE_URL is PostgreSQL".into(),
+        ));
+    };
+    let pool = sqlite.pool();
+    let (user, _) = store.find_credentials(email).await?.ok_or(DbError::NotFound)?;
+    let conversation = store
+        .list_conversations(user.id, false, None, 1)
+        .await?
+        .items
+        .first()
+        .map(|c| c.id)
+        .ok_or(DbError::NotFound)?;
+    let with = appends_per_second(store, user.id, conversation, secs).await?;
+    let (trigger,): (String,) =
+        sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_search_insert'")
+            .fetch_one(pool)
+            .await?;
+    let (last,): (i64,) = sqlx::query_as("SELECT max(rowid) FROM messages").fetch_one(pool).await?;
+    sqlx::query("DROP TRIGGER messages_search_insert").execute(pool).await?;
+    let without = appends_per_second(store, user.id, conversation, secs).await;
+    sqlx::query(sqlx::AssertSqlSafe(trigger)).execute(pool).await?;
+    sqlx::query(
+        "INSERT INTO message_search (rowid, words, owner)
+         SELECT m.rowid, m.content, 'u' || lower(hex(c.user_id))
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.rowid > $1",
+    )
+    .bind(last)
+    .execute(pool)
+    .await?;
+    sqlx::query("DELETE FROM messages WHERE conversation_id = $1 AND content = $2")
+        .bind(conversation)
+        .bind(APPENDED)
+        .execute(pool)
+        .await?;
+    Ok((with, without?))
+}
+
+async fn appends_per_second(store: &Store, user: Uuid, conversation: Uuid, secs: u64) -> Result<f64, DbError> {
+    let until = Instant::now() + std::time::Duration::from_secs(secs);
+    let writers = (0..2).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let message = mosaic_db::messages::NewMessage {
+                    role: mosaic_db::model::MessageRole::User,
+                    content: APPENDED.into(),
+                    metadata: serde_json::json!({}),
+                };
+                store.append_message(user, conversation, message).await?;
+                n += 1;
+            }
+            Ok::<u64, DbError>(n)
+        })
+    });
+    let mut total = 0;
+    for writer in writers.collect::<Vec<_>>() {
+        total += writer.await.map_err(|e| DbError::Internal(e.to_string()))??;
+    }
+    Ok(total as f64 / secs as f64)
+}

@@ -1,47 +1,49 @@
-//! Search: each engine's candidate statement (its own full-text machinery, migrations 0009), then
-//! the rows of the page, read the same way on both. The rules (what a query means, ranking,
-//! snippets) are in `crate::search`.
+//! Search: each engine's candidate statement (its own full-text machinery, migrations 0009) and
+//! the page built from what it returns. The rules (what a query means, scoring, ranking, snippets)
+//! are in `crate::search`. One statement per search: the candidates come with their conversation
+//! and their text, which the scoring and the snippets need.
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Backend, Db};
+use super::Backend;
 use crate::conversations::check_limit;
 use crate::cursor::{CursorKind, RankCursor};
 use crate::error::DbResult;
-use crate::model::{Conversation, MatchedMessage, Message, Page, SearchHit};
-use crate::search::{rank, Candidate, SearchQuery, MESSAGE_WINDOW, TITLE_WINDOW};
+use crate::model::{Conversation, MatchedMessage, MessageRole, Page, SearchHit};
+use crate::search::{rank, Candidate, SearchQuery, MESSAGE_WINDOW, TITLE_WEIGHT, TITLE_WINDOW};
 
 /// SQLite: the newest matching messages and titles of the user (the owner term is in the MATCH
-/// expression `$2`, so FTS5 intersects inside the index), scored by bm25 (negated: higher is
-/// better). `ORDER BY rowid DESC` is the index's own order, so `LIMIT` stops the scan and only the
-/// rows kept are scored. The joins check ownership again on the rows themselves.
-pub const FTS5_CANDIDATES: &str = "SELECT m.conversation_id, c.updated_at, m.id AS message_id, h.score
-     FROM (SELECT rowid AS r, -bm25(message_search, 1.0, 0.0) AS score FROM message_search
-           WHERE message_search MATCH $2 ORDER BY rowid DESC LIMIT $3) h
+/// expression `$2`, so FTS5 intersects inside the index). `ORDER BY rowid DESC` is the index's own
+/// order, so `LIMIT` stops the scan. The joins check ownership again on the rows themselves.
+pub const FTS5_CANDIDATES: &str = "SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
+            m.id AS message_id, m.role, m.created_at AS message_at, m.content
+     FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC LIMIT $3) h
      JOIN messages m ON m.rowid = h.r
      JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
      UNION ALL
-     SELECT c.id, c.updated_at, NULL, t.score
-     FROM (SELECT rowid AS r, -bm25(conversation_search, 1.0, 0.0) AS score FROM conversation_search
-           WHERE conversation_search MATCH $2 ORDER BY rowid DESC LIMIT $4) t
+     SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL
+     FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid DESC LIMIT $4) t
      JOIN conversations c ON c.rowid = t.r AND c.user_id = $1";
 
 /// PostgreSQL: the newest matching messages and titles of the user (GIN on the generated
-/// `search` vectors), scored by `ts_rank`.
+/// `search` vectors).
 pub const TSQUERY_CANDIDATES: &str = "SELECT * FROM (
-         SELECT m.conversation_id, c.updated_at, m.id AS message_id, ts_rank(m.search, q)::float8 AS score
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id,
-              to_tsquery('mosaic_search', $2) q
-         WHERE c.user_id = $1 AND m.search @@ q
+         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
+                m.id AS message_id, m.role, m.created_at AS message_at, m.content
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE c.user_id = $1 AND m.search @@ to_tsquery('mosaic_search', $2)
          ORDER BY m.created_at DESC LIMIT $3) hits
      UNION ALL
      SELECT * FROM (
-         SELECT c.id, c.updated_at, NULL::uuid, ts_rank(c.search, q)::float8
-         FROM conversations c, to_tsquery('mosaic_search', $2) q
-         WHERE c.user_id = $1 AND c.search @@ q
+         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL::uuid, NULL::text, NULL::bigint, NULL::text
+         FROM conversations c
+         WHERE c.user_id = $1 AND c.search @@ to_tsquery('mosaic_search', $2)
          ORDER BY c.updated_at DESC LIMIT $4) titles";
+
+/// A candidate row: the conversation, and the message when it is a message that matched.
+type Row = (Uuid, String, bool, i64, i64, Option<Uuid>, Option<String>, Option<i64>, Option<String>);
 
 impl Backend {
     pub(crate) async fn search(
@@ -55,65 +57,57 @@ impl Backend {
         let scope = query.scope();
         let after =
             cursor.filter(|c| !c.is_empty()).map(|c| RankCursor::decode(c, CursorKind::Search, scope)).transpose()?;
-        let mut conn = self.pool.acquire().await?;
-        let rows: Vec<(Uuid, i64, Option<Uuid>, f64)> = sqlx::query_as(Self::SEARCH_CANDIDATES)
+        let rows: Vec<Row> = sqlx::query_as(Self::SEARCH_CANDIDATES)
             .bind(user_id)
             .bind(Self::search_text(query, user_id))
             .bind(MESSAGE_WINDOW)
             .bind(TITLE_WINDOW)
-            .fetch_all(&mut *conn)
+            .fetch_all(&self.pool)
             .await?;
-        let candidates = rows
-            .into_iter()
-            .map(|(conversation_id, updated_at, message_id, score)| Candidate {
-                conversation_id,
-                updated_at,
-                message_id,
+
+        let mut conversations: HashMap<Uuid, Conversation> = HashMap::new();
+        let mut messages: HashMap<Uuid, (MessageRole, i64, String)> = HashMap::new();
+        let (mut found, mut titles) = (Vec::new(), Vec::new());
+        for (id, title, archived, created_at, updated_at, message, role, at, content) in rows {
+            conversations.entry(id).or_insert_with(|| Conversation { id, title, archived, created_at, updated_at });
+            match (message, role, at, content) {
+                (Some(message), Some(role), Some(at), Some(content)) => {
+                    let role = MessageRole::try_from(role).map_err(crate::DbError::Internal)?;
+                    messages.insert(message, (role, at, content));
+                    found.push((id, message));
+                }
+                _ => titles.push(id),
+            }
+        }
+        let texts: Vec<&str> = found.iter().map(|(_, m)| messages[m].2.as_str()).collect();
+        let scores = query.scores(&texts);
+        let title_texts: Vec<&str> = titles.iter().map(|c| conversations[c].title.as_str()).collect();
+        let title_scores = query.scores(&title_texts);
+        let updated = |c: &Uuid| conversations[c].updated_at;
+        let candidates = found
+            .iter()
+            .zip(scores)
+            .map(|(&(c, m), score)| Candidate {
+                conversation_id: c,
+                updated_at: updated(&c),
+                message_id: Some(m),
                 score,
             })
+            .chain(titles.iter().zip(title_scores).map(|(&c, score)| Candidate {
+                conversation_id: c,
+                updated_at: updated(&c),
+                message_id: None,
+                score: score * TITLE_WEIGHT,
+            }))
             .collect();
         let (ranked, next) = rank(candidates, after, limit as usize, scope);
-        if ranked.is_empty() {
-            return Ok(Page { items: Vec::new(), next });
-        }
-
-        let mut read = sqlx::QueryBuilder::<Db>::new(
-            "SELECT id, title, archived, created_at, updated_at FROM conversations WHERE user_id = ",
-        );
-        read.push_bind(user_id).push(" AND id IN (");
-        let mut ids = read.separated(", ");
-        for r in &ranked {
-            ids.push_bind(r.conversation_id);
-        }
-        read.push(")");
-        let conversations: HashMap<Uuid, Conversation> =
-            read.build_query_as::<Conversation>().fetch_all(&mut *conn).await?.into_iter().map(|c| (c.id, c)).collect();
-
-        let mut messages: HashMap<Uuid, Message> = HashMap::new();
-        if ranked.iter().any(|r| r.message_id.is_some()) {
-            let mut read = sqlx::QueryBuilder::<Db>::new(
-                "SELECT id, conversation_id, role, content, metadata, status, status_reason, created_at
-                 FROM messages WHERE id IN (",
-            );
-            let mut ids = read.separated(", ");
-            for id in ranked.iter().filter_map(|r| r.message_id) {
-                ids.push_bind(id);
-            }
-            read.push(")");
-            messages =
-                read.build_query_as::<Message>().fetch_all(&mut *conn).await?.into_iter().map(|m| (m.id, m)).collect();
-        }
-
-        // A conversation deleted between the two reads is left out.
         let items = ranked
             .into_iter()
             .filter_map(|r| {
-                let conversation = conversations.get(&r.conversation_id)?.clone();
-                let message = r.message_id.and_then(|id| messages.get(&id)).map(|m| MatchedMessage {
-                    id: m.id,
-                    role: m.role,
-                    created_at: m.created_at,
-                    snippet: query.snippet(&m.content),
+                let conversation = conversations.remove(&r.conversation_id)?;
+                let message = r.message_id.and_then(|id| {
+                    let (role, created_at, content) = messages.get(&id)?;
+                    Some(MatchedMessage { id, role: *role, created_at: *created_at, snippet: query.snippet(content) })
                 });
                 Some(SearchHit { title: query.highlight(&conversation.title), conversation, message })
             })
