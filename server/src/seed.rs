@@ -311,7 +311,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
             };
             // A rare word for the search benchmark: one message in RARE_EVERY.
             written += 1;
-            if written % RARE_EVERY == 0 {
+            if written.is_multiple_of(RARE_EVERY) {
                 content.push(' ');
                 content.push_str(RARE_WORD);
             }
