@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "job_runs",
     "attempts",
+    "imports",
 ];
 
 /// Bind parameters one insert may carry (PostgreSQL's limit is 65 535).

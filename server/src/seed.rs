@@ -338,6 +338,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan) -> Result<(Uuid, Uuid), DbErro
     insert_messages(store, batch).await?;
     progress.add(left);
     progress.finish();
+    merge_search_index(store).await?;
 
     // Agent logs: a third hot (last day), a third warm (last month), a third cold (older).
     let mut progress = Progress::new("agent logs", plan.logs);
@@ -391,6 +392,22 @@ async fn insert_messages(store: &Store, rows: Vec<Vec<Value>>) -> Result<(), DbE
     let json = if matches!(store, Store::Postgres(_)) { "::jsonb" } else { "" };
     let casts = ["", "", "", "", json, ""];
     insert_rows_cast(store, "messages (id, conversation_id, role, content, metadata, created_at)", &casts, rows).await
+}
+
+/// After a bulk load, merges SQLite's search index into one segment, as its automerge does over
+/// time under ordinary writes: left as the load wrote it (a segment per transaction), every write
+/// after it would pay for merging the backlog (3.7 ms an append at 2 M messages instead of 0.04).
+async fn merge_search_index(store: &Store) -> Result<(), DbError> {
+    if let Store::Sqlite(s) = store {
+        let started = Instant::now();
+        for table in ["message_search", "conversation_search"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} ({table}) VALUES ('optimize')")))
+                .execute(s.pool())
+                .await?;
+        }
+        println!("  search index merged in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 /// The text `server append-cost` appends (and deletes afterwards).

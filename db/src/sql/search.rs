@@ -16,16 +16,19 @@ use crate::search::{rank, Candidate, SearchQuery, MESSAGE_WINDOW, TITLE_WEIGHT, 
 
 /// SQLite: the newest matching messages and titles of the user (the owner term is in the MATCH
 /// expression `$2`, so FTS5 intersects inside the index). `ORDER BY rowid DESC` is the index's own
-/// order, so `LIMIT` stops the scan. The joins check ownership again on the rows themselves.
+/// order, so `LIMIT` stops the scan. The joins check ownership again on the rows themselves; they
+/// are CROSS JOINs because that fixes SQLite's join order: the few candidates first, each row
+/// looked up by rowid (left to itself, the planner walked the user's conversations and all their
+/// messages, and probed the candidates: 0.5 to 1 s at 2 M messages).
 pub const FTS5_CANDIDATES: &str = "SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
             m.id AS message_id, m.role, m.created_at AS message_at, m.content
      FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC LIMIT $3) h
-     JOIN messages m ON m.rowid = h.r
-     JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
+     CROSS JOIN messages m ON m.rowid = h.r
+     CROSS JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
      UNION ALL
      SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL
      FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid DESC LIMIT $4) t
-     JOIN conversations c ON c.rowid = t.r AND c.user_id = $1";
+     CROSS JOIN conversations c ON c.rowid = t.r AND c.user_id = $1";
 
 /// PostgreSQL: the newest matching messages and titles of the user (GIN on the generated
 /// `search` vectors).
