@@ -294,3 +294,41 @@ async fn a_result_opens_on_the_page_around_its_message(engine: Engine) {
     let mallory = user(store, "around-mallory@example.com").await;
     assert!(matches!(store.list_messages(mallory.id, c, &around(9)).await, Err(DbError::NotFound)));
 }
+
+/// SQLite reads the few candidates first and looks each row up (the CROSS JOINs fix that order):
+/// the plan's first step for each half is the FTS5 scan, and no table is scanned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_the_candidates_first() {
+    let db = mosaic_test_support::store(Engine::Sqlite).await;
+    let Store::Sqlite(s) = &*db else { panic!("sqlite") };
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        mosaic_db::sqlite::sql::search::FTS5_CANDIDATES
+    )))
+    .bind(Uuid::nil())
+    .bind("owner : \"u0\" AND words : (\"x\")")
+    .bind(500i64)
+    .bind(200i64)
+    .fetch_all(s.pool())
+    .await
+    .expect("plan");
+    let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+    eprintln!("{plan:#?}");
+    let steps: Vec<&str> = plan.iter().copied().filter(|l| l.starts_with("SCAN") || l.starts_with("SEARCH")).collect();
+    assert!(steps[0].starts_with("SCAN message_search VIRTUAL TABLE"), "{plan:#?}");
+    assert_eq!(
+        steps[1..4],
+        [
+            "SCAN h",
+            "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
+            "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)"
+        ],
+        "{plan:#?}"
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|l| l.starts_with("SCAN") && !l.contains("VIRTUAL TABLE") && *l != "SCAN h" && *l != "SCAN t"),
+        "{plan:#?}"
+    );
+}

@@ -5,7 +5,10 @@
 -- cascade from a deleted conversation runs after the conversation row is gone. Each document carries
 -- its owner as one term (`u` and the user id in hex) in a column of its own, so a search is the
 -- intersection of the user's documents and the query, inside the index. The unicode61 tokenizer with
--- `remove_diacritics 2` folds case and accents, so "cafe" finds "Café".
+-- `remove_diacritics 2` folds case and accents, so "cafe" finds "Café". Prefixes of 2, 3 and 4
+-- characters have index entries of their own, so the word being typed is one lookup, read lazily
+-- like any term (without them FTS5 merges the lists of every word with that prefix first: 60 ms for
+-- a prefix of a word in half of two million messages).
 --
 -- The index follows the rows by triggers, in the writing transaction: a message is findable the
 -- moment it is saved, a deleted conversation leaves the index with it, and nothing runs apart. A reply
@@ -18,13 +21,15 @@
 CREATE VIRTUAL TABLE message_search USING fts5 (
     words, owner,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3 4'
 );
 
 CREATE VIRTUAL TABLE conversation_search USING fts5 (
     words, owner,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3 4'
 );
 
 INSERT INTO message_search (rowid, words, owner)
