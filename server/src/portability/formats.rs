@@ -54,8 +54,9 @@ impl Source {
 }
 
 /// Calls `each` with every element of the JSON array `reader` holds, in order, one at a time.
-/// Stops early when `each` says so (`false`). A file that is not a JSON array, or breaks off, is
-/// an error naming the line and column.
+/// A file that is not a JSON array, or breaks off, is an error naming the line and column. When
+/// `each` says stop (`false`) the rest is not read: the result is then an error the caller, who
+/// asked to stop, has no use for.
 pub fn for_each_element(reader: impl Read, each: &mut dyn FnMut(usize, Value) -> bool) -> Result<(), String> {
     struct Elements<'a>(&'a mut dyn FnMut(usize, Value) -> bool);
     impl<'de> Visitor<'de> for Elements<'_> {
@@ -67,8 +68,6 @@ pub fn for_each_element(reader: impl Read, each: &mut dyn FnMut(usize, Value) ->
             let mut index = 0;
             while let Some(value) = seq.next_element::<Value>()? {
                 if !(self.0)(index, value) {
-                    // Read the rest without keeping it, so the array is still checked to its end.
-                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                     return Ok(());
                 }
                 index += 1;

@@ -121,8 +121,7 @@ async fn export_conversation(
         messages.extend(page);
     }
     Ok(if format == "json" {
-        let mut line = archive::conversation_line(&conversation, None);
-        line["type"] = serde_json::json!("conversation");
+        let line = archive::conversation_line(&conversation, None);
         let body = serde_json::json!({
             "format": "mosaic-conversation",
             "version": archive::VERSION,
@@ -318,7 +317,7 @@ async fn sniff(path: &Path) -> Result<import::Kind, (StatusCode, String)> {
     if !text.starts_with('[') {
         return Err(unknown());
     }
-    // The first element tells which product wrote the array (read in full: it may be large).
+    // The first element tells which product wrote the array; reading stops after it.
     let path = path.to_path_buf();
     let first = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(path).ok()?;
