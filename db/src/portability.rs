@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::conversations::MAX_TITLE_CHARS;
 use crate::messages::{metadata_problem, MAX_REPLY_BYTES};
-use crate::model::{MessageRole, ReplyState};
+use crate::model::{AgentLog, MessageRole, ReplyState};
 
 /// Conversations written per transaction during an import.
 pub const IMPORT_BATCH: usize = 100;
@@ -39,6 +39,31 @@ pub struct ImportedMessage {
     /// How a reply ended; never streaming (nothing is being written on import).
     pub state: ReplyState,
     pub created_at: i64,
+}
+
+/// Agent logs written per transaction during an import.
+pub const LOG_BATCH: usize = 500;
+
+/// Checks an agent log read from an archive the way a newly written one is checked; the message
+/// names the field.
+pub fn check_log(user_id: Uuid, log: &AgentLog) -> Result<(), String> {
+    crate::agent_logs::check(&imported_log(user_id, log))
+}
+
+/// An archive's agent log as the user's own: no sign-in session wrote it here, so none demotes it
+/// (hot ones age out like any other).
+pub(crate) fn imported_log(user_id: Uuid, log: &AgentLog) -> crate::agent_logs::NewAgentLog {
+    crate::agent_logs::NewAgentLog {
+        user_id,
+        session_id: log.session_id.clone(),
+        auth_session_id: None,
+        level: log.level,
+        category: log.category.clone(),
+        content: log.content.clone(),
+        metadata: log.metadata.clone(),
+        tier: log.tier,
+        created_at: Some(log.created_at),
+    }
 }
 
 /// What a batch of imports did.

@@ -75,6 +75,9 @@ impl PgStore {
         query.tsquery()
     }
 
+    /// PostgreSQL reads any prefix from its GIN index as it is.
+    pub(crate) const SEARCH_CUTS_PREFIXES: bool = false;
+
     /// Makes one user's turns take turns (on every instance), so the count of their live replies a
     /// turn checks cannot change under it: a lock on the user's row that leaves foreign-key checks
     /// (sessions, conversations) free.

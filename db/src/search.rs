@@ -13,6 +13,8 @@
 //! [`TITLE_WINDOW`] matching titles: a rare word is ranked over every match, a word in half of a
 //! user's two million messages over the newest of them, which keeps every query's cost bounded.
 
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -28,6 +30,9 @@ pub const MAX_QUERY_CHARS: usize = 500;
 pub const MAX_QUERY_WORDS: usize = 16;
 /// How many of the newest matching messages are ranked.
 pub const MESSAGE_WINDOW: i64 = 500;
+/// How many of the newest documents matching a cut prefix SQLite reads to find the
+/// [`MESSAGE_WINDOW`] that hold it as typed (see [`SearchQuery::fts5`]).
+pub const CUT_PREFIX_SCAN: i64 = 5_000;
 /// How many of the newest matching titles are ranked.
 pub const TITLE_WINDOW: i64 = 200;
 /// Results per page unless the caller asks for another size.
@@ -36,8 +41,16 @@ pub const DEFAULT_PAGE: u32 = 20;
 const SNIPPET_WORDS: usize = 28;
 /// The words a snippet keeps before its first match.
 const SNIPPET_LEAD: usize = 6;
-/// The longest prefix term honoured: a one-letter prefix would match most of the vocabulary.
+/// The longest prefix SQLite's search index has entries of its own for (`prefix = '2 3 4'`,
+/// migrations 0009 and 0011).
+pub const INDEXED_PREFIX_CHARS: usize = 4;
+/// The shortest prefix term honoured: a one-letter prefix would match most of the vocabulary.
 const MIN_PREFIX_CHARS: usize = 2;
+
+/// Whether a prefix is longer than SQLite's index has entries for.
+fn is_long(word: &str) -> bool {
+    word.chars().count() > INDEXED_PREFIX_CHARS
+}
 
 /// One part of a query: a word, or a phrase whose words must follow each other.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +73,23 @@ pub fn fold(word: &str) -> String {
         return word.to_ascii_lowercase();
     }
     word.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+}
+
+/// [`fold`] without a copy for a word that is lowercase ASCII already, as most words of a text
+/// are: scoring folds every word of hundreds of candidates per search.
+fn fold_cow(word: &str) -> Cow<'_, str> {
+    if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(fold(word))
+    }
+}
+
+/// The folded words of a text, and where each is in it.
+fn folded_words(text: &str) -> (Vec<(usize, usize)>, Vec<Cow<'_, str>>) {
+    let spans = words(text);
+    let folded = spans.iter().map(|&(s, e)| fold_cow(&text[s..e])).collect();
+    (spans, folded)
 }
 
 /// BM25's term-frequency saturation and length normalisation, at their usual values.
@@ -124,17 +154,43 @@ impl SearchQuery {
 
     /// The query as an FTS5 expression on the `words` column, within `owner`'s documents. Every
     /// word is a quoted string (holding letters and digits only), so nothing is an operator.
+    ///
+    /// A prefix longer than the index's longest ([`INDEXED_PREFIX_CHARS`]) is cut to it: FTS5
+    /// answers a longer one by first merging the lists of every word that starts with it (100 ms
+    /// for a word in most of two million messages), the cut one from its own list, lazily. That
+    /// finds more than was asked: the statement filters on [`SearchQuery::long_prefix`] and
+    /// [`SearchQuery::keeps`] checks what is left.
     pub fn fts5(&self, owner: Uuid) -> String {
         let terms: Vec<String> = self
             .terms
             .iter()
             .map(|t| match t {
                 Term::Word { word, prefix: false } => format!("\"{word}\""),
+                Term::Word { word, prefix: true } if is_long(word) => {
+                    format!("\"{}\" *", word.chars().take(INDEXED_PREFIX_CHARS).collect::<String>())
+                }
                 Term::Word { word, prefix: true } => format!("\"{word}\" *"),
                 Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
             })
             .collect();
         format!("owner : \"u{}\" AND words : ({})", owner.simple(), terms.join(" AND "))
+    }
+
+    /// The prefix longer than the index's longest, if the query has one (only the last word is
+    /// ever a prefix).
+    pub fn long_prefix(&self) -> Option<&str> {
+        self.terms.iter().find_map(|t| match t {
+            Term::Word { word, prefix: true } if is_long(word) => Some(word.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Whether a text an engine found through a cut prefix holds a word starting with the prefix
+    /// as typed (true when the query has no long prefix).
+    pub fn keeps(&self, text: &str) -> bool {
+        let Some(prefix) = self.long_prefix() else { return true };
+        let (_, folded) = folded_words(text);
+        folded.iter().any(|w| w.starts_with(prefix))
     }
 
     /// The query as PostgreSQL `to_tsquery` text. Words hold letters and digits only, quoted.
@@ -170,13 +226,15 @@ impl SearchQuery {
     }
 
     /// How often each term occurs in a text's folded words.
-    fn counts(&self, folded: &[String]) -> Vec<usize> {
+    fn counts(&self, folded: &[Cow<'_, str>]) -> Vec<usize> {
         self.terms
             .iter()
             .map(|term| match term {
-                Term::Word { word, prefix: false } => folded.iter().filter(|w| *w == word).count(),
+                Term::Word { word, prefix: false } => folded.iter().filter(|w| w.as_ref() == word.as_str()).count(),
                 Term::Word { word, prefix: true } => folded.iter().filter(|w| w.starts_with(word.as_str())).count(),
-                Term::Phrase(phrase) => folded.windows(phrase.len()).filter(|w| w == &phrase.as_slice()).count(),
+                Term::Phrase(phrase) => {
+                    folded.windows(phrase.len()).filter(|w| w.iter().zip(phrase).all(|(a, b)| a == b)).count()
+                }
             })
             .collect()
     }
@@ -188,7 +246,7 @@ impl SearchQuery {
         let docs: Vec<(Vec<usize>, usize)> = texts
             .iter()
             .map(|t| {
-                let folded: Vec<String> = words(t).into_iter().map(|(s, e)| fold(&t[s..e])).collect();
+                let (_, folded) = folded_words(t);
                 (self.counts(&folded), folded.len())
             })
             .collect();
@@ -209,7 +267,7 @@ impl SearchQuery {
     }
 
     /// Which words of `text` the query matches, as a flag per word of [`words`].
-    fn matches(&self, folded: &[String]) -> Vec<bool> {
+    fn matches(&self, folded: &[Cow<'_, str>]) -> Vec<bool> {
         let mut hit = vec![false; folded.len()];
         let same = |word: &str, pattern: &str, prefix: bool| {
             if prefix {
@@ -222,7 +280,7 @@ impl SearchQuery {
             match term {
                 Term::Word { word, prefix } => {
                     for (i, w) in folded.iter().enumerate() {
-                        if same(w, word, *prefix) {
+                        if same(w.as_ref(), word, *prefix) {
                             hit[i] = true;
                         }
                     }
@@ -241,8 +299,7 @@ impl SearchQuery {
 
     /// The whole of `text`, its matched words marked (for titles).
     pub fn highlight(&self, text: &str) -> Vec<Fragment> {
-        let spans = words(text);
-        let folded: Vec<String> = spans.iter().map(|&(s, e)| fold(&text[s..e])).collect();
+        let (spans, folded) = folded_words(text);
         let hit = self.matches(&folded);
         fragments(text, &spans, &hit, 0, spans.len(), false)
     }
@@ -252,8 +309,7 @@ impl SearchQuery {
     /// engine matched what this reading does not, such as a word PostgreSQL's parser split
     /// differently), the start of the text.
     pub fn snippet(&self, text: &str) -> Vec<Fragment> {
-        let spans = words(text);
-        let folded: Vec<String> = spans.iter().map(|&(s, e)| fold(&text[s..e])).collect();
+        let (spans, folded) = folded_words(text);
         let hit = self.matches(&folded);
         let first = hit.iter().position(|h| *h).unwrap_or(0);
         // The window with the most matched words among those starting a little before a match.

@@ -100,6 +100,10 @@ impl SqliteStore {
         query.fts5(user_id)
     }
 
+    /// FTS5 cuts a prefix longer than its index's (see `SearchQuery::fts5`): the candidate
+    /// statement takes how far to read (`$5`) and the prefix as typed (`$6`).
+    pub(crate) const SEARCH_CUTS_PREFIXES: bool = true;
+
     /// SQLite serialises writers already (BEGIN IMMEDIATE), so one user's turns take turns anyway.
     pub(crate) async fn serialize_user_turns(
         _tx: &mut Transaction<'static, Sqlite>,

@@ -471,6 +471,12 @@ impl Store {
         dispatch!(self.import_conversations(user_id, batch))
     }
 
+    /// Writes a batch of an archive's agent logs to the user's account in one transaction (under
+    /// their own ids when free); logs the user has already are skipped. Returns how many were added.
+    pub async fn import_agent_logs(&self, user_id: Uuid, logs: &[crate::model::AgentLog]) -> DbResult<u64> {
+        dispatch!(self.import_agent_logs(user_id, logs))
+    }
+
     /// Records a new import of the user's (status checking).
     pub async fn create_import(&self, user_id: Uuid, format: &str) -> DbResult<crate::model::ImportJob> {
         dispatch!(self.create_import(user_id, format))

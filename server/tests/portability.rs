@@ -194,6 +194,41 @@ async fn an_archive_round_trips_through_delete_and_import(engine: Engine) {
     let again = import(&s, &c, "mosaic.jsonl", &archive, false).await;
     assert_eq!((again["imported"].as_i64(), again["skipped"].as_i64()), (Some(0), Some(4)), "{again}");
     assert_eq!(everything(store, user).await.len(), 4);
+    // The agent logs: still there after the deletes, so not added again; in another account
+    // (where the archive's ids are taken) they come in under new ids, once.
+    let logs = |user| async move { store.export_agent_logs(user, None, 100).await.expect("logs") };
+    assert_eq!(logs(user).await.len(), 1);
+    let copy = s.user("archive-copy@example.com").await;
+    let copy_id = user_id(&s, "archive-copy@example.com").await;
+    for _ in 0..2 {
+        let job = import(&s, &copy, "mosaic.jsonl", &archive, false).await;
+        assert_eq!(job["status"], "done", "{job}");
+    }
+    let copied = logs(copy_id).await;
+    let original = logs(user).await;
+    assert_eq!(copied.len(), 1, "{copied:?}");
+    assert_eq!(
+        (copied[0].session_id.as_str(), copied[0].content.as_str(), copied[0].created_at, copied[0].tier),
+        ("agent-1", "ran", original[0].created_at, original[0].tier)
+    );
+    assert_ne!(copied[0].id, original[0].id);
+    // A bad agent log refuses the archive, naming its line.
+    let bad: String = archive
+        .lines()
+        .map(|l| {
+            if l.contains("\"agentLog\"") {
+                l.replace("\"sessionId\":\"agent-1\"", "\"sessionId\":\"\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let other = s.user("archive-bad-log@example.com").await;
+    let job = import(&s, &other, "bad.jsonl", &bad, false).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["problem"].as_str().unwrap_or_default().contains("agent log (line"), "{job}");
+    assert_eq!(everything(store, user_id(&s, "archive-bad-log@example.com").await).await.len(), 0);
     // A cut archive (no end line) is refused whole.
     let cut: String = archive.lines().take(5).map(|l| format!("{l}\n")).collect();
     let other = s.user("archive-cut@example.com").await;
@@ -426,6 +461,151 @@ async fn an_archive_of_ten_thousand_conversations_streams_in_constant_memory() {
         second_growth < 8 * 1024,
         "the second export grew the server by {second_growth} KiB ({bytes}-byte archive)"
     );
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes a ChatGPT `conversations.json` of `conversations` conversations, each `turns` pairs of
+/// a question and a `reply_bytes`-long answer; returns its size in bytes.
+fn write_chatgpt_export(path: &std::path::Path, conversations: usize, turns: usize, reply_bytes: usize) -> u64 {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let words = ["marsupial", "eucalyptus", "burrow", "island", "photograph", "nocturnal", "wallaby", "grin"];
+    let text = |seed: usize, len: usize| {
+        let mut s = String::with_capacity(len + 16);
+        let mut k = seed;
+        while s.len() < len {
+            k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s.push_str(words[(k >> 33) as usize % words.len()]);
+            s.push(' ');
+        }
+        s
+    };
+    let node = |id: String, role: &str, at: f64, body: String, parent: &str, child: Option<String>| {
+        json!({
+            "id": id,
+            "message": {
+                "id": id,
+                "author": { "role": role, "name": null, "metadata": {} },
+                "create_time": at,
+                "update_time": null,
+                "content": { "content_type": "text", "parts": [body] },
+                "status": "finished_successfully",
+                "end_turn": role == "assistant",
+                "weight": 1.0,
+                "metadata": if role == "assistant" { json!({"model_slug": "gpt-4o"}) } else { json!({}) },
+                "recipient": "all"
+            },
+            "parent": parent,
+            "children": child.into_iter().collect::<Vec<_>>(),
+        })
+    };
+    out.write_all(b"[").expect("write");
+    for c in 0..conversations {
+        let start = 1_700_000_000.0 + c as f64 * 600.0;
+        let mut mapping = serde_json::Map::new();
+        let ids: Vec<String> = (0..turns * 2).map(|m| format!("c{c}-m{m}")).collect();
+        mapping.insert(
+            format!("c{c}-root"),
+            json!({"id": format!("c{c}-root"), "message": null, "parent": null, "children": [ids[0]]}),
+        );
+        for (m, id) in ids.iter().enumerate() {
+            let (role, body) = if m % 2 == 0 {
+                ("user", text(c * 1000 + m, 200))
+            } else {
+                ("assistant", text(c * 1000 + m, reply_bytes))
+            };
+            let parent = if m == 0 { format!("c{c}-root") } else { ids[m - 1].clone() };
+            let child = ids.get(m + 1).cloned();
+            mapping.insert(id.clone(), node(id.clone(), role, start + m as f64, body, &parent, child));
+        }
+        let conversation = json!({
+            "title": format!("Imported conversation {c}"),
+            "create_time": start,
+            "update_time": start + (turns * 2) as f64,
+            "mapping": mapping,
+            "current_node": ids.last(),
+            "conversation_id": format!("big-{c}"),
+            "id": format!("big-{c}"),
+        });
+        if c > 0 {
+            out.write_all(b",").expect("write");
+        }
+        serde_json::to_writer(&mut out, &conversation).expect("write");
+    }
+    out.write_all(b"]").expect("write");
+    out.flush().expect("flush");
+    std::fs::metadata(path).expect("size").len()
+}
+
+/// A real server process imports a ChatGPT export of hundreds of MB, uploaded as a stream, while
+/// its resident memory is sampled: the upload is spooled to disk and read back one conversation at
+/// a time, written a batch at a time, so memory stays far below the file's size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chatgpt_export_of_hundreds_of_megabytes_imports_in_constant_memory() {
+    let dir = support::scratch_dir("import-memory");
+    let file = dir.join("conversations.json");
+    let (conversations, turns) = (2_000, 5);
+    let size = write_chatgpt_export(&file, conversations, turns, 20_000);
+    assert!(size > 200_000_000, "the export is {size} bytes");
+    let url = format!("sqlite:{}", dir.join("mosaic.db").display());
+    let port = support::free_port();
+    let child = Killed(support::server_process(&url, &dir, port, &[]));
+    let pid = child.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    support::wait_healthy(&base).await;
+    let cookie = support::sign_up_at(&base, "Importer", "big-import@example.com").await;
+    let c = Client::new();
+    let start = rss_kib(pid);
+
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(start));
+    let peak = sampling.clone();
+    let sampler = tokio::spawn(async move {
+        loop {
+            peak.fetch_max(rss_kib(pid), std::sync::atomic::Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let body = reqwest::Body::from(tokio::fs::File::open(&file).await.expect("open"));
+    let part = reqwest::multipart::Part::stream_with_length(body, size).file_name("conversations.json");
+    let res = c
+        .post(format!("{base}/api/import"))
+        .header("cookie", &cookie)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let job: Value = res.json().await.expect("job");
+    let id = job["id"].as_str().expect("id").to_string();
+    let mut job = Value::Null;
+    let mut seen_progress = false;
+    for _ in 0..6_000 {
+        job = c
+            .get(format!("{base}/api/imports/{id}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("progress")
+            .json()
+            .await
+            .expect("job");
+        seen_progress |= job["status"] == "importing" && job["done"].as_i64().is_some_and(|d| d > 0);
+        if job["status"] == "done" || job["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sampler.abort();
+    let growth = sampling.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(start);
+    eprintln!("a {} MB export imported; server RSS grew {growth} KiB at most: {job}", size / 1_000_000);
+    assert_eq!(
+        (job["status"].as_str(), job["imported"].as_i64(), job["messages"].as_i64()),
+        (Some("done"), Some(conversations as i64), Some((conversations * turns * 2) as i64)),
+        "{job}"
+    );
+    assert!(seen_progress, "the progress was never seen between the start and the end");
+    assert!(growth < 96 * 1024, "importing a {size}-byte file grew the server by {growth} KiB");
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -40,6 +40,17 @@ const INSERT_CONVERSATION: &str =
     "INSERT INTO conversations (id, user_id, title, archived, created_at, updated_at, source_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// An archive's agent log, unless the user has it already (the same archive imported before, or
+/// the log never left: same agent session, time and text; `agent_logs_user_session_created_idx`).
+/// It keeps its id when the id is free (`$11` is a new one otherwise: another account may hold
+/// the original).
+const IMPORT_LOG: &str = "INSERT INTO agent_logs (id, user_id, session_id, level, category, content, metadata, tier,
+       created_at, updated_at)
+     SELECT CASE WHEN EXISTS (SELECT 1 FROM agent_logs WHERE id = $1) THEN $11 ELSE $1 END,
+            $2, $3, $4, $5, $6, $7, $8, $9, $10
+     WHERE NOT EXISTS (SELECT 1 FROM agent_logs
+                       WHERE user_id = $2 AND session_id = $3 AND created_at = $9 AND content = $6)";
+
 const CREATE_IMPORT: &str = "INSERT INTO imports (id, user_id, format, status, created_at, updated_at)
      VALUES ($1, $2, $3, 'checking', $4, $4)
      RETURNING id, format, status, done, total, imported, skipped, messages, problem, created_at, updated_at";
@@ -163,6 +174,36 @@ impl Backend {
         }
         tx.commit().await?;
         Ok(counts)
+    }
+
+    pub(crate) async fn import_agent_logs(&self, user_id: Uuid, logs: &[AgentLog]) -> DbResult<u64> {
+        for (i, log) in logs.iter().enumerate() {
+            crate::portability::check_log(user_id, log)
+                .map_err(|problem| DbError::Invalid(format!("agent log {i} of the batch: {problem}")))?;
+        }
+        let now = now_micros();
+        let mut tx = self.begin_write().await?;
+        let mut added = 0;
+        for original in logs {
+            let log = crate::portability::imported_log(user_id, original);
+            added += sqlx::query(IMPORT_LOG)
+                .bind(original.id)
+                .bind(user_id)
+                .bind(&log.session_id)
+                .bind(log.level.as_str())
+                .bind(&log.category)
+                .bind(&log.content)
+                .bind(sqlx::types::Json(&log.metadata))
+                .bind(log.tier.as_str())
+                .bind(log.created_at.unwrap_or(now))
+                .bind(now)
+                .bind(Uuid::now_v7())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
     }
 
     pub(crate) async fn create_import(&self, user_id: Uuid, format: &str) -> DbResult<ImportJob> {

@@ -3,7 +3,7 @@
 //! are in `crate::search`. One statement per search: the candidates come with their conversation
 //! and their text, which the scoring and the snippets need.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -12,23 +12,35 @@ use crate::conversations::check_limit;
 use crate::cursor::{CursorKind, RankCursor};
 use crate::error::DbResult;
 use crate::model::{Conversation, MatchedMessage, MessageRole, Page, SearchHit};
-use crate::search::{rank, Candidate, SearchQuery, MESSAGE_WINDOW, TITLE_WEIGHT, TITLE_WINDOW};
+use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDOW, TITLE_WEIGHT, TITLE_WINDOW};
 
 /// SQLite: the newest matching messages and titles of the user (the owner term is in the MATCH
-/// expression `$2`, so FTS5 intersects inside the index). `ORDER BY rowid DESC` is the index's own
-/// order, so `LIMIT` stops the scan. The joins check ownership again on the rows themselves; they
-/// are CROSS JOINs because that fixes SQLite's join order: the few candidates first, each row
-/// looked up by rowid (left to itself, the planner walked the user's conversations and all their
-/// messages, and probed the candidates: 0.5 to 1 s at 2 M messages).
-pub const FTS5_CANDIDATES: &str = "SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
-            m.id AS message_id, m.role, m.created_at AS message_at, m.content
-     FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC LIMIT $3) h
-     CROSS JOIN messages m ON m.rowid = h.r
-     CROSS JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
+/// expression `$2`, so FTS5 intersects inside the index). The documents are keyed by their rows'
+/// negated rowids (migration 0011), so the index's own ascending order is newest first and `LIMIT`
+/// stops a forward scan. The joins check ownership again on the rows themselves; they are CROSS
+/// JOINs because that fixes SQLite's join order: the few candidates first, each row looked up by
+/// rowid (left to itself, the planner walked the user's conversations and all their messages, and
+/// probed the candidates: 0.5 to 1 s at 2 M messages).
+///
+/// `$6` is a long prefix that `$2` matched by its cut (see `SearchQuery::fts5`), or empty: then up
+/// to `$5` documents are read for the `$3` and `$4` that hold it: an ASCII text must contain it
+/// (ignoring case), any other is kept for the exact check in Rust (`SearchQuery::keeps`), which
+/// folds accents.
+pub const FTS5_CANDIDATES: &str = "SELECT * FROM (
+         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
+                m.id AS message_id, m.role, m.created_at AS message_at, m.content
+         FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid LIMIT $5) h
+         CROSS JOIN messages m ON m.rowid = -h.r
+         CROSS JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
+         WHERE $6 = '' OR octet_length(m.content) <> length(m.content) OR instr(lower(m.content), $6) > 0
+         LIMIT $3)
      UNION ALL
-     SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL
-     FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid DESC LIMIT $4) t
-     CROSS JOIN conversations c ON c.rowid = t.r AND c.user_id = $1";
+     SELECT * FROM (
+         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL
+         FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid LIMIT $5) t
+         CROSS JOIN conversations c ON c.rowid = -t.r AND c.user_id = $1
+         WHERE $6 = '' OR octet_length(c.title) <> length(c.title) OR instr(lower(c.title), $6) > 0
+         LIMIT $4)";
 
 /// PostgreSQL: the newest matching messages and titles of the user (GIN on the generated
 /// `search` vectors).
@@ -60,27 +72,44 @@ impl Backend {
         let scope = query.scope();
         let after =
             cursor.filter(|c| !c.is_empty()).map(|c| RankCursor::decode(c, CursorKind::Search, scope)).transpose()?;
-        let rows: Vec<Row> = sqlx::query_as(Self::SEARCH_CANDIDATES)
+        let mut candidates = sqlx::query_as::<_, Row>(Self::SEARCH_CANDIDATES)
             .bind(user_id)
             .bind(Self::search_text(query, user_id))
             .bind(MESSAGE_WINDOW)
-            .bind(TITLE_WINDOW)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(TITLE_WINDOW);
+        if Self::SEARCH_CUTS_PREFIXES {
+            let (scan, prefix) = match query.long_prefix() {
+                Some(prefix) => (CUT_PREFIX_SCAN, prefix),
+                None => (MESSAGE_WINDOW.max(TITLE_WINDOW), ""),
+            };
+            candidates = candidates.bind(scan).bind(prefix.to_string());
+        }
+        let rows = candidates.fetch_all(&self.pool).await?;
+        let cut = Self::SEARCH_CUTS_PREFIXES && query.long_prefix().is_some();
 
         let mut conversations: HashMap<Uuid, Conversation> = HashMap::new();
         let mut messages: HashMap<Uuid, (MessageRole, i64, String)> = HashMap::new();
         let (mut found, mut titles) = (Vec::new(), Vec::new());
+        let mut titled = HashSet::new();
         for (id, title, archived, created_at, updated_at, message, role, at, content) in rows {
-            conversations.entry(id).or_insert_with(|| Conversation { id, title, archived, created_at, updated_at });
+            let kept = |text: &str| !cut || query.keeps(text);
             match (message, role, at, content) {
                 (Some(message), Some(role), Some(at), Some(content)) => {
+                    if messages.contains_key(&message) || !kept(&content) {
+                        continue;
+                    }
                     let role = MessageRole::try_from(role).map_err(crate::DbError::Internal)?;
                     messages.insert(message, (role, at, content));
                     found.push((id, message));
                 }
-                _ => titles.push(id),
+                _ => {
+                    if !kept(&title) || !titled.insert(id) {
+                        continue;
+                    }
+                    titles.push(id);
+                }
             }
+            conversations.entry(id).or_insert_with(|| Conversation { id, title, archived, created_at, updated_at });
         }
         let texts: Vec<&str> = found.iter().map(|(_, m)| messages[m].2.as_str()).collect();
         let scores = query.scores(&texts);

@@ -17,7 +17,7 @@
 use std::io::{BufRead, BufReader, Read};
 
 use axum::body::Bytes;
-use mosaic_db::model::{Conversation, Message, User};
+use mosaic_db::model::{AgentLog, Conversation, Message, User};
 use mosaic_db::portability::{ImportedConversation, ImportedMessage};
 use mosaic_db::{DbError, Store};
 use serde_json::{json, Value};
@@ -137,6 +137,11 @@ pub enum Entry {
         key: String,
         value: Value,
     },
+    /// An agent log found at `line`, read as it is (its fields are checked by the importer).
+    AgentLog {
+        line: usize,
+        read: Result<AgentLog, String>,
+    },
     /// The `index`-th conversation (from 0), found at `line`.
     Conversation {
         index: usize,
@@ -198,7 +203,12 @@ pub fn read(reader: impl Read, each: &mut dyn FnMut(Entry) -> bool) -> Result<()
                     }
                 }
             }
-            Some("agentLog") => {}
+            Some("agentLog") => {
+                let read = serde_json::from_value::<AgentLog>(value).map_err(|e| format!("agent log: {e}"));
+                if !emit(&mut current, each) || !each(Entry::AgentLog { line, read }) {
+                    return Ok(());
+                }
+            }
             Some("end") => {
                 if !emit(&mut current, each) {
                     return Ok(());

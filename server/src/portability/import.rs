@@ -7,8 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mosaic_db::model::ImportStatus;
-use mosaic_db::portability::{ImportCounts, ImportedConversation, IMPORT_BATCH, MAX_LISTED_PROBLEMS};
+use mosaic_db::model::{AgentLog, ImportStatus};
+use mosaic_db::portability::{
+    check_log, ImportCounts, ImportedConversation, IMPORT_BATCH, LOG_BATCH, MAX_LISTED_PROBLEMS,
+};
 use mosaic_db::Store;
 use tokio::runtime::Handle;
 use uuid::Uuid;
@@ -107,10 +109,17 @@ fn import(store: &Store, r: &Request, rt: &Handle) {
     let (mut total, mut bad, mut refused) = (0usize, Vec::<String>::new(), None::<String>);
     let mut shown = Instant::now();
     let read = entries(&r.path, r.kind, &mut |entry| {
-        let Entry::Conversation { index, line, read } = entry else { return true };
-        total += 1;
-        if let Err(problem) = read.and_then(|mut c| c.check()) {
-            let problem = located(index, line, &problem);
+        let checked = match entry {
+            Entry::Preference { .. } => return true,
+            Entry::AgentLog { line, read } => read
+                .and_then(|log| check_log(r.user_id, &log))
+                .map_err(|problem| format!("agent log (line {line}): {problem}")),
+            Entry::Conversation { index, line, read } => {
+                total += 1;
+                read.and_then(|mut c| c.check()).map_err(|problem| located(index, line, &problem))
+            }
+        };
+        if let Err(problem) = checked {
             if !r.skip_bad {
                 refused = Some(problem);
                 return false;
@@ -134,15 +143,33 @@ fn import(store: &Store, r: &Request, rt: &Handle) {
     let mut counts = ImportCounts::default();
     progress(ImportStatus::Importing, 0, Some(total), counts, None);
     let (mut done, mut batch, mut failed) = (0usize, Vec::<ImportedConversation>::with_capacity(IMPORT_BATCH), None);
+    let mut logs = Vec::<AgentLog>::with_capacity(LOG_BATCH);
     let write = |batch: &mut Vec<ImportedConversation>, counts: &mut ImportCounts| {
         let written = rt.block_on(store.import_conversations(r.user_id, batch));
         batch.clear();
         written.map(|n| counts.add(n))
     };
+    let write_logs = |logs: &mut Vec<AgentLog>| {
+        let written = rt.block_on(store.import_agent_logs(r.user_id, logs));
+        logs.clear();
+        written.map(|_| ())
+    };
     let read = entries(&r.path, r.kind, &mut |entry| match entry {
         Entry::Preference { key, value } => {
             // Preferences a platform or admin locks, or keys this version does not know, are left.
             let _ = rt.block_on(store.set_preference(r.user_id, &key, &value));
+            true
+        }
+        Entry::AgentLog { read, .. } => {
+            if let Ok(log) = read.and_then(|log| check_log(r.user_id, &log).map(|()| log)) {
+                logs.push(log);
+            }
+            if logs.len() >= LOG_BATCH {
+                if let Err(e) = write_logs(&mut logs) {
+                    failed = Some(e);
+                    return false;
+                }
+            }
             true
         }
         Entry::Conversation { read, .. } => {
@@ -164,6 +191,9 @@ fn import(store: &Store, r: &Request, rt: &Handle) {
     });
     if failed.is_none() && read.is_ok() && !batch.is_empty() {
         failed = write(&mut batch, &mut counts).err();
+    }
+    if failed.is_none() && read.is_ok() && !logs.is_empty() {
+        failed = write_logs(&mut logs).err();
     }
     let stopped = failed.map(|e| app::error::AppError::from(e).message().to_string()).or(read.err());
     if let Some(problem) = stopped {
