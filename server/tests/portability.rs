@@ -476,7 +476,7 @@ fn write_chatgpt_export(path: &std::path::Path, conversations: usize, turns: usi
         let mut k = seed;
         while s.len() < len {
             k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            s.push_str(words[(k >> 33) as usize % words.len()]);
+            s.push_str(words[(k >> 33) % words.len()]);
             s.push(' ');
         }
         s
