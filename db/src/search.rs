@@ -29,12 +29,12 @@ pub const MAX_QUERY_CHARS: usize = 500;
 /// The most words (counting each word of a phrase) a query may have.
 pub const MAX_QUERY_WORDS: usize = 16;
 /// How many of the newest matching messages are ranked.
-pub const MESSAGE_WINDOW: i64 = 500;
+pub const MESSAGE_WINDOW: i64 = 200;
 /// How many of the newest documents matching a cut prefix SQLite reads to find the
 /// [`MESSAGE_WINDOW`] that hold it as typed (see [`SearchQuery::fts5`]).
 pub const CUT_PREFIX_SCAN: i64 = 5_000;
 /// How many of the newest matching titles are ranked.
-pub const TITLE_WINDOW: i64 = 200;
+pub const TITLE_WINDOW: i64 = 100;
 /// Results per page unless the caller asks for another size.
 pub const DEFAULT_PAGE: u32 = 20;
 /// The words around the first match a snippet shows, about a line and a half.
@@ -42,7 +42,7 @@ const SNIPPET_WORDS: usize = 28;
 /// The words a snippet keeps before its first match.
 const SNIPPET_LEAD: usize = 6;
 /// The longest prefix SQLite's search index has entries of its own for (`prefix = '2 3 4'`,
-/// migrations 0009 and 0011).
+/// migration 0009).
 pub const INDEXED_PREFIX_CHARS: usize = 4;
 /// The shortest prefix term honoured: a one-letter prefix would match most of the vocabulary.
 const MIN_PREFIX_CHARS: usize = 2;
@@ -103,7 +103,10 @@ fn words(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric() || is_combining_mark(c), start) {
+        // Most text is ASCII, which needs no table lookup (this runs over every candidate).
+        let in_word =
+            if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() || is_combining_mark(c) };
+        match (in_word, start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 out.push((s, i));

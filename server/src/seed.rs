@@ -446,7 +446,7 @@ pub async fn append_cost(store: &Store, email: &str, secs: u64) -> Result<(f64, 
     sqlx::query(sqlx::AssertSqlSafe(trigger)).execute(pool).await?;
     sqlx::query(
         "INSERT INTO message_search (rowid, words, owner)
-         SELECT -m.rowid, m.content, 'u' || lower(hex(c.user_id))
+         SELECT m.rowid, m.content, 'u' || lower(hex(c.user_id))
          FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.rowid > $1",
     )
     .bind(last)

@@ -3,7 +3,7 @@
 //! are in `crate::search`. One statement per search: the candidates come with their conversation
 //! and their text, which the scoring and the snippets need.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
@@ -15,9 +15,8 @@ use crate::model::{Conversation, MatchedMessage, MessageRole, Page, SearchHit};
 use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDOW, TITLE_WEIGHT, TITLE_WINDOW};
 
 /// SQLite: the newest matching messages and titles of the user (the owner term is in the MATCH
-/// expression `$2`, so FTS5 intersects inside the index). The documents are keyed by their rows'
-/// negated rowids (migration 0011), so the index's own ascending order is newest first and `LIMIT`
-/// stops a forward scan. The joins check ownership again on the rows themselves; they are CROSS
+/// expression `$2`, so FTS5 intersects inside the index). `ORDER BY rowid DESC` is the index's own
+/// order, so `LIMIT` stops the scan. The joins check ownership again on the rows themselves; they are CROSS
 /// JOINs because that fixes SQLite's join order: the few candidates first, each row looked up by
 /// rowid (left to itself, the planner walked the user's conversations and all their messages, and
 /// probed the candidates: 0.5 to 1 s at 2 M messages).
@@ -29,16 +28,16 @@ use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDO
 pub const FTS5_CANDIDATES: &str = "SELECT * FROM (
          SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
                 m.id AS message_id, m.role, m.created_at AS message_at, m.content
-         FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid LIMIT $5) h
-         CROSS JOIN messages m ON m.rowid = -h.r
+         FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC LIMIT $5) h
+         CROSS JOIN messages m ON m.rowid = h.r
          CROSS JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
          WHERE $6 = '' OR octet_length(m.content) <> length(m.content) OR instr(lower(m.content), $6) > 0
          LIMIT $3)
      UNION ALL
      SELECT * FROM (
          SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL
-         FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid LIMIT $5) t
-         CROSS JOIN conversations c ON c.rowid = -t.r AND c.user_id = $1
+         FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid DESC LIMIT $5) t
+         CROSS JOIN conversations c ON c.rowid = t.r AND c.user_id = $1
          WHERE $6 = '' OR octet_length(c.title) <> length(c.title) OR instr(lower(c.title), $6) > 0
          LIMIT $4)";
 
@@ -90,12 +89,12 @@ impl Backend {
         let mut conversations: HashMap<Uuid, Conversation> = HashMap::new();
         let mut messages: HashMap<Uuid, (MessageRole, i64, String)> = HashMap::new();
         let (mut found, mut titles) = (Vec::new(), Vec::new());
-        let mut titled = HashSet::new();
+        // What a cut prefix found beyond the prefix as typed is left out.
+        let kept = |text: &str| !cut || query.keeps(text);
         for (id, title, archived, created_at, updated_at, message, role, at, content) in rows {
-            let kept = |text: &str| !cut || query.keeps(text);
             match (message, role, at, content) {
                 (Some(message), Some(role), Some(at), Some(content)) => {
-                    if messages.contains_key(&message) || !kept(&content) {
+                    if !kept(&content) {
                         continue;
                     }
                     let role = MessageRole::try_from(role).map_err(crate::DbError::Internal)?;
@@ -103,7 +102,7 @@ impl Backend {
                     found.push((id, message));
                 }
                 _ => {
-                    if !kept(&title) || !titled.insert(id) {
+                    if !kept(&title) {
                         continue;
                     }
                     titles.push(id);
