@@ -20,6 +20,7 @@ mosaic_test_support::both_engines!(
     a_result_points_at_its_best_message_with_a_highlighted_snippet,
     a_result_opens_on_the_page_around_its_message,
     a_long_prefix_finds_its_words_and_only_them_however_old,
+    a_word_in_more_messages_than_the_window_ranks_its_newest,
 );
 
 async fn user(store: &Store, email: &str) -> User {
@@ -297,7 +298,8 @@ async fn a_result_opens_on_the_page_around_its_message(engine: Engine) {
 }
 
 /// SQLite reads the few candidates first and looks each row up (the CROSS JOINs fix that order):
-/// the plan's first step for each half is the FTS5 scan, and no table is scanned.
+/// the plan starts with the FTS5 scan forwards, has the backward one for a word in more messages
+/// than the window, and scans no table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_reads_the_candidates_first() {
     let db = mosaic_test_support::store(Engine::Sqlite).await;
@@ -319,22 +321,29 @@ async fn sqlite_reads_the_candidates_first() {
     eprintln!("{plan:#?}");
     let steps: Vec<&str> = plan.iter().copied().filter(|l| l.starts_with("SCAN") || l.starts_with("SEARCH")).collect();
     assert!(steps[0].starts_with("SCAN message_search VIRTUAL TABLE"), "{plan:#?}");
+    // The messages are read forwards (FTS5's plan 64) and, when there are more, backwards (192).
+    let message_scans: Vec<&str> =
+        steps.iter().copied().filter(|l| l.starts_with("SCAN message_search VIRTUAL TABLE")).collect();
     assert_eq!(
-        steps[1..4],
-        [
-            "SCAN h",
-            "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
-            "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)"
-        ],
+        message_scans,
+        ["SCAN message_search VIRTUAL TABLE INDEX 64:M2", "SCAN message_search VIRTUAL TABLE INDEX 192:M2"],
         "{plan:#?}"
     );
+    // Each message is looked up from a candidate, then its conversation by its key.
+    let lookups: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].starts_with("SEARCH m ")).collect();
+    assert_eq!(lookups.len(), 2, "{plan:#?}");
+    for i in lookups {
+        assert!(steps[i - 1] == "SCAN forwards" || steps[i - 1].starts_with("SCAN (subquery"), "{plan:#?}");
+        assert_eq!(steps[i], "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)", "{plan:#?}");
+        assert_eq!(steps[i + 1], "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)", "{plan:#?}");
+    }
     assert!(
         !steps.iter().any(|l| l.starts_with("SCAN")
             && !l.contains("VIRTUAL TABLE")
             && !l.starts_with("SCAN (subquery")
-            && *l != "SCAN h"
+            && *l != "SCAN forwards"
             && *l != "SCAN t"),
-        "{plan:#?}"
+        "no table is scanned: {plan:#?}"
     );
     assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "the index's own order, no sort: {plan:#?}");
 }
@@ -370,4 +379,25 @@ async fn a_long_prefix_finds_its_words_and_only_them_however_old(engine: Engine)
     );
     assert_eq!(found(store, u.id, "later").await, [newer.id], "a prefix as long as the index's is as it was");
     assert_eq!(found(store, u.id, "resumé").await, [accented], "accents and case folded in a long prefix too");
+}
+
+/// The candidates are every match when there are a window's worth or fewer (SQLite reads them
+/// forwards, its fast direction), otherwise the newest window: a word in more messages than the
+/// window finds the newest conversation that holds it, not the oldest ones.
+async fn a_word_in_more_messages_than_the_window_ranks_its_newest(engine: Engine) {
+    let db = mosaic_test_support::store(engine).await;
+    let store: &Store = &db;
+    let u = user(store, "window@example.com").await;
+    let oldest = conversation(store, u.id, "Oldest", &["a wombat in the garden"]).await;
+    let crowd = store.create_conversation(u.id, "Crowd").await.expect("create");
+    let window = mosaic_db::search::MESSAGE_WINDOW as usize;
+    for i in 0..window - 1 {
+        store.append_message(u.id, crowd.id, text(&format!("wombat sighting {i}"))).await.expect("append");
+    }
+    let got: HashSet<Uuid> = found(store, u.id, "wombat").await.into_iter().collect();
+    assert_eq!(got, HashSet::from([oldest, crowd.id]), "the window's worth of matches: every one of them");
+
+    let newest = conversation(store, u.id, "Newest", &["the wombat came back"]).await;
+    let got: HashSet<Uuid> = found(store, u.id, "wombat").await.into_iter().collect();
+    assert_eq!(got, HashSet::from([crowd.id, newest]), "one more: the newest window, the oldest left out");
 }

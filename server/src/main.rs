@@ -250,9 +250,7 @@ async fn append_cost(config: &Config, args: &[String]) -> Result<(), Box<dyn std
             other => return Err(format!("unknown option {other:?}").into()),
         }
     }
-    let store = mosaic_db::Store::connect(&config.pool).await?;
-    let (with, without) = server::seed::append_cost(&store, &email, secs).await?;
-    store.close().await;
+    let (with, without) = server::seed::append_cost(&config.pool, &email, secs).await?;
     println!("{with:.0} {without:.0}");
     Ok(())
 }

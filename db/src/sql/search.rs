@@ -16,7 +16,10 @@ use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDO
 
 /// SQLite: the newest matching messages and titles of the user (the owner term is in the MATCH
 /// expression `$2`, so FTS5 intersects inside the index). `ORDER BY rowid DESC` is the index's own
-/// order, so `LIMIT` stops the scan. The joins check ownership again on the rows themselves; they are CROSS
+/// order, so `LIMIT` stops the scan. Reading a doclist backwards costs FTS5 far more than forwards
+/// (a word in 200 of 2 M messages: 9 ms against 1.2), so the messages are first read forwards, at
+/// most one more than the window: when that finds the window or fewer, it found every match and the
+/// backward scan is skipped (its `LIMIT` is 0); otherwise the backward scan finds the newest. The joins check ownership again on the rows themselves; they are CROSS
 /// JOINs because that fixes SQLite's join order: the few candidates first, each row looked up by
 /// rowid (left to itself, the planner walked the user's conversations and all their messages, and
 /// probed the candidates: 0.5 to 1 s at 2 M messages).
@@ -25,10 +28,15 @@ use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDO
 /// to `$5` documents are read for the `$3` and `$4` that hold it: an ASCII text must contain it
 /// (ignoring case), any other is kept for the exact check in Rust (`SearchQuery::keeps`), which
 /// folds accents.
-pub const FTS5_CANDIDATES: &str = "SELECT * FROM (
+pub const FTS5_CANDIDATES: &str = "WITH forwards AS MATERIALIZED (
+         SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid LIMIT $3 + 1)
+     SELECT * FROM (
          SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
                 m.id AS message_id, m.role, m.created_at AS message_at, m.content
-         FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC LIMIT $5) h
+         FROM (SELECT r FROM forwards WHERE (SELECT count(*) FROM forwards) <= $3
+               UNION ALL
+               SELECT * FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC
+                              LIMIT CASE WHEN (SELECT count(*) FROM forwards) <= $3 THEN 0 ELSE $5 END)) h
          CROSS JOIN messages m ON m.rowid = h.r
          CROSS JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1
          WHERE $6 = '' OR octet_length(m.content) <> length(m.content) OR instr(lower(m.content), $6) > 0
