@@ -67,11 +67,11 @@ for engine in $ENGINES; do
   log "searching $engine at $N conversations"
   serve "$url" "$dir"; login
   rows+=("| **$engine, $N conversations x 20 messages** (seeded in $(cat "$dir/seed-seconds") s) | | | | | | |")
-  rows+=("$(search_row "common word (in most messages)" "the")"); echo "${rows[-1]}" >&2
-  rows+=("$(search_row "rare word (1 message in 10 000)" "quokka")"); echo "${rows[-1]}" >&2
+  rows+=("$(search_row "common word (in most messages), as typed: prefix \`the*\`" "the")"); echo "${rows[-1]}" >&2
+  rows+=("$(search_row "rare word (1 message in 10 000), as typed: prefix \`quok*\` checked for \`quokka\`" "quokka")"); echo "${rows[-1]}" >&2
   rows+=("$(search_row "prefix, as typed" "sear")"); echo "${rows[-1]}" >&2
   rows+=("$(search_row "phrase" '"rust database"')"); echo "${rows[-1]}" >&2
-  rows+=("$(search_row "two words" "memory latency")"); echo "${rows[-1]}" >&2
+  rows+=("$(search_row "two words, the last a 7-letter prefix" "memory latency")"); echo "${rows[-1]}" >&2
   stop
   if [ "$engine" = sqlite ]; then
     # The same appends through the data layer with the index's trigger and without it (the

@@ -14,6 +14,7 @@
 //! user's two million messages over the newest of them, which keeps every query's cost bounded.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 
 use sha2::{Digest, Sha256};
 use unicode_normalization::char::is_combining_mark;
@@ -101,24 +102,43 @@ pub const TITLE_WEIGHT: f64 = 2.0;
 /// The words of a text, as byte ranges: runs of letters and digits.
 fn words(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    each_word(text, |s, e| out.push((s, e)));
+    out
+}
+
+/// Calls `f` with the byte range of each word of `text`, in order, without collecting them
+/// (scoring reads every word of hundreds of candidates per search).
+fn each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     let mut start = None;
-    for (i, c) in text.char_indices() {
-        // Most text is ASCII, which needs no table lookup (this runs over every candidate).
-        let in_word =
-            if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() || is_combining_mark(c) };
-        match (in_word, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push((s, i));
-                start = None;
-            }
-            _ => {}
+    let mut step = |i: usize, in_word: bool| match (in_word, start) {
+        (true, None) => start = Some(i),
+        (false, Some(s)) => {
+            f(s, i);
+            start = None;
+        }
+        _ => {}
+    };
+    // Most text is ASCII: its words are told byte by byte, with no decoding or table lookup.
+    if text.is_ascii() {
+        for (i, b) in text.bytes().enumerate() {
+            step(i, b.is_ascii_alphanumeric());
+        }
+    } else {
+        for (i, c) in text.char_indices() {
+            let in_word =
+                if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() || is_combining_mark(c) };
+            step(i, in_word);
         }
     }
-    if let Some(s) = start {
-        out.push((s, text.len()));
-    }
-    out
+    step(text.len(), false);
+}
+
+/// What scoring needs of one text, read in one pass: how often each term of the query occurs in
+/// it (in the query's order) and how many words it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    counts: Vec<u32>,
+    words: usize,
 }
 
 impl SearchQuery {
@@ -162,7 +182,7 @@ impl SearchQuery {
     /// answers a longer one by first merging the lists of every word that starts with it (100 ms
     /// for a word in most of two million messages), the cut one from its own list, lazily. That
     /// finds more than was asked: the statement filters on [`SearchQuery::long_prefix`] and
-    /// [`SearchQuery::keeps`] checks what is left.
+    /// [`SearchQuery::holds_as_typed`] checks what is left.
     pub fn fts5(&self, owner: Uuid) -> String {
         let terms: Vec<String> = self
             .terms
@@ -189,11 +209,10 @@ impl SearchQuery {
     }
 
     /// Whether a text an engine found through a cut prefix holds a word starting with the prefix
-    /// as typed (true when the query has no long prefix).
-    pub fn keeps(&self, text: &str) -> bool {
-        let Some(prefix) = self.long_prefix() else { return true };
-        let (_, folded) = folded_words(text);
-        folded.iter().any(|w| w.starts_with(prefix))
+    /// as typed, from its [`Tally`] (true when the query has no long prefix).
+    pub fn holds_as_typed(&self, tally: &Tally) -> bool {
+        let long = self.terms.iter().position(|t| matches!(t, Term::Word { word, prefix: true } if is_long(word)));
+        long.is_none_or(|k| tally.counts[k] > 0)
     }
 
     /// The query as PostgreSQL `to_tsquery` text. Words hold letters and digits only, quoted.
@@ -228,45 +247,69 @@ impl SearchQuery {
         Uuid::from_bytes(bytes)
     }
 
-    /// How often each term occurs in a text's folded words.
-    fn counts(&self, folded: &[Cow<'_, str>]) -> Vec<usize> {
-        self.terms
-            .iter()
-            .map(|term| match term {
-                Term::Word { word, prefix: false } => folded.iter().filter(|w| w.as_ref() == word.as_str()).count(),
-                Term::Word { word, prefix: true } => folded.iter().filter(|w| w.starts_with(word.as_str())).count(),
-                Term::Phrase(phrase) => {
-                    folded.windows(phrase.len()).filter(|w| w.iter().zip(phrase).all(|(a, b)| a == b)).count()
+    /// Reads a text once for scoring: each term's occurrences (a word, a word starting with a
+    /// prefix, or a phrase's words in a row, compared folded) and the text's length in words.
+    pub fn tally(&self, text: &str) -> Tally {
+        let mut counts = vec![0u32; self.terms.len()];
+        let mut words = 0;
+        // The words before this one that the longest phrase needs to look back on.
+        let back = self.terms.iter().map(|t| if let Term::Phrase(p) = t { p.len() - 1 } else { 0 }).max().unwrap_or(0);
+        let mut recent: VecDeque<Cow<'_, str>> = VecDeque::with_capacity(back);
+        each_word(text, |s, e| {
+            let word = fold_cow(&text[s..e]);
+            words += 1;
+            for (term, count) in self.terms.iter().zip(counts.iter_mut()) {
+                let hit = match term {
+                    Term::Word { word: w, prefix: false } => word.as_ref() == w.as_str(),
+                    Term::Word { word: w, prefix: true } => word.starts_with(w.as_str()),
+                    Term::Phrase(phrase) => {
+                        let (last, before) = phrase.split_last().expect("a phrase has two words or more");
+                        word.as_ref() == last.as_str()
+                            && recent.len() >= before.len()
+                            && recent.iter().skip(recent.len() - before.len()).zip(before).all(|(a, b)| a == b)
+                    }
+                };
+                *count += u32::from(hit);
+            }
+            if back > 0 {
+                if recent.len() == back {
+                    recent.pop_front();
                 }
+                recent.push_back(word);
+            }
+        });
+        Tally { counts, words }
+    }
+
+    /// The relevance of each tallied text to the query: BM25, with the document frequencies and
+    /// the mean length counted over these texts (the candidates an engine found), so it needs no
+    /// statistics of the whole index and gives the same order on both engines.
+    pub fn bm25(&self, tallies: &[Tally]) -> Vec<f64> {
+        let n = tallies.len() as f64;
+        let mean = (tallies.iter().map(|t| t.words).sum::<usize>() as f64 / n.max(1.0)).max(1.0);
+        let idf: Vec<f64> = (0..self.terms.len())
+            .map(|k| {
+                let df = tallies.iter().filter(|t| t.counts[k] > 0).count() as f64;
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .collect();
+        tallies
+            .iter()
+            .map(|t| {
+                let norm = K1 * (1.0 - B + B * t.words as f64 / mean);
+                t.counts
+                    .iter()
+                    .zip(&idf)
+                    .map(|(&tf, idf)| idf * f64::from(tf) * (K1 + 1.0) / (f64::from(tf) + norm))
+                    .sum()
             })
             .collect()
     }
 
-    /// The relevance of each text to the query: BM25, with the document frequencies and the mean
-    /// length counted over these texts (the candidates an engine found), so it needs no statistics
-    /// of the whole index and gives the same order on both engines.
+    /// [`bm25`](Self::bm25) of texts not tallied yet.
     pub fn scores(&self, texts: &[&str]) -> Vec<f64> {
-        let docs: Vec<(Vec<usize>, usize)> = texts
-            .iter()
-            .map(|t| {
-                let (_, folded) = folded_words(t);
-                (self.counts(&folded), folded.len())
-            })
-            .collect();
-        let n = docs.len() as f64;
-        let mean = (docs.iter().map(|(_, len)| *len).sum::<usize>() as f64 / n.max(1.0)).max(1.0);
-        let idf: Vec<f64> = (0..self.terms.len())
-            .map(|k| {
-                let df = docs.iter().filter(|(counts, _)| counts[k] > 0).count() as f64;
-                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-            })
-            .collect();
-        docs.iter()
-            .map(|(counts, len)| {
-                let norm = K1 * (1.0 - B + B * *len as f64 / mean);
-                counts.iter().zip(&idf).map(|(&tf, idf)| idf * tf as f64 * (K1 + 1.0) / (tf as f64 + norm)).sum()
-            })
-            .collect()
+        let tallies: Vec<Tally> = texts.iter().map(|t| self.tally(t)).collect();
+        self.bm25(&tallies)
     }
 
     /// Which words of `text` the query matches, as a flag per word of [`words`].
@@ -532,6 +575,48 @@ mod tests {
         assert!(phrase[0] > 0.0 && phrase[1] == 0.0, "{phrase:?}");
         let prefix = q("her").scores(&["herons", "the"]);
         assert!(prefix[0] > 0.0 && prefix[1] == 0.0);
+    }
+
+    /// The straightforward reading the one-pass tally replaced: every word folded into a list,
+    /// then each term counted over the list.
+    fn counted_over_every_word(query: &SearchQuery, text: &str) -> (Vec<u32>, usize) {
+        let (_, folded) = folded_words(text);
+        let counts = query
+            .terms
+            .iter()
+            .map(|term| match term {
+                Term::Word { word, prefix: false } => folded.iter().filter(|w| w.as_ref() == word.as_str()).count(),
+                Term::Word { word, prefix: true } => folded.iter().filter(|w| w.starts_with(word.as_str())).count(),
+                Term::Phrase(phrase) => {
+                    folded.windows(phrase.len()).filter(|w| w.iter().zip(phrase).all(|(a, b)| a == b)).count()
+                }
+            })
+            .map(|n| u32::try_from(n).expect("small"))
+            .collect();
+        (counts, folded.len())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Few letters, accents, case, separators and quotes, so that words, prefixes and phrases
+        /// (overlapping ones too) match often: the tally counts what reading every word counts.
+        #[test]
+        fn a_tally_counts_what_reading_every_word_counts(text in "[abAB\u{e1}\u{c1} ,.\"]{0,60}", input in "[ab\u{e1} \"]{1,16}") {
+            if let Ok(Some(query)) = SearchQuery::parse(&input) {
+                let tally = query.tally(&text);
+                proptest::prop_assert_eq!((tally.counts, tally.words), counted_over_every_word(&query, &text));
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_prefix_is_held_as_typed_or_not() {
+        let query = q("two latenc");
+        assert!(query.holds_as_typed(&query.tally("Latency and more")));
+        assert!(!query.holds_as_typed(&query.tally("later, lateral")), "only the cut matches");
+        let short = q("two late");
+        assert!(short.holds_as_typed(&short.tally("nothing")), "no long prefix: nothing to check");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDO
 ///
 /// `$6` is a long prefix that `$2` matched by its cut (see `SearchQuery::fts5`), or empty: then up
 /// to `$5` documents are read for the `$3` and `$4` that hold it: an ASCII text must contain it
-/// (ignoring case), any other is kept for the exact check in Rust (`SearchQuery::keeps`), which
+/// (ignoring case), any other is kept for the exact check in Rust (`SearchQuery::holds_as_typed`), which
 /// folds accents.
 pub const FTS5_CANDIDATES: &str = "WITH forwards AS MATERIALIZED (
          SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid LIMIT $3 + 1)
@@ -97,31 +97,34 @@ impl Backend {
         let mut conversations: HashMap<Uuid, Conversation> = HashMap::new();
         let mut messages: HashMap<Uuid, (MessageRole, i64, String)> = HashMap::new();
         let (mut found, mut titles) = (Vec::new(), Vec::new());
-        // What a cut prefix found beyond the prefix as typed is left out.
-        let kept = |text: &str| !cut || query.keeps(text);
+        let (mut tallies, mut title_tallies) = (Vec::new(), Vec::new());
         for (id, title, archived, created_at, updated_at, message, role, at, content) in rows {
+            // Each text is read once, for its score and, after a cut prefix, to leave out what
+            // the cut found beyond the prefix as typed.
             match (message, role, at, content) {
                 (Some(message), Some(role), Some(at), Some(content)) => {
-                    if !kept(&content) {
+                    let tally = query.tally(&content);
+                    if cut && !query.holds_as_typed(&tally) {
                         continue;
                     }
                     let role = MessageRole::try_from(role).map_err(crate::DbError::Internal)?;
                     messages.insert(message, (role, at, content));
                     found.push((id, message));
+                    tallies.push(tally);
                 }
                 _ => {
-                    if !kept(&title) {
+                    let tally = query.tally(&title);
+                    if cut && !query.holds_as_typed(&tally) {
                         continue;
                     }
                     titles.push(id);
+                    title_tallies.push(tally);
                 }
             }
             conversations.entry(id).or_insert_with(|| Conversation { id, title, archived, created_at, updated_at });
         }
-        let texts: Vec<&str> = found.iter().map(|(_, m)| messages[m].2.as_str()).collect();
-        let scores = query.scores(&texts);
-        let title_texts: Vec<&str> = titles.iter().map(|c| conversations[c].title.as_str()).collect();
-        let title_scores = query.scores(&title_texts);
+        let scores = query.bm25(&tallies);
+        let title_scores = query.bm25(&title_tallies);
         let updated = |c: &Uuid| conversations[c].updated_at;
         let candidates = found
             .iter()
