@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { replyDone, signUp, watchErrors } from "./support";
+import { focusSearch, replyDone, signUp, watchErrors } from "./support";
 import * as path from "path";
 
 test("import a ChatGPT export, find a word from it as you type, open the result at its message", async ({ page }) => {
@@ -15,8 +15,7 @@ test("import a ChatGPT export, find a word from it as you type, open the result 
 
   // The imported conversations sit in the sidebar by their own dates; Ctrl+K goes to search.
   await expect(page.locator(".conversations a", { hasText: "Australian animals" })).toBeVisible();
-  await page.keyboard.press("Control+k");
-  await expect(page.getByRole("searchbox", { name: "Search conversations" })).toBeFocused();
+  await focusSearch(page);
   await page.keyboard.type("quokk");
   const live = page.locator("#search-live .search-results li");
   await expect(live).toHaveCount(1);
@@ -32,7 +31,7 @@ test("import a ChatGPT export, find a word from it as you type, open the result 
   await page.screenshot({ path: "test-results/search-opened.png", fullPage: true });
 
   // Enter in the box opens the full results page.
-  await page.keyboard.press("Control+k");
+  await focusSearch(page);
   await page.keyboard.type("sourdough");
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/search\?q=sourdough/);

@@ -29,3 +29,14 @@ export async function replyDone(page: Page) {
   await expect(page.locator(".message.live")).toHaveCount(0, { timeout: 15_000 });
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
 }
+
+/** Ctrl+K until the search box has focus: the shortcut is the page's script, which may still be
+ *  loading when the page shows (a key pressed before it is lost, as in any app). Fails if it never
+ *  takes focus. */
+export async function focusSearch(page: Page) {
+  const box = page.getByRole("searchbox", { name: "Search conversations" });
+  await expect(async () => {
+    await page.keyboard.press("Control+k");
+    await expect(box).toBeFocused({ timeout: 250 });
+  }).toPass({ timeout: 10_000 });
+}
