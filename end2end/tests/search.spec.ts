@@ -58,7 +58,12 @@ test("the keyboard: Enter sends, Shift+Enter is a new line, Escape stops, ? list
   await box.fill("stream slowly");
   await box.press("Enter");
   await expect(page.getByText("generating…")).toBeVisible();
-  await page.keyboard.press("Escape");
+  // Without the page's script (a send without it loads the page anew) the key is lost: press it
+  // until the reply stops, well within the 4 s the slow model takes to finish on its own.
+  await expect(async () => {
+    await page.keyboard.press("Escape");
+    await expect(page.locator(".message.live")).toHaveCount(0, { timeout: 300 });
+  }).toPass({ timeout: 3_000, intervals: [100] });
   await replyDone(page);
   await expect(page.locator(".message.assistant .badge").last()).toHaveText("stopped");
 
