@@ -43,6 +43,8 @@ test("import a ChatGPT export, find a word from it as you type, open the result 
 test("the keyboard: Enter sends, Shift+Enter is a new line, Escape stops, ? lists the shortcuts", async ({ page }) => {
   const errors = watchErrors(page);
   await signUp(page, "keys");
+  // The keys below are the page's script's (one window listener): wait until it listens.
+  await focusSearch(page);
   const box = page.getByRole("textbox", { name: "Message" });
   await box.fill("first line");
   await box.press("Shift+Enter");
@@ -81,6 +83,7 @@ test("the keyboard: Enter sends, Shift+Enter is a new line, Escape stops, ? list
   await page.getByLabel(/Enter sends the message/).uncheck();
   await page.getByRole("button", { name: "Save" }).first().click();
   await page.goto("/");
+  await focusSearch(page);
   await box.fill("one");
   await box.press("Enter");
   await box.type("two");
