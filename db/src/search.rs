@@ -202,17 +202,21 @@ impl SearchQuery {
     /// The prefix longer than the index's longest, if the query has one (only the last word is
     /// ever a prefix).
     pub fn long_prefix(&self) -> Option<&str> {
-        self.terms.iter().find_map(|t| match t {
-            Term::Word { word, prefix: true } if is_long(word) => Some(word.as_str()),
-            _ => None,
-        })
+        self.long_prefix_at().map(|(_, word)| word)
     }
 
     /// Whether a text an engine found through a cut prefix holds a word starting with the prefix
     /// as typed, from its [`Tally`] (true when the query has no long prefix).
     pub fn holds_as_typed(&self, tally: &Tally) -> bool {
-        let long = self.terms.iter().position(|t| matches!(t, Term::Word { word, prefix: true } if is_long(word)));
-        long.is_none_or(|k| tally.counts[k] > 0)
+        self.long_prefix_at().is_none_or(|(k, _)| tally.counts[k] > 0)
+    }
+
+    /// The long prefix and its place among the terms (a [`Tally`] counts in that order).
+    fn long_prefix_at(&self) -> Option<(usize, &str)> {
+        self.terms.iter().enumerate().find_map(|(k, t)| match t {
+            Term::Word { word, prefix: true } if is_long(word) => Some((k, word.as_str())),
+            _ => None,
+        })
     }
 
     /// The query as PostgreSQL `to_tsquery` text. Words hold letters and digits only, quoted.
