@@ -205,6 +205,12 @@ impl SearchQuery {
         self.long_prefix_at().map(|(_, word)| word)
     }
 
+    /// Whether a text holds every term of the query, from its [`Tally`]: how SQLite's messages
+    /// still waiting for the index (migration 0011) are matched, by the same rules as the index.
+    pub fn holds_all(&self, tally: &Tally) -> bool {
+        tally.counts.iter().all(|&n| n > 0)
+    }
+
     /// Whether a text an engine found through a cut prefix holds a word starting with the prefix
     /// as typed, from its [`Tally`] (true when the query has no long prefix).
     pub fn holds_as_typed(&self, tally: &Tally) -> bool {

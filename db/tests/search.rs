@@ -40,6 +40,30 @@ async fn conversation(store: &Store, owner: Uuid, title: &str, messages: &[&str]
     c.id
 }
 
+/// SQLite: appends another user's messages until the queue of messages waiting for FTS5 (migration
+/// 0011) is moved into the index, so what was written before is read from the index itself.
+async fn index_the_queue(store: &Store) {
+    let Store::Sqlite(s) = store else { return };
+    let filler = user(store, &format!("filler-{}@example.com", Uuid::now_v7())).await;
+    let c = conversation(store, filler.id, "Filler", &[]).await;
+    for _ in 0..QUEUE {
+        store.append_message(filler.id, c, text("filler")).await.expect("append");
+        if queued(s).await == 0 {
+            return;
+        }
+    }
+    panic!("{QUEUE} more messages did not move the queue into the index");
+}
+
+/// How many messages wait for SQLite's index (migration 0011 moves them in 64 at a time).
+const QUEUE: i64 = 64;
+
+async fn queued(s: &mosaic_db::sqlite::SqliteStore) -> i64 {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM message_search_queue").fetch_one(s.pool()).await.expect("queue");
+    n
+}
+
 async fn search(store: &Store, owner: Uuid, q: &str) -> Page<SearchHit> {
     store.search(owner, q, None, 20).await.unwrap_or_else(|e| panic!("search {q:?}: {e}"))
 }
@@ -62,16 +86,21 @@ async fn finds_words_without_case_or_accents_prefixes_and_phrases(engine: Engine
     let reversed = conversation(store, u.id, "Other", &["york new is not the phrase"]).await;
     let titled = conversation(store, u.id, "Résumé tips", &["nothing else here"]).await;
 
-    assert_eq!(found(store, u.id, "cafe creme").await, [cafe], "accents and case folded");
-    assert_eq!(found(store, u.id, "CAFÉ").await, [cafe]);
-    assert_eq!(found(store, u.id, "caf").await, [cafe], "the word being typed is a prefix");
-    assert!(found(store, u.id, "caf ").await.is_empty(), "a finished word is whole");
-    assert_eq!(found(store, u.id, "\"new york\"").await, [york], "a phrase keeps its order");
-    let both: HashSet<Uuid> = found(store, u.id, "new york ").await.into_iter().collect();
-    assert_eq!(both, HashSet::from([york, reversed]), "words in any order");
-    assert_eq!(found(store, u.id, "resume").await, [titled], "titles are searched too");
-    assert!(search(store, u.id, "resume").await.items[0].message.is_none(), "only the title matched");
-    assert!(found(store, u.id, "monday york").await.is_empty(), "every word must match");
+    // On SQLite the messages are first read from the queue (checked in Rust), then from FTS5.
+    for read_from in ["the queue", "the index"] {
+        assert_eq!(found(store, u.id, "cafe creme").await, [cafe], "{read_from}: accents and case folded");
+        assert_eq!(found(store, u.id, "CAFÉ").await, [cafe], "{read_from}");
+        assert_eq!(found(store, u.id, "caf").await, [cafe], "{read_from}: the word being typed is a prefix");
+        assert!(found(store, u.id, "caf ").await.is_empty(), "{read_from}: a finished word is whole");
+        assert!(found(store, u.id, "caff").await.is_empty(), "{read_from}: a prefix is a prefix of a word");
+        assert_eq!(found(store, u.id, "\"new york\"").await, [york], "{read_from}: a phrase keeps its order");
+        let both: HashSet<Uuid> = found(store, u.id, "new york ").await.into_iter().collect();
+        assert_eq!(both, HashSet::from([york, reversed]), "{read_from}: words in any order");
+        assert_eq!(found(store, u.id, "resume").await, [titled], "{read_from}: titles are searched too");
+        assert!(search(store, u.id, "resume").await.items[0].message.is_none(), "{read_from}: only the title");
+        assert!(found(store, u.id, "monday york").await.is_empty(), "{read_from}: every word must match");
+        index_the_queue(store).await;
+    }
 }
 
 async fn the_index_follows_every_write(engine: Engine) {
@@ -149,8 +178,14 @@ async fn another_users_messages_never_appear(engine: Engine) {
     let mallory = user(store, "mallory@example.com").await;
     conversation(store, alice.id, "Secret plans", &["the vault code is 4711 zebra"]).await;
     let own = conversation(store, mallory.id, "Mine", &["zebra crossing"]).await;
-    // Whatever Mallory types, including Alice's owner term and FTS operators, only her own rows.
+    // Whatever Mallory types, including Alice's owner term and FTS operators, only her own rows:
+    // on SQLite while both wait in the queue, then from the index.
     let alice_term = format!("u{}", alice.id.simple());
+    for q in ["vault", "zebra", "\"vault code\"", "v*"] {
+        let hits = search(store, mallory.id, q).await;
+        assert!(hits.items.iter().all(|h| h.conversation.id == own), "queued, {q}: {hits:?}");
+    }
+    index_the_queue(store).await;
     for q in [
         "vault",
         "secret",
@@ -329,11 +364,15 @@ async fn sqlite_reads_the_candidates_first() {
         ["SCAN message_search VIRTUAL TABLE INDEX 64:M2", "SCAN message_search VIRTUAL TABLE INDEX 192:M2"],
         "{plan:#?}"
     );
-    // Each message is looked up from a candidate, then its conversation by its key.
+    // Each message is looked up from a candidate (or from the queue waiting for the index, at most
+    // 63 rows, read whole), then its conversation by its key.
     let lookups: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].starts_with("SEARCH m ")).collect();
-    assert_eq!(lookups.len(), 2, "{plan:#?}");
+    assert_eq!(lookups.len(), 3, "{plan:#?}");
     for i in lookups {
-        assert!(steps[i - 1] == "SCAN forwards" || steps[i - 1].starts_with("SCAN (subquery"), "{plan:#?}");
+        assert!(
+            steps[i - 1] == "SCAN forwards" || steps[i - 1].starts_with("SCAN (subquery") || steps[i - 1] == "SCAN q",
+            "{plan:#?}"
+        );
         assert_eq!(steps[i], "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)", "{plan:#?}");
         assert_eq!(steps[i + 1], "SEARCH c USING INDEX sqlite_autoindex_conversations_1 (id=?)", "{plan:#?}");
     }
@@ -342,10 +381,50 @@ async fn sqlite_reads_the_candidates_first() {
             && !l.contains("VIRTUAL TABLE")
             && !l.starts_with("SCAN (subquery")
             && *l != "SCAN forwards"
-            && *l != "SCAN t"),
+            && *l != "SCAN t"
+            && *l != "SCAN q"),
         "no table is scanned: {plan:#?}"
     );
     assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "the index's own order, no sort: {plan:#?}");
+}
+
+/// SQLite keeps new and changed messages in a queue and moves them into FTS5 64 at a time (one
+/// index segment for 64 messages, not one each): a queued message is found at once, only by its
+/// owner, one deleted while queued leaves the queue, and the 64th moves them all into the index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queues_messages_and_indexes_them_64_at_a_time() {
+    let db = mosaic_test_support::store(Engine::Sqlite).await;
+    let store: &Store = &db;
+    let Store::Sqlite(s) = store else { panic!("sqlite") };
+    let indexed = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM message_search WHERE message_search MATCH 'numbat'")
+            .fetch_one(s.pool())
+            .await
+            .expect("index");
+        n
+    };
+    let u = user(store, "queue@example.com").await;
+    let other = user(store, "queue-other@example.com").await;
+    let theirs = conversation(store, other.id, "Theirs", &["a numbat of theirs"]).await;
+    let gone = conversation(store, u.id, "Gone", &["a numbat soon gone"]).await;
+    assert_eq!(queued(s).await, 2);
+    store.delete_conversation(u.id, gone).await.expect("delete");
+    assert_eq!(queued(s).await, 1, "a deleted message leaves the queue");
+
+    let mine = conversation(store, u.id, "Mine", &[]).await;
+    for i in 0..QUEUE - 2 {
+        store.append_message(u.id, mine, text(&format!("numbat number {i}"))).await.expect("append");
+    }
+    assert_eq!((queued(s).await, indexed().await), (QUEUE - 1, 0), "63 wait, none indexed yet");
+    assert_eq!(found(store, u.id, "numbat").await, [mine], "queued messages are found at once, the owner's only");
+    assert_eq!(found(store, other.id, "numbat").await, [theirs]);
+    assert!(found(store, u.id, "soon").await.is_empty());
+
+    store.append_message(u.id, mine, text("the last numbat")).await.expect("append");
+    assert_eq!((queued(s).await, indexed().await), (0, QUEUE), "the 64th moves them all into the index");
+    assert_eq!(found(store, u.id, "numbat").await, [mine]);
+    assert_eq!(found(store, other.id, "numbat").await, [theirs]);
+    assert_eq!(search(store, u.id, "last numbat").await.items.len(), 1);
 }
 
 /// A prefix longer than SQLite's prefix index (which FTS5 would answer by merging the lists of

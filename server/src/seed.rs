@@ -415,7 +415,8 @@ const APPENDED: &str = "a benchmark message about the search index and what it c
 
 /// `server append-cost`: what the search index costs a writer on SQLite. Appends messages to the
 /// benchmark user's newest conversation from two tasks through the data layer: one second to warm
-/// up, `secs` seconds with the index's insert trigger, `secs` seconds with it set aside. Then, on
+/// up, `secs` seconds with the index's insert trigger (which queues the message; every 64th moves
+/// the queue into FTS5, migration 0011), `secs` seconds with it set aside. Then, on
 /// fresh connections, puts the trigger back, indexes the rows appended meanwhile and deletes every
 /// appended row. Returns messages per second (with, without).
 ///

@@ -28,11 +28,15 @@ use crate::search::{rank, Candidate, SearchQuery, CUT_PREFIX_SCAN, MESSAGE_WINDO
 /// to `$5` documents are read for the `$3` and `$4` that hold it: an ASCII text must contain it
 /// (ignoring case), any other is kept for the exact check in Rust (`SearchQuery::holds_as_typed`), which
 /// folds accents.
+///
+/// The messages still waiting in the queue for the index (migration 0011, at most 63) come last,
+/// every one of the user's, marked `queued` for the check in Rust ([`SearchQuery::holds_all`]);
+/// with their rowids, so the newest window is taken over both.
 pub const FTS5_CANDIDATES: &str = "WITH forwards AS MATERIALIZED (
          SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid LIMIT $3 + 1)
      SELECT * FROM (
          SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
-                m.id AS message_id, m.role, m.created_at AS message_at, m.content
+                m.id AS message_id, m.role, m.created_at AS message_at, m.content, m.rowid AS place, 0 AS queued
          FROM (SELECT r FROM forwards WHERE (SELECT count(*) FROM forwards) <= $3
                UNION ALL
                SELECT * FROM (SELECT rowid AS r FROM message_search WHERE message_search MATCH $2 ORDER BY rowid DESC
@@ -43,29 +47,37 @@ pub const FTS5_CANDIDATES: &str = "WITH forwards AS MATERIALIZED (
          LIMIT $3)
      UNION ALL
      SELECT * FROM (
-         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL
+         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL, NULL, NULL, NULL, NULL, 0
          FROM (SELECT rowid AS r FROM conversation_search WHERE conversation_search MATCH $2 ORDER BY rowid DESC LIMIT $5) t
          CROSS JOIN conversations c ON c.rowid = t.r AND c.user_id = $1
          WHERE $6 = '' OR octet_length(c.title) <> length(c.title) OR instr(lower(c.title), $6) > 0
-         LIMIT $4)";
+         LIMIT $4)
+     UNION ALL
+     SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, m.id, m.role, m.created_at, m.content, m.rowid, 1
+     FROM message_search_queue q
+     CROSS JOIN messages m ON m.rowid = q.message
+     CROSS JOIN conversations c ON c.id = m.conversation_id AND c.user_id = $1";
 
 /// PostgreSQL: the newest matching messages and titles of the user (GIN on the generated
 /// `search` vectors).
 pub const TSQUERY_CANDIDATES: &str = "SELECT * FROM (
          SELECT c.id, c.title, c.archived, c.created_at, c.updated_at,
-                m.id AS message_id, m.role, m.created_at AS message_at, m.content
+                m.id AS message_id, m.role, m.created_at AS message_at, m.content, NULL::bigint AS place,
+                false AS queued
          FROM messages m JOIN conversations c ON c.id = m.conversation_id
          WHERE c.user_id = $1 AND m.search @@ to_tsquery('mosaic_search', $2)
          ORDER BY m.created_at DESC LIMIT $3) hits
      UNION ALL
      SELECT * FROM (
-         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL::uuid, NULL::text, NULL::bigint, NULL::text
+         SELECT c.id, c.title, c.archived, c.created_at, c.updated_at, NULL::uuid, NULL::text, NULL::bigint, NULL::text,
+                NULL::bigint, false
          FROM conversations c
          WHERE c.user_id = $1 AND c.search @@ to_tsquery('mosaic_search', $2)
          ORDER BY c.updated_at DESC LIMIT $4) titles";
 
-/// A candidate row: the conversation, and the message when it is a message that matched.
-type Row = (Uuid, String, bool, i64, i64, Option<Uuid>, Option<String>, Option<i64>, Option<String>);
+/// A candidate row: the conversation, and the message when it is a message that matched (with, on
+/// SQLite, its rowid and whether it still waits for the index, unchecked).
+type Row = (Uuid, String, bool, i64, i64, Option<Uuid>, Option<String>, Option<i64>, Option<String>, Option<i64>, bool);
 
 impl Backend {
     pub(crate) async fn search(
@@ -98,18 +110,19 @@ impl Backend {
         let mut messages: HashMap<Uuid, (MessageRole, i64, String)> = HashMap::new();
         let (mut found, mut titles) = (Vec::new(), Vec::new());
         let (mut tallies, mut title_tallies) = (Vec::new(), Vec::new());
-        for (id, title, archived, created_at, updated_at, message, role, at, content) in rows {
+        for (id, title, archived, created_at, updated_at, message, role, at, content, place, queued) in rows {
             // Each text is read once, for its score and, after a cut prefix, to leave out what
-            // the cut found beyond the prefix as typed.
+            // the cut found beyond the prefix as typed; a queued message is matched here.
             match (message, role, at, content) {
                 (Some(message), Some(role), Some(at), Some(content)) => {
                     let tally = query.tally(&content);
-                    if cut && !query.holds_as_typed(&tally) {
+                    let holds = if queued { query.holds_all(&tally) } else { !cut || query.holds_as_typed(&tally) };
+                    if !holds {
                         continue;
                     }
                     let role = MessageRole::try_from(role).map_err(crate::DbError::Internal)?;
                     messages.insert(message, (role, at, content));
-                    found.push((id, message));
+                    found.push((id, message, place));
                     tallies.push(tally);
                 }
                 _ => {
@@ -123,13 +136,23 @@ impl Backend {
             }
             conversations.entry(id).or_insert_with(|| Conversation { id, title, archived, created_at, updated_at });
         }
+        // The index's window and the queue together can hold more than a window's worth (only
+        // on SQLite, whose rows come with their rowids): the newest window of them.
+        if found.len() > MESSAGE_WINDOW as usize {
+            let mut order: Vec<usize> = (0..found.len()).collect();
+            order.sort_unstable_by_key(|&i| std::cmp::Reverse(found[i].2));
+            order.truncate(MESSAGE_WINDOW as usize);
+            order.sort_unstable();
+            found = order.iter().map(|&i| found[i]).collect();
+            tallies = order.iter().map(|&i| tallies[i].clone()).collect();
+        }
         let scores = query.bm25(&tallies);
         let title_scores = query.bm25(&title_tallies);
         let updated = |c: &Uuid| conversations[c].updated_at;
         let candidates = found
             .iter()
             .zip(scores)
-            .map(|(&(c, m), score)| Candidate {
+            .map(|(&(c, m, _), score)| Candidate {
                 conversation_id: c,
                 updated_at: updated(&c),
                 message_id: Some(m),
