@@ -138,13 +138,12 @@ impl Backend {
         }
         // The index's window and the queue together can hold more than a window's worth (only
         // on SQLite, whose rows come with their rowids): the newest window of them.
+        // The order of the candidates does not matter: scoring and ranking do not depend on it.
         if found.len() > MESSAGE_WINDOW as usize {
-            let mut order: Vec<usize> = (0..found.len()).collect();
-            order.sort_unstable_by_key(|&i| std::cmp::Reverse(found[i].2));
-            order.truncate(MESSAGE_WINDOW as usize);
-            order.sort_unstable();
-            found = order.iter().map(|&i| found[i]).collect();
-            tallies = order.iter().map(|&i| tallies[i].clone()).collect();
+            let mut both: Vec<_> = found.into_iter().zip(tallies).collect();
+            both.sort_unstable_by_key(|((_, _, place), _)| std::cmp::Reverse(*place));
+            both.truncate(MESSAGE_WINDOW as usize);
+            (found, tallies) = both.into_iter().unzip();
         }
         let scores = query.bm25(&tallies);
         let title_scores = query.bm25(&title_tallies);
